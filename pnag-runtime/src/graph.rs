@@ -1,0 +1,164 @@
+//! Builds the tract graph of one subnet from its [`NetworkSpec`] and [`Weights`].
+//!
+//! Batch norm is folded into the preceding convolution at load time; the
+//! squeeze-excite and global-average pooling divisions by `H*W` are folded into
+//! the following 1x1 convolution, and the SE's h-sigmoid `relu6(x+3)/6` into
+//! the SE expand conv (leaving a clamp to [0, 1]). What remains is convs,
+//! ReLU / h-swish, sums, one multiply per SE block and the residual adds.
+
+use tract_core::internal::*;
+use tract_core::ops::cnn::{Conv, KernelFormat, PaddingSpec, PoolSpec};
+use tract_core::ops::change_axes::AxisOp;
+use tract_core::ops::nn::{DataFormat, Reduce, Reducer};
+
+use crate::spec::{Activation, BlockSpec, NetworkSpec};
+use crate::weights::Weights;
+
+/// Batch-norm epsilon of OFA's MobileNetV3 (`bn_param=(0.1, 1e-5)`).
+pub const BN_EPS: f64 = 1e-5;
+
+/// Builds the (unoptimized) typed model: input `[batch, 3, R, R]` f32, output `[batch, 1000]`.
+pub fn build_model(spec: &NetworkSpec, weights: &Weights, batch: usize) -> TractResult<TypedModel> {
+    let mut g = GraphBuilder { model: TypedModel::default(), weights };
+    let r = spec.resolution;
+    let mut x = g.model.add_source("input", f32::fact([batch, 3, r, r]))?;
+    x = g.conv_bn("first_conv", x, 2, 1)?;
+    x = g.act("first_conv.act", x, Activation::HSwish)?;
+    for block in &spec.blocks {
+        x = g.block(block, x)?;
+    }
+    x = g.conv_bn("final_expand_layer", x, 1, 1)?;
+    x = g.act("final_expand_layer.act", x, Activation::HSwish)?;
+    let area = (spec.final_size * spec.final_size) as f32;
+    x = g.wire("global_avg_pool", Reduce::new(tvec![2, 3], Reducer::Sum), &[x])?;
+    // Mean = sum / area, folded into the feature-mix weights.
+    let fm = g.tensor("feature_mix_layer.conv.weight")?;
+    let fm_w: Vec<f32> = fm.data.iter().map(|w| w / area).collect();
+    x = g.conv("feature_mix_layer.conv", x, &fm.shape, fm_w, None, 1, 1)?;
+    x = g.act("feature_mix_layer.act", x, Activation::HSwish)?;
+    let cls = g.tensor("classifier.linear.weight")?;
+    let (classes, features) = (cls.shape[0], cls.shape[1]);
+    let bias = g.tensor("classifier.linear.bias")?.data.clone();
+    x = g.conv("classifier.linear", x, &[classes, features, 1, 1], cls.data.clone(), Some(bias), 1, 1)?;
+    x = g.wire("logits.squeeze_w", AxisOp::Rm(3), &[x])?;
+    x = g.wire("logits.squeeze_h", AxisOp::Rm(2), &[x])?;
+    g.model.select_output_outlets(&[x])?;
+    Ok(g.model)
+}
+
+struct GraphBuilder<'a> {
+    model: TypedModel,
+    weights: &'a Weights,
+}
+
+impl<'a> GraphBuilder<'a> {
+    fn tensor(&self, name: &str) -> TractResult<&'a crate::weights::WeightTensor> {
+        self.weights.get(name).map_err(|e| anyhow!(e.to_string()))
+    }
+
+    fn wire(&mut self, name: &str, op: impl Into<Box<dyn TypedOp>>, inputs: &[OutletId]) -> TractResult<OutletId> {
+        Ok(self.model.wire_node(name, op, inputs)?[0])
+    }
+
+    fn scalar(&mut self, name: &str, v: f32) -> TractResult<OutletId> {
+        self.model.add_const(name, tensor0(v))
+    }
+
+    fn binary(&mut self, name: &str, op: tract_core::ops::binary::TypedBinOp, a: OutletId, b: OutletId) -> TractResult<OutletId> {
+        Ok(tract_core::ops::change_axes::wire_with_rank_broadcast(name, &mut self.model, op, &[a, b])?[0])
+    }
+
+    /// A 2-D convolution, NCHW, OIHW kernel, PyTorch `padding = k / 2`.
+    #[allow(clippy::too_many_arguments)]
+    fn conv(
+        &mut self,
+        name: &str,
+        x: OutletId,
+        shape: &[usize],
+        weight: Vec<f32>,
+        bias: Option<Vec<f32>>,
+        stride: usize,
+        group: usize,
+    ) -> TractResult<OutletId> {
+        let (cout, k) = (shape[0], shape[2]);
+        let kernel = self.model.add_const(format!("{name}.weight"), Tensor::from_shape(shape, &weight)?)?;
+        let bias = match bias {
+            Some(b) => self.model.add_const(format!("{name}.bias"), Tensor::from_shape(&[cout], &b)?)?,
+            None => self.scalar(&format!("{name}.bias"), 0.0)?,
+        };
+        let pool_spec = PoolSpec {
+            data_format: DataFormat::NCHW,
+            kernel_shape: tvec!(k, k),
+            padding: PaddingSpec::Explicit(tvec!(k / 2, k / 2), tvec!(k / 2, k / 2)),
+            dilations: None,
+            strides: Some(tvec!(stride, stride)),
+            input_channels: shape[1] * group,
+            output_channels: cout,
+        };
+        let op = Conv { pool_spec, kernel_fmt: KernelFormat::OIHW, group, q_params: None };
+        self.wire(name, op, &[x, kernel, bias])
+    }
+
+    /// `{prefix}.conv` followed by `{prefix}.bn`, folded into one conv with bias.
+    fn conv_bn(&mut self, prefix: &str, x: OutletId, stride: usize, group: usize) -> TractResult<OutletId> {
+        let w = self.tensor(&format!("{prefix}.conv.weight"))?;
+        let bn = |stat: &str| self.tensor(&format!("{prefix}.bn.{stat}")).map(|t| &t.data);
+        let (gamma, beta, mean, var) = (bn("weight")?, bn("bias")?, bn("running_mean")?, bn("running_var")?);
+        let cout = w.shape[0];
+        let per_out = w.data.len() / cout;
+        let scale: Vec<f64> = (0..cout).map(|o| gamma[o] as f64 / (var[o] as f64 + BN_EPS).sqrt()).collect();
+        let weight: Vec<f32> = w.data.iter().enumerate().map(|(i, &v)| (v as f64 * scale[i / per_out]) as f32).collect();
+        let bias: Vec<f32> = (0..cout).map(|o| (beta[o] as f64 - mean[o] as f64 * scale[o]) as f32).collect();
+        let shape = w.shape.clone();
+        self.conv(&format!("{prefix}.conv"), x, &shape, weight, Some(bias), stride, group)
+    }
+
+    fn act(&mut self, name: &str, x: OutletId, act: Activation) -> TractResult<OutletId> {
+        match act {
+            Activation::Relu => {
+                let zero = self.scalar(&format!("{name}.zero"), 0.0)?;
+                self.binary(name, tract_core::ops::math::max(), x, zero)
+            }
+            Activation::HSwish => self.wire(name, tract_core::ops::nn::hard_swish(), &[x]),
+        }
+    }
+
+    fn block(&mut self, b: &BlockSpec, input: OutletId) -> TractResult<OutletId> {
+        let p = format!("blocks.{}.conv", b.index);
+        let mut x = input;
+        if b.expand_channels.is_some() {
+            x = self.conv_bn(&format!("{p}.inverted_bottleneck"), x, 1, 1)?;
+            x = self.act(&format!("{p}.inverted_bottleneck.act"), x, b.activation)?;
+        }
+        x = self.conv_bn(&format!("{p}.depth_conv"), x, b.stride, b.mid_channels)?;
+        x = self.act(&format!("{p}.depth_conv.act"), x, b.activation)?;
+        if b.se_channels.is_some() {
+            x = self.squeeze_excite(&format!("{p}.depth_conv.se"), x, b.out_size)?;
+        }
+        x = self.conv_bn(&format!("{p}.point_linear"), x, 1, 1)?;
+        if b.residual {
+            x = self.binary(&format!("blocks.{}.residual", b.index), tract_core::ops::math::add(), x, input)?;
+        }
+        Ok(x)
+    }
+
+    /// `x * h_sigmoid(expand(relu(reduce(mean(x)))))`, with the mean's `1/(H*W)`
+    /// folded into `reduce` and h-sigmoid's `(.+3)/6` folded into `expand`.
+    fn squeeze_excite(&mut self, p: &str, x: OutletId, size: usize) -> TractResult<OutletId> {
+        let area = (size * size) as f32;
+        let pooled = self.wire(&format!("{p}.pool"), Reduce::new(tvec![2, 3], Reducer::Sum), &[x])?;
+        let rw = self.tensor(&format!("{p}.fc.reduce.weight"))?;
+        let (r_shape, r_w) = (rw.shape.clone(), rw.data.iter().map(|w| w / area).collect());
+        let r_b = self.tensor(&format!("{p}.fc.reduce.bias"))?.data.clone();
+        let mut y = self.conv(&format!("{p}.fc.reduce"), pooled, &r_shape, r_w, Some(r_b), 1, 1)?;
+        y = self.act(&format!("{p}.fc.relu"), y, Activation::Relu)?;
+        let ew = self.tensor(&format!("{p}.fc.expand.weight"))?;
+        let (e_shape, e_w) = (ew.shape.clone(), ew.data.iter().map(|w| w / 6.0).collect());
+        let e_b = self.tensor(&format!("{p}.fc.expand.bias"))?.data.iter().map(|b| b / 6.0 + 0.5).collect();
+        y = self.conv(&format!("{p}.fc.expand"), y, &e_shape, e_w, Some(e_b), 1, 1)?;
+        let (zero, one) = (self.scalar(&format!("{p}.zero"), 0.0)?, self.scalar(&format!("{p}.one"), 1.0)?);
+        y = self.binary(&format!("{p}.h_sigmoid.lo"), tract_core::ops::math::max(), y, zero)?;
+        y = self.binary(&format!("{p}.h_sigmoid.hi"), tract_core::ops::math::min(), y, one)?;
+        self.binary(&format!("{p}.scale"), tract_core::ops::math::mul(), x, y)
+    }
+}

@@ -1,0 +1,31 @@
+//! `pnag-runtime`: what a PNAG-rs application links to run its chosen subnet.
+//!
+//! - [`arch`]: the OFA MobileNetV3 search space and the PNAG arch string.
+//! - [`spec`]: the layer plan of one subnet (channels, strides, MACs, params).
+//! - [`weights`]: OFA-named safetensors weights and a seeded *untrained* initializer.
+//! - [`graph`] / [`network`]: the tract graph and the runnable [`Network`].
+//!
+//! With `default-features = false` only `arch` and `spec` are compiled (no tract),
+//! which is what the proc macro and build tooling use.
+
+pub mod arch;
+pub mod spec;
+
+#[cfg(feature = "engine")]
+pub mod error;
+#[cfg(feature = "engine")]
+pub mod graph;
+#[cfg(feature = "engine")]
+pub mod network;
+#[cfg(feature = "engine")]
+pub mod weights;
+
+pub use arch::{Arch, ArchError, Width};
+pub use spec::{Activation, BlockSpec, NetworkSpec};
+
+#[cfg(feature = "engine")]
+pub use error::RuntimeError;
+#[cfg(feature = "engine")]
+pub use network::{Logits, Network, NetworkOptions};
+#[cfg(feature = "engine")]
+pub use weights::{Weights, WeightsSource};

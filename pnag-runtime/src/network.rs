@@ -1,0 +1,121 @@
+//! [`Network`]: one subnet, built and optimized in tract once, run many times.
+
+use std::sync::Arc;
+
+use tract_core::internal::*;
+use tract_core::prelude::TypedRunnableModel;
+use tract_linalg::multithread::Executor;
+
+use crate::error::{Result, RuntimeError};
+use crate::graph::build_model;
+use crate::spec::{NetworkSpec, NUM_CLASSES};
+use crate::weights::{Weights, WeightsSource};
+
+/// How a network is prepared.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NetworkOptions {
+    /// Images per run (the graph is specialized to it).
+    pub batch: usize,
+    /// Worker threads for tract's kernels (1 = run on the calling thread).
+    pub threads: usize,
+}
+
+impl Default for NetworkOptions {
+    fn default() -> Self {
+        NetworkOptions { batch: 1, threads: 1 }
+    }
+}
+
+/// Class scores `[batch, 1000]`, row-major.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Logits {
+    pub batch: usize,
+    pub data: Vec<f32>,
+}
+
+impl Logits {
+    /// Scores of image `i`.
+    pub fn row(&self, i: usize) -> &[f32] {
+        &self.data[i * NUM_CLASSES..(i + 1) * NUM_CLASSES]
+    }
+
+    /// The `k` best `(class, score)` pairs of image `i`, best first.
+    pub fn top_k(&self, i: usize, k: usize) -> Vec<(usize, f32)> {
+        let mut idx: Vec<(usize, f32)> = self.row(i).iter().copied().enumerate().collect();
+        idx.sort_by(|a, b| b.1.total_cmp(&a.1));
+        idx.truncate(k);
+        idx
+    }
+}
+
+/// A subnet ready to run: tract graph built, batch norm folded, optimized.
+#[derive(Debug, Clone)]
+pub struct Network {
+    spec: NetworkSpec,
+    options: NetworkOptions,
+    source: WeightsSource,
+    plan: Arc<TypedRunnableModel>,
+}
+
+fn tract_err(what: &'static str) -> impl FnOnce(TractError) -> RuntimeError {
+    move |source| RuntimeError::Tract { what, source }
+}
+
+impl Network {
+    /// Builds and optimizes the tract graph of `spec` with `weights`.
+    pub fn new(spec: NetworkSpec, weights: &Weights, options: NetworkOptions) -> Result<Self> {
+        if options.batch == 0 || options.threads == 0 {
+            return Err(RuntimeError::Options(format!(
+                "batch and threads must be at least 1 (got batch {}, threads {})",
+                options.batch, options.threads
+            )));
+        }
+        let model = build_model(&spec, weights, options.batch).map_err(tract_err("building the tract graph"))?;
+        let model = model.into_optimized().map_err(tract_err("optimizing the tract graph"))?;
+        let run_options = RunOptions {
+            executor: (options.threads > 1).then(|| Executor::multithread(options.threads)),
+            ..Default::default()
+        };
+        let plan = model.into_runnable_with_options(&run_options).map_err(tract_err("preparing the tract plan"))?;
+        Ok(Network { spec, options, source: weights.source.clone(), plan })
+    }
+
+    /// Convenience: a network with seeded synthetic (**untrained**) weights.
+    pub fn synthetic(spec: NetworkSpec, seed: u64, options: NetworkOptions) -> Result<Self> {
+        let weights = Weights::synthetic(&spec, seed);
+        Self::new(spec, &weights, options)
+    }
+
+    pub fn spec(&self) -> &NetworkSpec {
+        &self.spec
+    }
+    pub fn options(&self) -> NetworkOptions {
+        self.options
+    }
+    /// Where the weights came from (synthetic ones are untrained).
+    pub fn weights_source(&self) -> &WeightsSource {
+        &self.source
+    }
+
+    /// The expected input shape `[batch, 3, R, R]`.
+    pub fn input_shape(&self) -> [usize; 4] {
+        let r = self.spec.resolution;
+        [self.options.batch, 3, r, r]
+    }
+
+    /// Runs a batch of NCHW f32 images (already resized and normalized).
+    pub fn run(&self, shape: &[usize], data: &[f32]) -> Result<Logits> {
+        let expected = self.input_shape();
+        if shape != expected || data.len() != expected.iter().product::<usize>() {
+            let mut found = shape.to_vec();
+            if shape.iter().product::<usize>() != data.len() {
+                found = vec![data.len()];
+            }
+            return Err(RuntimeError::InputShape { expected: expected.to_vec(), found });
+        }
+        let input = Tensor::from_shape(&expected, data).map_err(tract_err("creating the input tensor"))?;
+        let out = self.plan.run(tvec![input.into_tvalue()]).map_err(tract_err("running the network"))?;
+        let view = out[0].to_plain_array_view::<f32>().map_err(tract_err("reading the logits"))?;
+        Ok(Logits { batch: self.options.batch, data: view.iter().copied().collect() })
+    }
+}

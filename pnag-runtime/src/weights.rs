@@ -1,0 +1,250 @@
+//! Subnet weights: loading OFA-named safetensors, validating them against the
+//! subnet's plan, and a seeded synthetic initializer for demos and profiling.
+//!
+//! Tensor names are exactly the keys of OFA's subnet `state_dict()`, so
+//! `safetensors.torch.save_file(subnet.state_dict(), f)` loads as-is. OFA's
+//! integer `num_batches_tracked` buffers are accepted and ignored.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use safetensors::{Dtype, SafeTensors};
+
+use crate::error::{Result, RuntimeError};
+use crate::spec::{NetworkSpec, NUM_CLASSES};
+
+/// One f32 tensor in row-major order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WeightTensor {
+    pub shape: Vec<usize>,
+    pub data: Vec<f32>,
+}
+
+/// Where a set of weights came from; synthetic weights are *untrained*.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WeightsSource {
+    File(PathBuf),
+    Embedded(String),
+    /// Deterministic pseudo-random weights (not trained).
+    Synthetic { seed: u64 },
+}
+
+impl WeightsSource {
+    /// True for weights that were never trained (labelled as such wherever they show).
+    pub fn is_untrained(&self) -> bool {
+        matches!(self, WeightsSource::Synthetic { .. })
+    }
+
+    fn origin(&self) -> String {
+        match self {
+            WeightsSource::File(p) => format!("`{}`", p.display()),
+            WeightsSource::Embedded(name) => format!("`{name}` (embedded)"),
+            WeightsSource::Synthetic { seed } => format!("synthetic (untrained, seed {seed})"),
+        }
+    }
+}
+
+impl std::fmt::Display for WeightsSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.origin())
+    }
+}
+
+/// The weights of one subnet, keyed by OFA state-dict name, validated against its spec.
+#[derive(Debug, Clone)]
+pub struct Weights {
+    pub source: WeightsSource,
+    tensors: BTreeMap<String, WeightTensor>,
+}
+
+/// Names and shapes of every tensor a subnet needs, in OFA state-dict order.
+pub fn expected_tensors(spec: &NetworkSpec) -> Vec<(String, Vec<usize>)> {
+    fn conv_bn(out: &mut Vec<(String, Vec<usize>)>, prefix: &str, cout: usize, cin: usize, k: usize) {
+        out.push((format!("{prefix}.conv.weight"), vec![cout, cin, k, k]));
+        for stat in ["weight", "bias", "running_mean", "running_var"] {
+            out.push((format!("{prefix}.bn.{stat}"), vec![cout]));
+        }
+    }
+    let mut out = Vec::new();
+    conv_bn(&mut out, "first_conv", spec.stem_channels, 3, 3);
+    for b in &spec.blocks {
+        let p = format!("blocks.{}.conv", b.index);
+        if let Some(m) = b.expand_channels {
+            conv_bn(&mut out, &format!("{p}.inverted_bottleneck"), m, b.in_channels, 1);
+        }
+        conv_bn(&mut out, &format!("{p}.depth_conv"), b.mid_channels, 1, b.kernel);
+        if let Some(se) = b.se_channels {
+            let fc = format!("{p}.depth_conv.se.fc");
+            out.push((format!("{fc}.reduce.weight"), vec![se, b.mid_channels, 1, 1]));
+            out.push((format!("{fc}.reduce.bias"), vec![se]));
+            out.push((format!("{fc}.expand.weight"), vec![b.mid_channels, se, 1, 1]));
+            out.push((format!("{fc}.expand.bias"), vec![b.mid_channels]));
+        }
+        conv_bn(&mut out, &format!("{p}.point_linear"), b.out_channels, b.mid_channels, 1);
+    }
+    conv_bn(&mut out, "final_expand_layer", spec.final_expand_channels, spec.last_block_channels(), 1);
+    out.push(("feature_mix_layer.conv.weight".into(), vec![spec.feature_mix_channels, spec.final_expand_channels, 1, 1]));
+    out.push(("classifier.linear.weight".into(), vec![NUM_CLASSES, spec.feature_mix_channels]));
+    out.push(("classifier.linear.bias".into(), vec![NUM_CLASSES]));
+    out
+}
+
+impl Weights {
+    /// Reads and validates a safetensors file for `spec`.
+    pub fn load(path: impl AsRef<Path>, spec: &NetworkSpec) -> Result<Self> {
+        let path = path.as_ref();
+        let bytes = std::fs::read(path).map_err(|source| RuntimeError::Io { path: path.into(), source })?;
+        Self::from_safetensors(&bytes, WeightsSource::File(path.into()), spec)
+    }
+
+    /// Parses and validates safetensors bytes (e.g. from `include_bytes!`).
+    pub fn from_safetensors(bytes: &[u8], source: WeightsSource, spec: &NetworkSpec) -> Result<Self> {
+        let origin = source.origin();
+        let st = SafeTensors::deserialize(bytes)
+            .map_err(|e| RuntimeError::NotSafetensors { origin: origin.clone(), reason: e.to_string() })?;
+        let expected = expected_tensors(spec);
+        let wanted: BTreeSet<&str> = expected.iter().map(|(n, _)| n.as_str()).collect();
+        let unexpected: Vec<String> = st
+            .names()
+            .into_iter()
+            .filter(|n| !wanted.contains(n.as_str()) && !n.ends_with(".num_batches_tracked"))
+            .cloned()
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let missing: Vec<String> =
+            expected.iter().filter(|(n, _)| st.tensor(n).is_err()).map(|(n, _)| n.clone()).collect();
+        if !missing.is_empty() {
+            return Err(RuntimeError::MissingTensors { origin, names: missing });
+        }
+        if !unexpected.is_empty() {
+            return Err(RuntimeError::UnexpectedTensors { origin, names: unexpected });
+        }
+        let mut tensors = BTreeMap::new();
+        for (name, shape) in expected {
+            let view = st.tensor(&name).expect("presence checked above");
+            if view.dtype() != Dtype::F32 {
+                return Err(RuntimeError::DType { origin, name, found: format!("{:?}", view.dtype()) });
+            }
+            if view.shape() != shape.as_slice() {
+                return Err(RuntimeError::Shape { origin, name, expected: shape, found: view.shape().to_vec() });
+            }
+            let data = view.data().chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
+            tensors.insert(name, WeightTensor { shape, data });
+        }
+        Ok(Weights { source, tensors })
+    }
+
+    /// Deterministic, seeded, **untrained** weights for any subnet.
+    ///
+    /// Element `i` of tensor `name` is `center + half_width * u`, where `u` in
+    /// [-1, 1) comes from splitmix64 at counter `i` of a stream keyed by
+    /// `fnv1a64(name) ^ splitmix64(seed)`. Conv and linear weights get
+    /// half-width `2 / sqrt(fan_in)` (variance 4/3 per fan-in, which keeps
+    /// signals alive through ReLU / h-swish without exploding); batch-norm
+    /// gets non-trivial statistics (gamma, var in [0.5, 1.5]; beta, mean in
+    /// [-0.2, 0.2]). `tests/fixtures/make_ofa_fixtures.py` implements the same
+    /// formula in numpy, which is how OFA's PyTorch code checks our network.
+    pub fn synthetic(spec: &NetworkSpec, seed: u64) -> Self {
+        let tensors = expected_tensors(spec)
+            .into_iter()
+            .map(|(name, shape)| {
+                let data = synthetic_tensor(&name, &shape, seed);
+                (name, WeightTensor { shape, data })
+            })
+            .collect();
+        Weights { source: WeightsSource::Synthetic { seed }, tensors }
+    }
+
+    /// The tensor called `name`; the weights were validated against the spec,
+    /// so every name from [`expected_tensors`] is present.
+    pub fn get(&self, name: &str) -> Result<&WeightTensor> {
+        self.tensors.get(name).ok_or_else(|| RuntimeError::MissingTensors {
+            origin: self.source.origin(),
+            names: vec![name.to_string()],
+        })
+    }
+
+    pub fn tensors(&self) -> impl Iterator<Item = (&String, &WeightTensor)> {
+        self.tensors.iter()
+    }
+
+    /// Serializes to safetensors bytes (OFA names, f32).
+    pub fn to_safetensors(&self) -> Vec<u8> {
+        let views: Vec<(String, safetensors::tensor::TensorView<'_>)> = self
+            .tensors
+            .iter()
+            .map(|(n, t)| {
+                let bytes: &[u8] = bytemuck_f32(&t.data);
+                (n.clone(), safetensors::tensor::TensorView::new(Dtype::F32, t.shape.clone(), bytes).expect("shape matches data"))
+            })
+            .collect();
+        let mut meta = std::collections::HashMap::new();
+        meta.insert("pnag.source".to_string(), self.source.origin());
+        safetensors::serialize(views, &Some(meta)).expect("in-memory serialization")
+    }
+
+    /// Writes safetensors atomically (temporary file, then rename).
+    pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
+        write_atomic(path.as_ref(), &self.to_safetensors())
+    }
+}
+
+/// Writes `bytes` to `path` via a sibling temporary file and a rename, so an
+/// interrupted run never leaves a half-written artifact.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let err = |source| RuntimeError::Write { path: path.into(), source };
+    let file_name = path.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
+    let tmp = path.with_file_name(format!(".{file_name}.tmp{}", std::process::id()));
+    std::fs::write(&tmp, bytes).map_err(err)?;
+    std::fs::rename(&tmp, path).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        err(e)
+    })
+}
+
+fn bytemuck_f32(data: &[f32]) -> &[u8] {
+    // f32 has no padding and any byte pattern is a valid u8; safetensors is little-endian.
+    #[cfg(target_endian = "big")]
+    compile_error!("weights serialization assumes a little-endian target");
+    unsafe { std::slice::from_raw_parts(data.as_ptr() as *const u8, std::mem::size_of_val(data)) }
+}
+
+const GOLDEN: u64 = 0x9E37_79B9_7F4A_7C15;
+
+fn splitmix64(x: u64) -> u64 {
+    let mut z = x;
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+fn fnv1a64(s: &str) -> u64 {
+    s.bytes().fold(0xCBF2_9CE4_8422_2325, |h, b| (h ^ b as u64).wrapping_mul(0x0000_0100_0000_01B3))
+}
+
+/// `n` values uniform in [-1, 1) (multiples of 2^-23) from the stream `key`.
+pub fn synthetic_uniform(key: &str, seed: u64, n: usize) -> Vec<f32> {
+    let state = fnv1a64(key) ^ splitmix64(seed.wrapping_mul(GOLDEN));
+    (0..n as u64)
+        .map(|i| {
+            let z = splitmix64(state.wrapping_add((i + 1).wrapping_mul(GOLDEN)));
+            (z >> 40) as f32 / 8_388_608.0 - 1.0
+        })
+        .collect()
+}
+
+fn synthetic_tensor(name: &str, shape: &[usize], seed: u64) -> Vec<f32> {
+    let n: usize = shape.iter().product();
+    let (center, half): (f32, f32) = if name.ends_with(".bn.weight") || name.ends_with(".bn.running_var") {
+        (1.0, 0.5)
+    } else if name.ends_with(".bn.bias") || name.ends_with(".bn.running_mean") {
+        (0.0, 0.2)
+    } else if name.ends_with(".bias") {
+        (0.0, 0.1)
+    } else {
+        let fan_in: usize = shape[1..].iter().product();
+        (0.0, (4.0 / fan_in as f64).sqrt() as f32)
+    };
+    synthetic_uniform(name, seed, n).into_iter().map(|u| center + half * u).collect()
+}
