@@ -210,9 +210,11 @@ fn bytemuck_f32(data: &[f32]) -> &[u8] {
     unsafe { std::slice::from_raw_parts(data.as_ptr() as *const u8, std::mem::size_of_val(data)) }
 }
 
-const GOLDEN: u64 = 0x9E37_79B9_7F4A_7C15;
+/// The 64-bit golden-ratio increment of splitmix64.
+pub const GOLDEN: u64 = 0x9E37_79B9_7F4A_7C15;
 
-fn splitmix64(x: u64) -> u64 {
+/// splitmix64's output mix (Steele, Lea & Flood 2014).
+pub fn splitmix64(x: u64) -> u64 {
     let mut z = x;
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);

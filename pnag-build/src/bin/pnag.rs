@@ -1,0 +1,206 @@
+//! `pnag`: the PNAG-rs command line.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+use pnag_build::describe::ArchReport;
+use pnag_build::profile::{profile_arch, write_csv, ProfileSettings};
+use pnag_build::{bench, npy, sample};
+use pnag_runtime::{Arch, Network, NetworkOptions, NetworkSpec, Weights, Width};
+
+#[derive(Parser)]
+#[command(name = "pnag", version, about = "PNAG-rs: Pareto-optimal OFA MobileNetV3 subnets, built into tract")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Show a subnet's blocks, MACs and parameters.
+    Arch(ArchArgs),
+    /// Run a subnet on a NumPy image batch and write its logits.
+    Infer(InferArgs),
+    /// Measure real tract latency of subnets on this machine.
+    Profile(ProfileArgs),
+    /// Benchmarks that write reports.
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+#[derive(Args)]
+struct NetArgs {
+    /// Width multiplier of the OFA supernet: 1.0 or 1.2.
+    #[arg(long, default_value = "1.2")]
+    width: Width,
+    /// Input resolution in pixels (multiple of 4 in 128..=256).
+    #[arg(long, default_value_t = 224)]
+    resolution: u32,
+}
+
+#[derive(Args)]
+struct ArchArgs {
+    /// PNAG arch string `d1,..,d5:k1,..,k20:e1,..,e20` (0 in unused slots).
+    arch: Arch,
+    #[command(flatten)]
+    net: NetArgs,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args)]
+struct InferArgs {
+    /// PNAG arch string.
+    #[arg(long)]
+    arch: Arch,
+    #[command(flatten)]
+    net: NetArgs,
+    /// Subnet weights: safetensors with OFA state-dict names.
+    #[arg(long, conflicts_with = "seed", required_unless_present = "seed")]
+    weights: Option<PathBuf>,
+    /// Use seeded synthetic weights instead (UNTRAINED: the logits mean nothing).
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Input images: float32 .npy of shape [N, 3, R, R], normalized.
+    #[arg(long)]
+    input: PathBuf,
+    /// Where to write the logits: float32 .npy of shape [N, 1000].
+    #[arg(long)]
+    output: PathBuf,
+    /// Worker threads.
+    #[arg(long, default_value_t = 1)]
+    threads: usize,
+}
+
+#[derive(Args)]
+struct ProfileArgs {
+    /// Arch strings to time (repeatable).
+    #[arg(long, required_unless_present = "random")]
+    arch: Vec<Arch>,
+    /// Time N random archs instead (seeded, see --seed).
+    #[arg(long, conflicts_with = "arch")]
+    random: Option<usize>,
+    /// Seed of the random archs.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    #[command(flatten)]
+    net: NetArgs,
+    /// Worker threads.
+    #[arg(long, default_value_t = 1)]
+    threads: usize,
+    /// Untimed runs before timing.
+    #[arg(long, default_value_t = 5)]
+    warmup: usize,
+    /// Timed runs per arch.
+    #[arg(long, default_value_t = 20)]
+    runs: usize,
+    /// Write a CSV (arch, width, resolution, threads, median_ms, p10_ms, p90_ms, macs_m).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Print JSON rows instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Subcommand)]
+enum BenchCommand {
+    /// tract (ours) vs onnxruntime vs PyTorch on the same subnets, weights and threads.
+    Engines(bench::EnginesArgs),
+}
+
+fn main() -> ExitCode {
+    match run(Cli::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Arch(a) => arch(a),
+        Command::Infer(a) => infer(a),
+        Command::Profile(a) => profile(a),
+        Command::Bench(BenchCommand::Engines(a)) => bench::engines(&a),
+    }
+}
+
+fn arch(a: ArchArgs) -> Result<()> {
+    let spec = NetworkSpec::new(a.arch, a.net.width, a.net.resolution)?;
+    let report = ArchReport::new(&spec);
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{}", report.to_text());
+    }
+    Ok(())
+}
+
+fn infer(a: InferArgs) -> Result<()> {
+    let spec = NetworkSpec::new(a.arch, a.net.width, a.net.resolution)?;
+    let input = npy::read_f32(&a.input)?;
+    let r = spec.resolution;
+    if input.shape.len() != 4 || input.shape[1..] != [3, r, r] || input.shape[0] == 0 {
+        return Err(npy::NpyError::Shape { path: a.input.clone(), expected: format!("[N, 3, {r}, {r}]"), found: input.shape }.into());
+    }
+    let weights = match (&a.weights, a.seed) {
+        (Some(path), _) => Weights::load(path, &spec)?,
+        (None, Some(seed)) => {
+            eprintln!("note: using synthetic UNTRAINED weights (seed {seed}); the logits are not predictions");
+            Weights::synthetic(&spec, seed)
+        }
+        (None, None) => bail!("give --weights FILE.safetensors or --seed N"),
+    };
+    let net = Network::new(spec, &weights, NetworkOptions { batch: input.shape[0], threads: a.threads })?;
+    let logits = net.run(&input.shape, &input.data)?;
+    npy::write_f32(&a.output, &[logits.batch, 1000], &logits.data)?;
+    eprintln!("wrote logits [{}, 1000] to {}", logits.batch, a.output.display());
+    Ok(())
+}
+
+fn profile(a: ProfileArgs) -> Result<()> {
+    let archs = match a.random {
+        Some(n) => sample::random_archs(n, a.seed),
+        None => a.arch.clone(),
+    };
+    if a.runs == 0 {
+        bail!("--runs must be at least 1");
+    }
+    let settings = ProfileSettings {
+        width: a.net.width,
+        resolution: a.net.resolution,
+        threads: a.threads,
+        warmup: a.warmup,
+        runs: a.runs,
+        weights_seed: 0,
+    };
+    pnag_runtime::arch::check_resolution(a.net.resolution)?;
+    let bar = ProgressBar::new((archs.len() * (a.warmup + a.runs)) as u64);
+    bar.set_style(ProgressStyle::with_template("{msg:>10} [{bar:40}] {pos}/{len} runs, eta {eta}")?.progress_chars("=> "));
+    let mut rows = Vec::new();
+    for (i, arch) in archs.iter().enumerate() {
+        bar.set_message(format!("arch {}/{}", i + 1, archs.len()));
+        rows.push(profile_arch(*arch, &settings, &mut || bar.inc(1)).with_context(|| format!("profiling {arch}"))?);
+    }
+    bar.finish_and_clear();
+    if let Some(out) = &a.out {
+        write_csv(out, &rows)?;
+        eprintln!("wrote {} rows to {}", rows.len(), out.display());
+    }
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&rows)?);
+    } else {
+        println!("(synthetic untrained weights; latency does not depend on weight values)");
+        println!("{:>10} {:>10} {:>10} {:>10}  arch", "median ms", "p10 ms", "p90 ms", "MACs (M)");
+        for r in &rows {
+            println!("{:>10.2} {:>10.2} {:>10.2} {:>10.1}  {}", r.median_ms, r.p10_ms, r.p90_ms, r.macs_m, r.arch);
+        }
+    }
+    Ok(())
+}

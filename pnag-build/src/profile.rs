@@ -1,0 +1,124 @@
+//! Real latency of subnets on this machine, measured with tract: warm-up runs,
+//! then timed runs of one batch-1 image; median and 10th/90th percentiles.
+
+use std::path::Path;
+use std::time::Instant;
+
+use pnag_runtime::{Arch, Network, NetworkOptions, NetworkSpec, RuntimeError, Width};
+use serde::Serialize;
+
+/// Summary of repeated timings, in milliseconds.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Timing {
+    pub median_ms: f64,
+    pub p10_ms: f64,
+    pub p90_ms: f64,
+}
+
+impl Timing {
+    /// Percentiles with linear interpolation (NumPy's default method).
+    pub fn from_samples(samples_ms: &[f64]) -> Timing {
+        let mut s = samples_ms.to_vec();
+        s.sort_by(f64::total_cmp);
+        let q = |p: f64| {
+            if s.is_empty() {
+                return f64::NAN;
+            }
+            let x = p * (s.len() - 1) as f64;
+            let (lo, hi) = (x.floor() as usize, x.ceil() as usize);
+            s[lo] + (s[hi] - s[lo]) * (x - lo as f64)
+        };
+        Timing { median_ms: q(0.5), p10_ms: q(0.1), p90_ms: q(0.9) }
+    }
+}
+
+/// How to profile.
+#[derive(Debug, Clone, Copy)]
+pub struct ProfileSettings {
+    pub width: Width,
+    pub resolution: u32,
+    pub threads: usize,
+    pub warmup: usize,
+    pub runs: usize,
+    /// Seed of the synthetic (untrained) weights; latency does not depend on values.
+    pub weights_seed: u64,
+}
+
+/// One CSV row of `pnag profile`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ProfileRow {
+    pub arch: String,
+    pub width: String,
+    pub resolution: u32,
+    pub threads: usize,
+    pub median_ms: f64,
+    pub p10_ms: f64,
+    pub p90_ms: f64,
+    pub macs_m: f64,
+}
+
+/// Times `runs` executions of `net` after `warmup` untimed ones; `tick` is
+/// called after every execution (for progress bars).
+pub fn time_network(net: &Network, warmup: usize, runs: usize, tick: &mut dyn FnMut()) -> Result<Timing, RuntimeError> {
+    let shape = net.input_shape();
+    let input: Vec<f32> = pnag_runtime::weights::synthetic_uniform("profile.input", 0, shape.iter().product());
+    for _ in 0..warmup {
+        net.run(&shape, &input)?;
+        tick();
+    }
+    let mut samples = Vec::with_capacity(runs);
+    for _ in 0..runs {
+        let start = Instant::now();
+        std::hint::black_box(net.run(&shape, &input)?);
+        samples.push(start.elapsed().as_secs_f64() * 1e3);
+        tick();
+    }
+    Ok(Timing::from_samples(&samples))
+}
+
+/// Builds and times one arch.
+pub fn profile_arch(arch: Arch, s: &ProfileSettings, tick: &mut dyn FnMut()) -> Result<ProfileRow, RuntimeError> {
+    let spec = NetworkSpec::new(arch, s.width, s.resolution)?;
+    let macs = spec.macs();
+    let net = Network::synthetic(spec, s.weights_seed, NetworkOptions { batch: 1, threads: s.threads })?;
+    let t = time_network(&net, s.warmup, s.runs, tick)?;
+    Ok(ProfileRow {
+        arch: arch.to_string(),
+        width: s.width.to_string(),
+        resolution: s.resolution,
+        threads: s.threads,
+        median_ms: t.median_ms,
+        p10_ms: t.p10_ms,
+        p90_ms: t.p90_ms,
+        macs_m: macs as f64 / 1e6,
+    })
+}
+
+/// CSV text of profile rows (the arch string is quoted: it contains commas).
+pub fn to_csv(rows: &[ProfileRow]) -> String {
+    let mut out = String::from("arch,width,resolution,threads,median_ms,p10_ms,p90_ms,macs_m\n");
+    for r in rows {
+        out.push_str(&format!(
+            "\"{}\",{},{},{},{:.4},{:.4},{:.4},{:.3}\n",
+            r.arch, r.width, r.resolution, r.threads, r.median_ms, r.p10_ms, r.p90_ms, r.macs_m
+        ));
+    }
+    out
+}
+
+/// Writes the CSV atomically.
+pub fn write_csv(path: &Path, rows: &[ProfileRow]) -> Result<(), RuntimeError> {
+    pnag_runtime::weights::write_atomic(path, to_csv(rows).as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentiles_match_numpy_linear() {
+        // numpy.percentile([1,2,3,4,10], [10,50,90]) == [1.4, 3.0, 7.6]
+        let t = Timing::from_samples(&[10.0, 2.0, 4.0, 1.0, 3.0]);
+        assert!((t.p10_ms - 1.4).abs() < 1e-12 && (t.median_ms - 3.0).abs() < 1e-12 && (t.p90_ms - 7.6).abs() < 1e-12);
+    }
+}
