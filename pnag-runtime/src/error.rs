@@ -15,6 +15,8 @@ pub enum RuntimeError {
     NotSafetensors { origin: String, reason: String },
     #[error("weights {origin}: missing {} tensor(s) this subnet needs: {}", names.len(), names.join(", "))]
     MissingTensors { origin: String, names: Vec<String> },
+    #[error("weights {origin} belong to another subnet (arch or width): missing {}: {}; not used by this subnet {}: {}", missing.len(), missing.join(", "), unexpected.len(), unexpected.join(", "))]
+    OtherSubnet { origin: String, missing: Vec<String>, unexpected: Vec<String> },
     #[error("weights {origin}: {} tensor(s) this subnet does not use (weights of another arch or width?): {}", names.len(), names.join(", "))]
     UnexpectedTensors { origin: String, names: Vec<String> },
     #[error("weights {origin}: tensor `{name}` has shape {found:?}, expected {expected:?}")]

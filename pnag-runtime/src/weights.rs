@@ -114,11 +114,11 @@ impl Weights {
             .collect();
         let missing: Vec<String> =
             expected.iter().filter(|(n, _)| st.tensor(n).is_err()).map(|(n, _)| n.clone()).collect();
-        if !missing.is_empty() {
-            return Err(RuntimeError::MissingTensors { origin, names: missing });
-        }
-        if !unexpected.is_empty() {
-            return Err(RuntimeError::UnexpectedTensors { origin, names: unexpected });
+        match (missing.is_empty(), unexpected.is_empty()) {
+            (true, true) => {}
+            (false, false) => return Err(RuntimeError::OtherSubnet { origin, missing, unexpected }),
+            (false, true) => return Err(RuntimeError::MissingTensors { origin, names: missing }),
+            (true, false) => return Err(RuntimeError::UnexpectedTensors { origin, names: unexpected }),
         }
         let mut tensors = BTreeMap::new();
         for (name, shape) in expected {

@@ -53,6 +53,7 @@ struct ArchArgs {
 }
 
 #[derive(Args)]
+#[command(group(clap::ArgGroup::new("weights_source").required(true).args(["weights", "seed"])))]
 struct InferArgs {
     /// PNAG arch string.
     #[arg(long)]
@@ -60,7 +61,7 @@ struct InferArgs {
     #[command(flatten)]
     net: NetArgs,
     /// Subnet weights: safetensors with OFA state-dict names.
-    #[arg(long, conflicts_with = "seed", required_unless_present = "seed")]
+    #[arg(long)]
     weights: Option<PathBuf>,
     /// Use seeded synthetic weights instead (UNTRAINED: the logits mean nothing).
     #[arg(long)]

@@ -1,0 +1,132 @@
+//! The `pnag` binary end to end: help texts, real runs, and one clear error
+//! (non-zero exit, no panic) for each kind of bad input.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+use pnag_build::npy;
+use pnag_runtime::{Arch, Network, NetworkOptions, NetworkSpec, Width};
+
+const SMALLEST: &str = "2,2,2,2,2:3,3,0,0,3,3,0,0,3,3,0,0,3,3,0,0,3,3,0,0:3,3,0,0,3,3,0,0,3,3,0,0,3,3,0,0,3,3,0,0";
+
+fn pnag(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_pnag")).args(args).output().expect("run pnag")
+}
+
+fn tmp(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("pnag-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join(name)
+}
+
+/// Asserts failure without a panic and returns stderr.
+fn fails(args: &[&str]) -> String {
+    let out = pnag(args);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(!out.status.success(), "expected failure for {args:?}");
+    assert!(!stderr.contains("panicked"), "panic for {args:?}: {stderr}");
+    stderr
+}
+
+#[test]
+fn every_subcommand_has_help() {
+    for cmd in [vec![], vec!["arch"], vec!["infer"], vec!["profile"], vec!["bench"], vec!["bench", "engines"]] {
+        let mut args = cmd.clone();
+        args.push("--help");
+        let out = pnag(&args);
+        assert!(out.status.success(), "{args:?}");
+        assert!(String::from_utf8_lossy(&out.stdout).contains("Usage"), "{args:?}");
+    }
+}
+
+#[test]
+fn arch_json_reports_blocks_macs_params() {
+    let out = pnag(&["arch", SMALLEST, "--width", "1.0", "--resolution", "160", "--json"]);
+    assert!(out.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let spec = NetworkSpec::new(Arch::smallest(), Width::W1_0, 160).unwrap();
+    assert_eq!(v["blocks"].as_array().unwrap().len(), 11);
+    assert!((v["macs_m"].as_f64().unwrap() - spec.macs() as f64 / 1e6).abs() < 1e-9);
+    assert!((v["params_m"].as_f64().unwrap() - spec.params() as f64 / 1e6).abs() < 1e-9);
+}
+
+#[test]
+fn bad_arch_width_resolution_are_clear_errors() {
+    assert!(fails(&["arch", "2,2,2,2,2:3,3"]).contains("expected 3 groups"));
+    assert!(fails(&["arch", &SMALLEST.replacen("2,2,2,2,2", "2,2,2,2", 1)]).contains("group `depths` must have 5"));
+    assert!(fails(&["arch", &SMALLEST.replacen(":3,3", ":4,3", 1)]).contains("kernel 4 is not in the space"));
+    assert!(fails(&["arch", &SMALLEST.replace(',', ";")]).contains("group `depths` must have 5"));
+    assert!(fails(&["arch", SMALLEST, "--resolution", "226"]).contains("resolution 226"));
+    assert!(fails(&["arch", SMALLEST, "--width", "1.5"]).contains("width 1.5"));
+}
+
+#[test]
+fn infer_writes_the_networks_logits() {
+    let r = 128;
+    let input: Vec<f32> = (0..2 * 3 * r * r).map(|i| ((i % 97) as f32 / 48.0) - 1.0).collect();
+    let x = tmp("x.npy");
+    let y = tmp("y.npy");
+    npy::write_f32(&x, &[2, 3, r, r], &input).unwrap();
+    let out = pnag(&["infer", "--arch", SMALLEST, "--width", "1.0", "--resolution", "128", "--seed", "5",
+        "--input", x.to_str().unwrap(), "--output", y.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("UNTRAINED"));
+    let logits = npy::read_f32(&y).unwrap();
+    assert_eq!(logits.shape, vec![2, 1000]);
+    let spec = NetworkSpec::new(Arch::smallest(), Width::W1_0, 128).unwrap();
+    let net = Network::synthetic(spec, 5, NetworkOptions { batch: 2, threads: 1 }).unwrap();
+    assert_eq!(net.run(&[2, 3, r, r], &input).unwrap().data, logits.data);
+}
+
+#[test]
+fn infer_bad_inputs_are_clear_errors() {
+    let x = tmp("ok.npy");
+    npy::write_f32(&x, &[1, 3, 128, 128], &vec![0.0; 3 * 128 * 128]).unwrap();
+    let y = tmp("out.npy");
+    let base = |input: &str, extra: &[&str]| {
+        let mut a = vec!["infer", "--arch", SMALLEST, "--width", "1.0", "--resolution", "128", "--input", input, "--output", y.to_str().unwrap()];
+        a.extend_from_slice(extra);
+        a.into_iter().map(String::from).collect::<Vec<_>>()
+    };
+    let run = |args: Vec<String>| fails(&args.iter().map(String::as_str).collect::<Vec<_>>());
+
+    assert!(run(base(x.to_str().unwrap(), &["--weights", "/nonexistent/w.safetensors"])).contains("/nonexistent/w.safetensors"));
+    let garbage = tmp("garbage.safetensors");
+    std::fs::write(&garbage, b"not a safetensors file at all").unwrap();
+    assert!(run(base(x.to_str().unwrap(), &["--weights", garbage.to_str().unwrap()])).contains("not a valid safetensors"));
+    assert!(run(base(x.to_str().unwrap(), &[])).contains("--seed"));
+
+    let wrong_shape = tmp("wrong_shape.npy");
+    npy::write_f32(&wrong_shape, &[1, 3, 160, 160], &vec![0.0; 3 * 160 * 160]).unwrap();
+    assert!(run(base(wrong_shape.to_str().unwrap(), &["--seed", "0"])).contains("expected [N, 3, 128, 128]"));
+
+    let f64_file = tmp("f64.npy");
+    let mut bytes = npy::to_bytes(&[1, 3, 128, 128], &vec![0.0; 3 * 128 * 128]);
+    let at = bytes.windows(3).position(|w| w == b"<f4").unwrap();
+    bytes[at + 2] = b'8';
+    std::fs::write(&f64_file, bytes).unwrap();
+    assert!(run(base(f64_file.to_str().unwrap(), &["--seed", "0"])).contains("dtype `<f8`"));
+
+    let not_npy = tmp("not.npy");
+    std::fs::write(&not_npy, b"hello").unwrap();
+    assert!(run(base(not_npy.to_str().unwrap(), &["--seed", "0"])).contains("not a NumPy .npy file"));
+    assert!(!y.exists(), "no output on failure");
+}
+
+#[test]
+fn profile_writes_csv_rows() {
+    let csv = tmp("profile.csv");
+    let out = pnag(&["profile", "--random", "2", "--seed", "3", "--width", "1.0", "--resolution", "128",
+        "--warmup", "0", "--runs", "1", "--out", csv.to_str().unwrap(), "--json"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = std::fs::read_to_string(&csv).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], "arch,width,resolution,threads,median_ms,p10_ms,p90_ms,macs_m");
+    assert_eq!(lines.len(), 3);
+    let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    for (row, arch) in rows.as_array().unwrap().iter().zip(pnag_build::sample::random_archs(2, 3)) {
+        assert_eq!(row["arch"], arch.to_string());
+        assert!(row["median_ms"].as_f64().unwrap() > 0.0);
+    }
+    assert!(fails(&["profile", "--random", "1", "--runs", "0"]).contains("--runs"));
+}

@@ -1,0 +1,3 @@
+fn main() {
+    let _ = pnag_macros::arch!(42);
+}
