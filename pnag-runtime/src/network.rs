@@ -1,6 +1,7 @@
 //! [`Network`]: one subnet, built and optimized in tract once, run many times.
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use tract_core::internal::*;
 use tract_core::prelude::TypedRunnableModel;
@@ -103,19 +104,41 @@ impl Network {
         [self.options.batch, 3, r, r]
     }
 
-    /// Runs a batch of NCHW f32 images (already resized and normalized).
-    pub fn run(&self, shape: &[usize], data: &[f32]) -> Result<Logits> {
+    /// Checks a caller's input against `[batch, 3, R, R]` and wraps it for tract.
+    fn input_tensor(&self, shape: &[usize], data: &[f32]) -> Result<Tensor> {
         let expected = self.input_shape();
         if shape != expected || data.len() != expected.iter().product::<usize>() {
-            let mut found = shape.to_vec();
-            if shape.iter().product::<usize>() != data.len() {
-                found = vec![data.len()];
-            }
+            let found = if shape.iter().product::<usize>() == data.len() { shape.to_vec() } else { vec![data.len()] };
             return Err(RuntimeError::InputShape { expected: expected.to_vec(), found });
         }
-        let input = Tensor::from_shape(&expected, data).map_err(tract_err("creating the input tensor"))?;
-        let out = self.plan.run(tvec![input.into_tvalue()]).map_err(tract_err("running the network"))?;
+        Tensor::from_shape(&expected, data).map_err(tract_err("creating the input tensor"))
+    }
+
+    fn logits(&self, out: &[TValue]) -> Result<Logits> {
         let view = out[0].to_plain_array_view::<f32>().map_err(tract_err("reading the logits"))?;
         Ok(Logits { batch: self.options.batch, data: view.iter().copied().collect() })
+    }
+
+    /// Runs a batch of NCHW f32 images (already resized and normalized).
+    pub fn run(&self, shape: &[usize], data: &[f32]) -> Result<Logits> {
+        let input = self.input_tensor(shape, data)?;
+        let out = self.plan.run(tvec![input.into_tvalue()]).map_err(tract_err("running the network"))?;
+        self.logits(&out)
+    }
+
+    /// Runs once on the calling thread, reporting each node's name, op name
+    /// and wall time to `on_node` (for `pnag bench` op breakdowns).
+    pub fn run_profiled(&self, shape: &[usize], data: &[f32], on_node: &mut dyn FnMut(&str, &str, Duration)) -> Result<Logits> {
+        let input = self.input_tensor(shape, data)?;
+        let mut state = self.plan.spawn().map_err(tract_err("preparing a run"))?;
+        let out = state
+            .run_plan_with_eval(tvec![input.into_tvalue()], |ctx, op_state, node, inputs| {
+                let start = Instant::now();
+                let result = tract_core::plan::eval(ctx, op_state, node, inputs);
+                on_node(&node.name, &node.op().name(), start.elapsed());
+                result
+            })
+            .map_err(tract_err("running the network"))?;
+        self.logits(&out)
     }
 }
