@@ -56,8 +56,10 @@ def main(jobs_path, out_path):
     for job in spec["jobs"]:
         net = ofa_subnet(job["arch"], job["width"])
         state = load_file(job["weights"])
-        missing, unexpected = net.load_state_dict(state, strict=False)
+        expected = set(net.state_dict())
+        missing, unexpected = expected - set(state), set(state) - expected
         assert not unexpected and all(m.endswith("num_batches_tracked") for m in missing), (missing, unexpected)
+        net.load_state_dict(state, strict=False)
         net.eval()
         x = np.load(job["input"])
         ours = np.load(job["tract_logits"])

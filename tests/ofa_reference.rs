@@ -48,7 +48,7 @@ fn logits_match_ofa_pytorch() {
         assert_eq!(out.data.len(), expected.len());
         let max_diff = out.data.iter().zip(expected).map(|(a, b)| (a - b).abs()).fold(0f32, f32::max);
         let rel = max_diff / case.max_abs_logit;
-        eprintln!("w{} r{} {}: max |diff| {max_diff:.3e} = {rel:.2e} x max|logit|", case.width, case.resolution, case.arch);
+        eprintln!("w{:.1} r{} {}: max |diff| {max_diff:.3e} = {rel:.2e} x max|logit|", case.width, case.resolution, case.arch);
         worst = worst.max(rel);
         assert!(rel <= RELATIVE_TOLERANCE, "{} w{} r{}: relative error {rel:e}", case.arch, case.width, case.resolution);
     }

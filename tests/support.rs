@@ -66,3 +66,20 @@ pub fn synthetic_input(seed: u64, batch: usize, resolution: usize) -> Vec<f32> {
 pub fn width(w: f64) -> pnag_runtime::Width {
     if w == 1.0 { pnag_runtime::Width::W1_0 } else { pnag_runtime::Width::W1_2 }
 }
+
+#[derive(Debug, Deserialize)]
+pub struct EncodingCase {
+    pub arch: String,
+    pub resolution: u32,
+    pub ones: Vec<usize>,
+}
+
+/// Reads `fixtures/ofa_encoding.json` (OFA predictor features by the shared data's reference encoder).
+pub fn load_encoding_cases() -> Vec<EncodingCase> {
+    #[derive(Deserialize)]
+    struct File {
+        cases: Vec<EncodingCase>,
+    }
+    let json = std::fs::read_to_string(fixtures_dir().join("ofa_encoding.json")).expect("ofa_encoding.json");
+    serde_json::from_str::<File>(&json).expect("valid fixture json").cases
+}

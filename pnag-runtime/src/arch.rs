@@ -51,6 +51,8 @@ pub enum ArchError {
     Width(String),
     #[error("resolution {0} is not supported (expected a multiple of 4 in 128..=256)")]
     Resolution(u32),
+    #[error("resolution {0} has no slot in the OFA accuracy predictor's encoding (expected 112, 128, ..., 224 in steps of 16)")]
+    EncodingResolution(u32),
 }
 
 /// Channel width multiplier of the OFA supernet the subnet comes from.

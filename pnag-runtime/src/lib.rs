@@ -1,14 +1,16 @@
 //! `pnag-runtime`: what a PNAG-rs application links to run its chosen subnet.
 //!
 //! - [`arch`]: the OFA MobileNetV3 search space and the PNAG arch string.
+//! - [`encoding`]: PNAG's 120-d one-hot and the OFA accuracy predictor's 128-d features.
 //! - [`spec`]: the layer plan of one subnet (channels, strides, MACs, params).
 //! - [`weights`]: OFA-named safetensors weights and a seeded *untrained* initializer.
 //! - [`graph`] / [`network`]: the tract graph and the runnable [`Network`].
 //!
-//! With `default-features = false` only `arch` and `spec` are compiled (no tract),
+//! With `default-features = false` only `arch`, `encoding` and `spec` are compiled (no tract),
 //! which is what the proc macro and build tooling use.
 
 pub mod arch;
+pub mod encoding;
 pub mod spec;
 
 #[cfg(feature = "engine")]
