@@ -1,8 +1,8 @@
 //! `pnag-build`: everything that happens at build or tool time, never in the
-//! shipped binary: arch reports, seeded arch sampling, NumPy I/O, latency
-//! profiling with tract, and the engine benchmark behind the `pnag` CLI.
+//! shipped binary: arch reports, seeded arch sampling, NumPy I/O and latency
+//! profiling with tract, behind the `pnag` CLI
+//! (whose `bench` module also drives the engine comparison).
 
-pub mod bench;
 pub mod describe;
 pub mod npy;
 pub mod profile;

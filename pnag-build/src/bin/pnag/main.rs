@@ -1,5 +1,7 @@
 //! `pnag`: the PNAG-rs command line.
 
+mod bench;
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -8,7 +10,7 @@ use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use pnag_build::describe::ArchReport;
 use pnag_build::profile::{profile_arch, write_csv, ProfileSettings};
-use pnag_build::{bench, npy, sample};
+use pnag_build::{npy, sample};
 use pnag_runtime::{Arch, Network, NetworkOptions, NetworkSpec, Weights, Width};
 
 #[derive(Parser)]

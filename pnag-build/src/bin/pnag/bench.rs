@@ -17,8 +17,8 @@ use pnag_runtime::{Arch, Network, NetworkOptions, NetworkSpec, Weights, Width};
 use serde::Serialize;
 use serde_json::{json, Value};
 
-use crate::npy;
-use crate::profile::{time_network, Timing};
+use pnag_build::npy;
+use pnag_build::profile::{time_network, Timing};
 
 #[derive(Debug, clap::Args)]
 pub struct EnginesArgs {
