@@ -83,3 +83,45 @@ pub fn load_encoding_cases() -> Vec<EncodingCase> {
     let json = std::fs::read_to_string(fixtures_dir().join("ofa_encoding.json")).expect("ofa_encoding.json");
     serde_json::from_str::<File>(&json).expect("valid fixture json").cases
 }
+
+#[derive(Debug, Deserialize)]
+pub struct ExtractedTensor {
+    pub name: String,
+    pub shape: Vec<usize>,
+    pub sum: f64,
+    pub sum_sq: f64,
+    pub values: Vec<f64>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ExtractCase {
+    pub arch: String,
+    pub width: f64,
+    pub seed: u64,
+    pub resolution: u32,
+    pub tensors: Vec<ExtractedTensor>,
+    pub logits: Vec<f32>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct SupernetManifest {
+    pub width: f64,
+    pub tensors: Vec<(String, Vec<usize>)>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ExtractReference {
+    pub supernets: Vec<SupernetManifest>,
+    pub cases: Vec<ExtractCase>,
+}
+
+/// Reads `fixtures/ofa_extract.json` (OFA's `get_active_subnet` on a synthetic supernet).
+pub fn load_extract_reference() -> ExtractReference {
+    let json = std::fs::read_to_string(fixtures_dir().join("ofa_extract.json")).expect("ofa_extract.json");
+    serde_json::from_str(&json).expect("valid fixture json")
+}
+
+/// The positions `make_extract_fixtures.py` samples in a tensor of `n` values.
+pub fn sample_positions(n: usize) -> Vec<usize> {
+    (0..6).map(|i| (i * 7919 + 13) % n).collect()
+}

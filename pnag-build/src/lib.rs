@@ -4,6 +4,7 @@
 //! (whose `bench` module also drives the engine comparison).
 
 pub mod describe;
+pub mod extract;
 pub mod npy;
 pub mod profile;
 pub mod sample;

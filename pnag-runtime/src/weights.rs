@@ -25,6 +25,8 @@ pub struct WeightTensor {
 pub enum WeightsSource {
     File(PathBuf),
     Embedded(String),
+    /// Extracted from an OFA supernet checkpoint.
+    Extracted { supernet: String, arch: String },
     /// Deterministic pseudo-random weights (not trained).
     Synthetic { seed: u64 },
 }
@@ -35,10 +37,12 @@ impl WeightsSource {
         matches!(self, WeightsSource::Synthetic { .. })
     }
 
-    fn origin(&self) -> String {
+    /// How errors name these weights.
+    pub fn origin(&self) -> String {
         match self {
             WeightsSource::File(p) => format!("`{}`", p.display()),
             WeightsSource::Embedded(name) => format!("`{name}` (embedded)"),
+            WeightsSource::Extracted { supernet, .. } => format!("extracted from supernet {supernet}"),
             WeightsSource::Synthetic { seed } => format!("synthetic (untrained, seed {seed})"),
         }
     }
@@ -100,37 +104,27 @@ impl Weights {
     /// Parses and validates safetensors bytes (e.g. from `include_bytes!`).
     pub fn from_safetensors(bytes: &[u8], source: WeightsSource, spec: &NetworkSpec) -> Result<Self> {
         let origin = source.origin();
-        let st = SafeTensors::deserialize(bytes)
-            .map_err(|e| RuntimeError::NotSafetensors { origin: origin.clone(), reason: e.to_string() })?;
+        let st = parse_safetensors(bytes, &origin)?;
         let expected = expected_tensors(spec);
-        let wanted: BTreeSet<&str> = expected.iter().map(|(n, _)| n.as_str()).collect();
-        let unexpected: Vec<String> = st
-            .names()
-            .into_iter()
-            .filter(|n| !wanted.contains(n.as_str()) && !n.ends_with(".num_batches_tracked"))
-            .cloned()
-            .collect::<BTreeSet<_>>()
-            .into_iter()
-            .collect();
-        let missing: Vec<String> =
-            expected.iter().filter(|(n, _)| st.tensor(n).is_err()).map(|(n, _)| n.clone()).collect();
-        match (missing.is_empty(), unexpected.is_empty()) {
-            (true, true) => {}
-            (false, false) => return Err(RuntimeError::OtherSubnet { origin, missing, unexpected }),
-            (false, true) => return Err(RuntimeError::MissingTensors { origin, names: missing }),
-            (true, false) => return Err(RuntimeError::UnexpectedTensors { origin, names: unexpected }),
-        }
+        check_names(&origin, &expected, &st.names().into_iter().map(String::as_str).collect::<Vec<_>>())?;
         let mut tensors = BTreeMap::new();
         for (name, shape) in expected {
-            let view = st.tensor(&name).expect("presence checked above");
-            if view.dtype() != Dtype::F32 {
-                return Err(RuntimeError::DType { origin, name, found: format!("{:?}", view.dtype()) });
+            let tensor = read_f32(&st, &origin, &name, &shape)?;
+            tensors.insert(name, tensor);
+        }
+        Ok(Weights { source, tensors })
+    }
+
+    /// Validates tensors produced in memory (e.g. extracted from a supernet).
+    pub fn from_tensors(tensors: BTreeMap<String, WeightTensor>, source: WeightsSource, spec: &NetworkSpec) -> Result<Self> {
+        let origin = source.origin();
+        let expected = expected_tensors(spec);
+        check_names(&origin, &expected, &tensors.keys().map(String::as_str).collect::<Vec<_>>())?;
+        for (name, shape) in &expected {
+            let t = &tensors[name];
+            if &t.shape != shape || t.data.len() != shape.iter().product::<usize>() {
+                return Err(RuntimeError::Shape { origin, name: name.clone(), expected: shape.clone(), found: t.shape.clone() });
             }
-            if view.shape() != shape.as_slice() {
-                return Err(RuntimeError::Shape { origin, name, expected: shape, found: view.shape().to_vec() });
-            }
-            let data = view.data().chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
-            tensors.insert(name, WeightTensor { shape, data });
         }
         Ok(Weights { source, tensors })
     }
@@ -190,6 +184,46 @@ impl Weights {
     }
 }
 
+/// Parses a safetensors header, naming `origin` on failure.
+pub fn parse_safetensors<'a>(bytes: &'a [u8], origin: &str) -> Result<SafeTensors<'a>> {
+    SafeTensors::deserialize(bytes).map_err(|e| RuntimeError::NotSafetensors { origin: origin.into(), reason: e.to_string() })
+}
+
+/// Compares the tensor names present with the ones expected (ignoring OFA's
+/// `num_batches_tracked` buffers) and reports every difference at once.
+pub fn check_names(origin: &str, expected: &[(String, Vec<usize>)], present: &[&str]) -> Result<()> {
+    let wanted: BTreeSet<&str> = expected.iter().map(|(n, _)| n.as_str()).collect();
+    let have: BTreeSet<&str> = present.iter().copied().collect();
+    let unexpected: Vec<String> = have
+        .iter()
+        .filter(|n| !wanted.contains(*n) && !n.ends_with(".num_batches_tracked"))
+        .map(|n| n.to_string())
+        .collect();
+    let missing: Vec<String> = expected.iter().filter(|(n, _)| !have.contains(n.as_str())).map(|(n, _)| n.clone()).collect();
+    let origin = origin.to_string();
+    match (missing.is_empty(), unexpected.is_empty()) {
+        (true, true) => Ok(()),
+        (false, false) => Err(RuntimeError::OtherSubnet { origin, missing, unexpected }),
+        (false, true) => Err(RuntimeError::MissingTensors { origin, names: missing }),
+        (true, false) => Err(RuntimeError::UnexpectedTensors { origin, names: unexpected }),
+    }
+}
+
+/// Reads tensor `name` as f32 with the expected shape, or names what is wrong.
+pub fn read_f32(st: &SafeTensors<'_>, origin: &str, name: &str, shape: &[usize]) -> Result<WeightTensor> {
+    let view = st
+        .tensor(name)
+        .map_err(|_| RuntimeError::MissingTensors { origin: origin.into(), names: vec![name.into()] })?;
+    if view.dtype() != Dtype::F32 {
+        return Err(RuntimeError::DType { origin: origin.into(), name: name.into(), found: format!("{:?}", view.dtype()) });
+    }
+    if view.shape() != shape {
+        return Err(RuntimeError::Shape { origin: origin.into(), name: name.into(), expected: shape.to_vec(), found: view.shape().to_vec() });
+    }
+    let data = view.data().chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
+    Ok(WeightTensor { shape: shape.to_vec(), data })
+}
+
 /// Writes `bytes` to `path` via a sibling temporary file and a rename, so an
 /// interrupted run never leaves a half-written artifact.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
@@ -236,7 +270,9 @@ pub fn synthetic_uniform(key: &str, seed: u64, n: usize) -> Vec<f32> {
         .collect()
 }
 
-fn synthetic_tensor(name: &str, shape: &[usize], seed: u64) -> Vec<f32> {
+/// The synthetic value formula of [`Weights::synthetic`] for one tensor (also
+/// used for synthetic OFA supernets, keyed by supernet tensor names).
+pub fn synthetic_tensor(name: &str, shape: &[usize], seed: u64) -> Vec<f32> {
     let n: usize = shape.iter().product();
     let (center, half): (f32, f32) = if name.ends_with(".bn.weight") || name.ends_with(".bn.running_var") {
         (1.0, 0.5)
