@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 
 use pnag_runtime::arch::{make_divisible, Arch, Width, SLOTS};
 use pnag_runtime::spec::NetworkSpec;
-use pnag_runtime::weights::{check_names, expected_tensors, parse_safetensors, read_f32, synthetic_tensor, WeightTensor};
+use pnag_runtime::weights::{expected_tensors, parse_safetensors, read_f32, synthetic_tensor, WeightTensor};
 use pnag_runtime::{RuntimeError, Weights, WeightsSource};
 use safetensors::SafeTensors;
 
@@ -30,6 +30,8 @@ pub enum ExtractError {
     Io { path: PathBuf, source: std::io::Error },
     #[error("supernet {origin}: `first_conv.conv.weight` has {found} output channels, so this is not the w{expected} supernet ({hint})")]
     Width { origin: String, expected: Width, found: usize, hint: String },
+    #[error("{origin} is a subnet checkpoint (it has `{example}`), not an OFA supernet: use it directly with `pnag infer --weights`")]
+    SubnetCheckpoint { origin: String, example: String },
     #[error(transparent)]
     Weights(#[from] RuntimeError),
 }
@@ -163,11 +165,17 @@ pub fn extract(bytes: &[u8], origin: &str, width: Width, arch: Arch) -> Result<W
     check_width(&st, origin, width)?;
     // Every supernet tensor must be there with its shape, whatever this subnet uses.
     let manifest = supernet_tensors(width);
-    let present: Vec<&str> = st.names().into_iter().map(String::as_str).collect();
-    check_names(origin, &manifest, &present).or_else(|e| match e {
-        RuntimeError::UnexpectedTensors { .. } => Ok(()), // extra tensors (e.g. optimizer state) are harmless
-        e => Err(e),
-    })?;
+    let present: std::collections::BTreeSet<&str> = st.names().into_iter().map(String::as_str).collect();
+    let missing: Vec<String> = manifest.iter().filter(|(n, _)| !present.contains(n.as_str())).map(|(n, _)| n.clone()).collect();
+    if !missing.is_empty() {
+        // A subnet's depthwise weight is `…depth_conv.conv.weight`; a supernet's is `…depth_conv.conv.conv.weight`.
+        let subnet_name = present.iter().find(|n| n.starts_with("blocks.1.") && n.ends_with(".depth_conv.conv.weight"));
+        if let Some(example) = subnet_name {
+            return Err(ExtractError::SubnetCheckpoint { origin: origin.into(), example: example.to_string() });
+        }
+        // Extra tensors (e.g. optimizer state) are harmless; missing ones are all listed.
+        return Err(RuntimeError::MissingTensors { origin: origin.into(), names: missing }.into());
+    }
     let shapes: BTreeMap<&str, &[usize]> = manifest.iter().map(|(n, s)| (n.as_str(), s.as_slice())).collect();
     let read = |name: &str| read_f32(&st, origin, name, shapes[name]);
 

@@ -28,6 +28,8 @@ enum Command {
     Infer(InferArgs),
     /// Measure real tract latency of subnets on this machine.
     Profile(ProfileArgs),
+    /// Extract one subnet's weights from an OFA supernet checkpoint (safetensors).
+    Extract(ExtractArgs),
     /// Benchmarks that write reports.
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -109,10 +111,28 @@ struct ProfileArgs {
     json: bool,
 }
 
+#[derive(Args)]
+struct ExtractArgs {
+    /// OFA supernet checkpoint as safetensors (see README: converting the official .pth).
+    #[arg(long)]
+    supernet: PathBuf,
+    /// Width of the supernet: 1.0 or 1.2.
+    #[arg(long)]
+    width: Width,
+    /// PNAG arch string of the subnet to extract.
+    #[arg(long)]
+    arch: Arch,
+    /// Where to write the subnet's weights (safetensors, OFA subnet state-dict names).
+    #[arg(long)]
+    out: PathBuf,
+}
+
 #[derive(Subcommand)]
 enum BenchCommand {
     /// tract (ours) vs onnxruntime vs PyTorch on the same subnets, weights and threads.
     Engines(bench::EnginesArgs),
+    /// Time supernet weight extraction (read + extract) for the largest arch.
+    Extract(bench::ExtractBenchArgs),
 }
 
 fn main() -> ExitCode {
@@ -130,7 +150,9 @@ fn run(cli: Cli) -> Result<()> {
         Command::Arch(a) => arch(a),
         Command::Infer(a) => infer(a),
         Command::Profile(a) => profile(a),
+        Command::Extract(a) => extract(a),
         Command::Bench(BenchCommand::Engines(a)) => bench::engines(&a),
+        Command::Bench(BenchCommand::Extract(a)) => bench::extract(&a),
     }
 }
 
@@ -164,6 +186,22 @@ fn infer(a: InferArgs) -> Result<()> {
     let logits = net.run(&input.shape, &input.data)?;
     npy::write_f32(&a.output, &[logits.batch, 1000], &logits.data)?;
     eprintln!("wrote logits [{}, 1000] to {}", logits.batch, a.output.display());
+    Ok(())
+}
+
+fn extract(a: ExtractArgs) -> Result<()> {
+    let start = std::time::Instant::now();
+    let weights = pnag_build::extract::extract_file(&a.supernet, a.width, a.arch)?;
+    weights.save(&a.out)?;
+    let params: usize = weights.tensors().map(|(_, t)| t.data.len()).sum();
+    eprintln!(
+        "extracted {} tensors ({:.2} M values) for {} in {:.0} ms -> {}",
+        weights.tensors().count(),
+        params as f64 / 1e6,
+        a.arch,
+        start.elapsed().as_secs_f64() * 1e3,
+        a.out.display()
+    );
     Ok(())
 }
 
