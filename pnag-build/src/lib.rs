@@ -3,6 +3,8 @@
 //! profiling with tract, behind the `pnag` CLI
 //! (whose `bench` module also drives the engine comparison).
 
+pub mod accuracy;
+pub mod cost;
 pub mod describe;
 pub mod extract;
 pub mod npy;

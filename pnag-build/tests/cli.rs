@@ -30,7 +30,7 @@ fn fails(args: &[&str]) -> String {
 
 #[test]
 fn every_subcommand_has_help() {
-    for cmd in [vec![], vec!["arch"], vec!["infer"], vec!["profile"], vec!["extract"], vec!["bench"], vec!["bench", "engines"], vec!["bench", "extract"]] {
+    for cmd in [vec![], vec!["arch"], vec!["infer"], vec!["profile"], vec!["extract"], vec!["devices"], vec!["predict"], vec!["bench"], vec!["bench", "engines"], vec!["bench", "extract"]] {
         let mut args = cmd.clone();
         args.push("--help");
         let out = pnag(&args);
@@ -147,4 +147,31 @@ fn extract_then_infer_with_the_extracted_weights() {
     assert_eq!(npy::read_f32(&y).unwrap().shape, vec![1, 1000]);
     let err = fails(&["extract", "--supernet", sup.to_str().unwrap(), "--width", "1.2", "--arch", SMALLEST, "--out", sub.to_str().unwrap()]);
     assert!(err.contains("not the w1.2 supernet"), "{err}");
+}
+
+#[test]
+fn devices_and_predict() {
+    let out = pnag(&["devices", "--json"]);
+    assert!(out.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let names: Vec<&str> = v.as_array().unwrap().iter().map(|d| d["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["note10", "i7-8700k", "macs"]);
+
+    let tutorial = "2,2,3,4,3:5,3,0,0,5,3,0,0,7,7,3,0,5,5,7,3,3,3,5,0:3,3,0,0,4,4,0,0,6,3,4,0,4,4,4,3,6,6,6,0";
+    let out = pnag(&["predict", "--device", "note10", "--arch", tutorial, "--resolution", "192", "--json"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    // OFA's tutorial: this arch was searched under 25 ms on the Note10 and predicted at 81.71 %.
+    assert!(v["cost"].as_f64().unwrap() <= 25.0);
+    assert!((v["top1_percent"].as_f64().unwrap() - 81.71).abs() < 0.01);
+    assert_eq!(v["cost_unit"], "ms");
+
+    let out = pnag(&["predict", "--device", "i7-8700k", "--arch", SMALLEST, "--width", "1.0", "--json"]);
+    assert!(out.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(v["top1_percent"].is_null() && (v["cost"].as_f64().unwrap() - 6.77).abs() < 0.005);
+
+    assert!(fails(&["predict", "--device", "pixel9", "--arch", SMALLEST]).contains("unknown device `pixel9`"));
+    assert!(fails(&["predict", "--device", "note10", "--arch", SMALLEST, "--resolution", "196"]).contains("no data for resolution 196"));
+    assert!(fails(&["predict", "--device", "note10", "--arch", SMALLEST, "--width", "1.0"]).contains("no data for width 1.0"));
 }

@@ -10,7 +10,8 @@ use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use pnag_build::describe::ArchReport;
 use pnag_build::profile::{profile_arch, write_csv, ProfileSettings};
-use pnag_build::{npy, sample};
+use pnag_build::accuracy::{AccuracyModel, OfaPredictor};
+use pnag_build::{cost, npy, sample};
 use pnag_runtime::{Arch, Network, NetworkOptions, NetworkSpec, Weights, Width};
 
 #[derive(Parser)]
@@ -30,6 +31,10 @@ enum Command {
     Profile(ProfileArgs),
     /// Extract one subnet's weights from an OFA supernet checkpoint (safetensors).
     Extract(ExtractArgs),
+    /// List the devices with a cost model.
+    Devices(DevicesArgs),
+    /// Predict a subnet's latency on a device, its top-1, MACs and params.
+    Predict(PredictArgs),
     /// Benchmarks that write reports.
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -127,6 +132,28 @@ struct ExtractArgs {
     out: PathBuf,
 }
 
+#[derive(Args)]
+struct DevicesArgs {
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args)]
+struct PredictArgs {
+    /// Device cost model (see `pnag devices`).
+    #[arg(long)]
+    device: String,
+    /// PNAG arch string.
+    #[arg(long)]
+    arch: Arch,
+    #[command(flatten)]
+    net: NetArgs,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
 #[derive(Subcommand)]
 enum BenchCommand {
     /// tract (ours) vs onnxruntime vs PyTorch on the same subnets, weights and threads.
@@ -151,6 +178,8 @@ fn run(cli: Cli) -> Result<()> {
         Command::Infer(a) => infer(a),
         Command::Profile(a) => profile(a),
         Command::Extract(a) => extract(a),
+        Command::Devices(a) => devices(a),
+        Command::Predict(a) => predict(a),
         Command::Bench(BenchCommand::Engines(a)) => bench::engines(&a),
         Command::Bench(BenchCommand::Extract(a)) => bench::extract(&a),
     }
@@ -186,6 +215,79 @@ fn infer(a: InferArgs) -> Result<()> {
     let logits = net.run(&input.shape, &input.data)?;
     npy::write_f32(&a.output, &[logits.batch, 1000], &logits.data)?;
     eprintln!("wrote logits [{}, 1000] to {}", logits.batch, a.output.display());
+    Ok(())
+}
+
+fn devices(a: DevicesArgs) -> Result<()> {
+    let infos = cost::DEVICES.iter().map(|d| cost::device(d).map(|m| m.info())).collect::<Result<Vec<_>, _>>()?;
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&infos)?);
+        return Ok(());
+    }
+    println!("{:<10} {:<26} {:<6} {:<9} {:<20} model", "device", "kind", "unit", "widths", "resolutions");
+    for i in infos {
+        let unit = match i.unit {
+            cost::CostUnit::Ms => "ms",
+            cost::CostUnit::Mmacs => "MMACs",
+        };
+        println!("{:<10} {:<26} {:<6} {:<9} {:<20} {} [{}]", i.name, i.kind, unit, i.widths.join(","), i.resolutions, i.model, i.source);
+    }
+    Ok(())
+}
+
+#[derive(serde::Serialize)]
+struct Prediction {
+    arch: String,
+    width: String,
+    resolution: u32,
+    device: String,
+    cost: f64,
+    cost_unit: cost::CostUnit,
+    cost_model: &'static str,
+    top1_percent: Option<f64>,
+    accuracy_model: Option<&'static str>,
+    macs_m: f64,
+    params_m: f64,
+}
+
+fn predict(a: PredictArgs) -> Result<()> {
+    let model = cost::device(&a.device)?;
+    let info = model.info();
+    let c = model.cost(a.arch, a.net.width, a.net.resolution)?;
+    let spec = NetworkSpec::new(a.arch, a.net.width, a.net.resolution)?;
+    // Default accuracy model per width: OFA's predictor for w1.2 (none yet for w1.0).
+    let (top1, acc_name) = match a.net.width {
+        Width::W1_2 => {
+            let p = OfaPredictor::embedded()?;
+            (Some(p.top1(a.arch, a.net.width, a.net.resolution)?), Some(p.name()))
+        }
+        Width::W1_0 => (None, None),
+    };
+    let out = Prediction {
+        arch: a.arch.to_string(),
+        width: a.net.width.to_string(),
+        resolution: a.net.resolution,
+        device: info.name.to_string(),
+        cost: c,
+        cost_unit: info.unit,
+        cost_model: info.model,
+        top1_percent: top1,
+        accuracy_model: acc_name,
+        macs_m: spec.macs() as f64 / 1e6,
+        params_m: spec.params() as f64 / 1e6,
+    };
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&out)?);
+        return Ok(());
+    }
+    let unit = if info.unit == cost::CostUnit::Ms { "ms" } else { "MMACs" };
+    println!("arch        {}\nwidth       {}   resolution {}", out.arch, out.width, out.resolution);
+    println!("{:<11} {:.2} {unit}   [{}]", info.name, c, info.model);
+    match (top1, acc_name) {
+        (Some(t), Some(n)) => println!("top-1       {t:.2} %   [{n}]"),
+        _ => println!("top-1       — (no accuracy model for w{} yet)", out.width),
+    }
+    println!("MACs        {:.1} M\nparams      {:.3} M", out.macs_m, out.params_m);
     Ok(())
 }
 

@@ -1,0 +1,85 @@
+//! Accuracy models: subnet → predicted ImageNet top-1 (%).
+//!
+//! [`OfaPredictor`] is a pure-Rust port of OFA's official accuracy predictor
+//! (w1.2; `ofa/tutorial/accuracy_predictor.py`), weights embedded from
+//! `data/ofa_acc_predictor.safetensors`: an MLP 128→400→400→400→1 with ReLU over
+//! the 128-d encoding of [`pnag_runtime::encoding::ofa_predictor_features`].
+
+use pnag_runtime::encoding::ofa_predictor_features;
+use pnag_runtime::weights::{parse_safetensors, read_f32, WeightTensor};
+use pnag_runtime::{Arch, ArchError, RuntimeError, Width};
+
+const WEIGHTS: &[u8] = include_bytes!("../../data/ofa_acc_predictor.safetensors");
+/// Resolutions the predictor was trained for (OFA's tutorial search range).
+pub const OFA_PREDICTOR_RESOLUTIONS: [u32; 5] = [160, 176, 192, 208, 224];
+
+/// Why an accuracy could not be predicted.
+#[derive(Debug, thiserror::Error)]
+pub enum AccuracyError {
+    #[error("accuracy model `{model}` covers width {supported} only, not {width}")]
+    Width { model: &'static str, width: Width, supported: &'static str },
+    #[error("accuracy model `{model}` covers resolutions {supported}, not {resolution}")]
+    Resolution { model: &'static str, resolution: u32, supported: &'static str },
+    #[error(transparent)]
+    Arch(#[from] ArchError),
+    #[error(transparent)]
+    Weights(#[from] RuntimeError),
+}
+
+/// A predictor of top-1 accuracy.
+pub trait AccuracyModel {
+    /// Identity shown next to its numbers.
+    fn name(&self) -> &'static str;
+    /// Predicted top-1 in percent.
+    fn top1(&self, arch: Arch, width: Width, resolution: u32) -> Result<f64, AccuracyError>;
+}
+
+/// OFA's official accuracy predictor (w1.2).
+pub struct OfaPredictor {
+    layers: Vec<(WeightTensor, WeightTensor)>,
+}
+
+impl OfaPredictor {
+    /// Loads the embedded weights.
+    pub fn embedded() -> Result<Self, AccuracyError> {
+        let origin = "data/ofa_acc_predictor.safetensors";
+        let st = parse_safetensors(WEIGHTS, origin)?;
+        let dims = [(400, 128), (400, 400), (400, 400), (1, 400)];
+        let layers = ["0", "2", "4", "6"]
+            .iter()
+            .zip(dims)
+            .map(|(i, (o, n))| Ok((read_f32(&st, origin, &format!("{i}.weight"), &[o, n])?, read_f32(&st, origin, &format!("{i}.bias"), &[o])?)))
+            .collect::<Result<_, RuntimeError>>()?;
+        Ok(OfaPredictor { layers })
+    }
+
+    /// The raw MLP output (a fraction) for a 128-d feature vector.
+    pub fn forward(&self, features: &[f32]) -> f64 {
+        let mut h: Vec<f32> = features.to_vec();
+        for (i, (w, b)) in self.layers.iter().enumerate() {
+            let (out, inp) = (w.shape[0], w.shape[1]);
+            let mut next: Vec<f32> = (0..out).map(|o| b.data[o] + (0..inp).map(|j| w.data[o * inp + j] * h[j]).sum::<f32>()).collect();
+            if i + 1 < self.layers.len() {
+                next.iter_mut().for_each(|v| *v = v.max(0.0));
+            }
+            h = next;
+        }
+        h[0] as f64
+    }
+}
+
+impl AccuracyModel for OfaPredictor {
+    fn name(&self) -> &'static str {
+        "ofa-predictor (OFA official, w1.2, 10k ImageNet-train holdout)"
+    }
+
+    fn top1(&self, arch: Arch, width: Width, resolution: u32) -> Result<f64, AccuracyError> {
+        if width != Width::W1_2 {
+            return Err(AccuracyError::Width { model: "ofa-predictor", width, supported: "1.2" });
+        }
+        if !OFA_PREDICTOR_RESOLUTIONS.contains(&resolution) {
+            return Err(AccuracyError::Resolution { model: "ofa-predictor", resolution, supported: "160, 176, 192, 208, 224" });
+        }
+        Ok(100.0 * self.forward(&ofa_predictor_features(&arch, resolution)?))
+    }
+}

@@ -1,0 +1,171 @@
+//! Cost models: one per device, behind one interface (subnet → latency in ms),
+//! plus MACs as a device-independent cost. The registry lists what `pnag
+//! devices` shows; every table is embedded, so no files are needed at run time.
+
+mod lut;
+
+pub use lut::{note10_keys, nsganetv2_keys, LatencyTable};
+
+use pnag_runtime::{Arch, ArchError, NetworkSpec, Width};
+use serde::Serialize;
+
+/// Why a cost could not be computed.
+#[derive(Debug, thiserror::Error)]
+pub enum CostError {
+    #[error("unknown device `{0}` (see `pnag devices`)")]
+    UnknownDevice(String),
+    #[error("device `{device}` has no data for width {width} (supported: {supported})")]
+    Width { device: &'static str, width: Width, supported: String },
+    #[error("device `{device}` has no data for resolution {resolution} (supported: {supported})")]
+    Resolution { device: &'static str, resolution: u32, supported: String },
+    #[error("latency table `{table}` line {line}: {reason}")]
+    Table { table: String, line: usize, reason: String },
+    #[error("latency table `{table}` has no entry `{key}`")]
+    MissingKey { table: String, key: String },
+    #[error(transparent)]
+    Arch(#[from] ArchError),
+}
+
+/// What a cost number means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CostUnit {
+    /// Milliseconds per batch-1 image.
+    Ms,
+    /// Millions of multiply-accumulates per image.
+    Mmacs,
+}
+
+/// Description of a registered device, for `pnag devices`.
+#[derive(Debug, Clone, Serialize)]
+pub struct DeviceInfo {
+    pub name: &'static str,
+    pub kind: &'static str,
+    pub unit: CostUnit,
+    pub model: &'static str,
+    pub widths: Vec<String>,
+    pub resolutions: String,
+    pub source: &'static str,
+}
+
+const NOTE10_RESOLUTIONS: [u32; 5] = [160, 176, 192, 208, 224];
+const NOTE10_TABLES: [&str; 5] = [
+    include_str!("../../../data/ofa_note10_lut/160_lookup_table.yaml"),
+    include_str!("../../../data/ofa_note10_lut/176_lookup_table.yaml"),
+    include_str!("../../../data/ofa_note10_lut/192_lookup_table.yaml"),
+    include_str!("../../../data/ofa_note10_lut/208_lookup_table.yaml"),
+    include_str!("../../../data/ofa_note10_lut/224_lookup_table.yaml"),
+];
+const I7_TABLE: &str = include_str!("../../../data/nsganetv2_i7-8700K_lut.yaml");
+
+/// A cost model for one device.
+pub trait CostModel {
+    fn info(&self) -> DeviceInfo;
+    /// Cost of `arch` at `width` and `resolution` (unit: `info().unit`).
+    fn cost(&self, arch: Arch, width: Width, resolution: u32) -> Result<f64, CostError>;
+}
+
+/// OFA's Samsung Note10 lookup tables (mobile, w1.2, 160–224 px in steps of 16).
+pub struct Note10 {
+    tables: Vec<LatencyTable>,
+}
+
+impl Note10 {
+    pub fn new() -> Result<Self, CostError> {
+        let tables = NOTE10_RESOLUTIONS
+            .iter()
+            .zip(NOTE10_TABLES)
+            .map(|(r, text)| LatencyTable::parse(&format!("data/ofa_note10_lut/{r}_lookup_table.yaml"), text))
+            .collect::<Result<_, _>>()?;
+        Ok(Note10 { tables })
+    }
+}
+
+impl CostModel for Note10 {
+    fn info(&self) -> DeviceInfo {
+        DeviceInfo {
+            name: "note10",
+            kind: "mobile (Samsung Note10)",
+            unit: CostUnit::Ms,
+            model: "OFA per-layer lookup table (sum of layer means)",
+            widths: vec!["1.2".into()],
+            resolutions: "160, 176, 192, 208, 224".into(),
+            source: "han-cai/files ofa/note10 (OFA)",
+        }
+    }
+
+    fn cost(&self, arch: Arch, width: Width, resolution: u32) -> Result<f64, CostError> {
+        if width != Width::W1_2 {
+            return Err(CostError::Width { device: "note10", width, supported: "1.2".into() });
+        }
+        let table = NOTE10_RESOLUTIONS.iter().position(|&r| r == resolution).ok_or(CostError::Resolution {
+            device: "note10",
+            resolution,
+            supported: "160, 176, 192, 208, 224".into(),
+        })?;
+        self.tables[table].sum(note10_keys(&NetworkSpec::new(arch, width, resolution)?))
+    }
+}
+
+/// nsganetv2's Intel i7-8700K lookup table (CPU, w1.0 and w1.2, 128–256 px).
+pub struct I7_8700k {
+    table: LatencyTable,
+}
+
+impl I7_8700k {
+    pub fn new() -> Result<Self, CostError> {
+        Ok(I7_8700k { table: LatencyTable::parse("data/nsganetv2_i7-8700K_lut.yaml", I7_TABLE)? })
+    }
+}
+
+impl CostModel for I7_8700k {
+    fn info(&self) -> DeviceInfo {
+        DeviceInfo {
+            name: "i7-8700k",
+            kind: "cpu (Intel i7-8700K)",
+            unit: CostUnit::Ms,
+            model: "nsganetv2 per-layer lookup table (sum of layer means)",
+            widths: vec!["1.0".into(), "1.2".into()],
+            resolutions: "128..=256, step 4".into(),
+            source: "human-analysis/nsganetv2 data/i7-8700K_lut.yaml",
+        }
+    }
+
+    fn cost(&self, arch: Arch, width: Width, resolution: u32) -> Result<f64, CostError> {
+        self.table.sum(nsganetv2_keys(&NetworkSpec::new(arch, width, resolution)?))
+    }
+}
+
+/// Multiply-accumulates (OFA's `count_net_flops`), the device-independent cost.
+pub struct Macs;
+
+impl CostModel for Macs {
+    fn info(&self) -> DeviceInfo {
+        DeviceInfo {
+            name: "macs",
+            kind: "device-independent",
+            unit: CostUnit::Mmacs,
+            model: "exact count, as OFA count_net_flops",
+            widths: vec!["1.0".into(), "1.2".into()],
+            resolutions: "128..=256, step 4".into(),
+            source: "computed",
+        }
+    }
+
+    fn cost(&self, arch: Arch, width: Width, resolution: u32) -> Result<f64, CostError> {
+        Ok(NetworkSpec::new(arch, width, resolution)?.macs() as f64 / 1e6)
+    }
+}
+
+/// Names of the registered devices, in `pnag devices` order.
+pub const DEVICES: [&str; 3] = ["note10", "i7-8700k", "macs"];
+
+/// The cost model registered as `name`.
+pub fn device(name: &str) -> Result<Box<dyn CostModel>, CostError> {
+    match name {
+        "note10" => Ok(Box::new(Note10::new()?)),
+        "i7-8700k" => Ok(Box::new(I7_8700k::new()?)),
+        "macs" => Ok(Box::new(Macs)),
+        other => Err(CostError::UnknownDevice(other.to_string())),
+    }
+}
