@@ -99,3 +99,20 @@ fn ofa_predictor_reproduces_reference_values() {
     }
     assert!(p.top1(Arch::smallest(), Width::W1_0, 224).is_err() && p.top1(Arch::smallest(), Width::W1_2, 128).is_err());
 }
+
+#[test]
+fn shipped_predictors_reproduce_their_reported_test_metrics() {
+    use pnag_build::datasets::{help_titan_xp, moofa_top1, split};
+    use pnag_build::metrics::Metrics;
+    use pnag_build::predictor::embedded;
+    for (name, data) in [("titan-xp", help_titan_xp()), ("moofa-w1.0", moofa_top1())] {
+        let p = embedded(name).unwrap();
+        let (_, _, test) = split(data.samples.len(), p.manifest.seed);
+        let pred: Vec<f64> = test.iter().map(|&i| p.predict(&data.samples[i].arch, data.samples[i].resolution)).collect();
+        let meas: Vec<f64> = test.iter().map(|&i| data.samples[i].value).collect();
+        let m = Metrics::new(&pred, &meas);
+        assert!((m.rmse - p.manifest.test.rmse).abs() < 1e-6 && (m.spearman_rho - p.manifest.test.spearman_rho).abs() < 1e-9, "{name}");
+    }
+    // HELP's figure for GPU latency predictors.
+    assert!(embedded("titan-xp").unwrap().manifest.test.spearman_rho >= 0.93);
+}

@@ -24,6 +24,8 @@ pub enum AccuracyError {
     Arch(#[from] ArchError),
     #[error(transparent)]
     Weights(#[from] RuntimeError),
+    #[error(transparent)]
+    Predictor(#[from] crate::predictor::PredictorError),
 }
 
 /// A predictor of top-1 accuracy.
@@ -82,4 +84,42 @@ impl AccuracyModel for OfaPredictor {
         }
         Ok(100.0 * self.forward(&ofa_predictor_features(&arch, resolution)?))
     }
+}
+
+/// Top-1 learned from measured ImageNet accuracies of w1.0 subnets
+/// (`models/predictors/moofa-w1.0`, r = 128–192).
+pub struct MeasuredW10 {
+    predictor: crate::predictor::LearnedPredictor,
+}
+
+impl MeasuredW10 {
+    pub fn embedded() -> Result<Self, AccuracyError> {
+        Ok(MeasuredW10 { predictor: crate::predictor::embedded("moofa-w1.0")? })
+    }
+}
+
+impl AccuracyModel for MeasuredW10 {
+    fn name(&self) -> &'static str {
+        "moofa-w1.0 (learned from 2,610 measured ImageNet top-1, w1.0)"
+    }
+
+    fn top1(&self, arch: Arch, width: Width, resolution: u32) -> Result<f64, AccuracyError> {
+        if width != Width::W1_0 {
+            return Err(AccuracyError::Width { model: "moofa-w1.0", width, supported: "1.0" });
+        }
+        if !(128..=192).contains(&resolution) {
+            return Err(AccuracyError::Resolution { model: "moofa-w1.0", resolution, supported: "128..=192 (the measured range)" });
+        }
+        Ok(self.predictor.predict(&arch, resolution))
+    }
+}
+
+/// The default accuracy model of a width: OFA's official predictor for w1.2
+/// (trained on OFA's own holdout across the searched resolutions), the
+/// measured-accuracy predictor for w1.0 (OFA publishes no w1.0 predictor).
+pub fn default_for(width: Width) -> Result<Box<dyn AccuracyModel>, AccuracyError> {
+    Ok(match width {
+        Width::W1_2 => Box::new(OfaPredictor::embedded()?),
+        Width::W1_0 => Box::new(MeasuredW10::embedded()?),
+    })
 }

@@ -5,8 +5,15 @@
 
 pub mod accuracy;
 pub mod cost;
+pub mod datasets;
 pub mod describe;
 pub mod extract;
+pub mod host;
+pub mod metrics;
+pub mod predictor;
 pub mod npy;
+pub mod plot;
 pub mod profile;
 pub mod sample;
+#[cfg(feature = "train")]
+pub mod train;

@@ -22,6 +22,8 @@ pub enum CostError {
     Table { table: String, line: usize, reason: String },
     #[error("latency table `{table}` has no entry `{key}`")]
     MissingKey { table: String, key: String },
+    #[error("cost model: {0}")]
+    Model(String),
     #[error(transparent)]
     Arch(#[from] ArchError),
 }
@@ -136,6 +138,86 @@ impl CostModel for I7_8700k {
     }
 }
 
+/// NVIDIA TITAN Xp, learned from HELP's measured latencies (`models/predictors/titan-xp`).
+/// Unit: ms per batch of 64 images — HELP's batch-1 GPU numbers are launch-overhead
+/// dominated (even a fitted model reaches Spearman 0.76 on them), batch 64 measures the network.
+pub struct TitanXp {
+    predictor: crate::predictor::LearnedPredictor,
+}
+
+impl TitanXp {
+    pub fn new() -> Result<Self, CostError> {
+        Ok(TitanXp { predictor: crate::predictor::embedded("titan-xp").map_err(|e| CostError::Model(e.to_string()))? })
+    }
+}
+
+impl CostModel for TitanXp {
+    fn info(&self) -> DeviceInfo {
+        DeviceInfo {
+            name: "titan-xp",
+            kind: "gpu (NVIDIA TITAN Xp)",
+            unit: CostUnit::Ms,
+            model: "learned from 4,000 HELP measurements (ms per batch of 64)",
+            widths: vec!["1.2".into()],
+            resolutions: "128..=224, step 4".into(),
+            source: "HayeonLee/HELP data/ofa (MIT)",
+        }
+    }
+
+    fn cost(&self, arch: Arch, width: Width, resolution: u32) -> Result<f64, CostError> {
+        if width != Width::W1_2 {
+            return Err(CostError::Width { device: "titan-xp", width, supported: "1.2".into() });
+        }
+        if !(128..=224).contains(&resolution) || resolution % 4 != 0 {
+            return Err(CostError::Resolution { device: "titan-xp", resolution, supported: "128..=224, step 4".into() });
+        }
+        Ok(self.predictor.predict(&arch, resolution))
+    }
+}
+
+const HOST_MODEL: &str = include_str!("../../../models/host/host.json");
+
+/// This machine, measured with tract (`pnag profile-device host` writes
+/// `models/host/host.json`; the embedded default was measured on the machine type in it).
+pub struct Host {
+    model: crate::host::HostModel,
+}
+
+impl Host {
+    pub fn new() -> Result<Self, CostError> {
+        let model = serde_json::from_str(HOST_MODEL).map_err(|e| CostError::Model(format!("models/host/host.json: {e}")))?;
+        Ok(Host { model })
+    }
+
+    pub fn model(&self) -> &crate::host::HostModel {
+        &self.model
+    }
+}
+
+impl CostModel for Host {
+    fn info(&self) -> DeviceInfo {
+        DeviceInfo {
+            name: "host",
+            kind: "this machine (tract)",
+            unit: CostUnit::Ms,
+            model: "per-block table fitted to whole-network tract measurements",
+            widths: vec![self.model.width.clone()],
+            resolutions: self.model.resolution.to_string(),
+            source: "pnag profile-device host (models/host/host.json)",
+        }
+    }
+
+    fn cost(&self, arch: Arch, width: Width, resolution: u32) -> Result<f64, CostError> {
+        if width.to_string() != self.model.width {
+            return Err(CostError::Width { device: "host", width, supported: self.model.width.clone() });
+        }
+        if resolution != self.model.resolution {
+            return Err(CostError::Resolution { device: "host", resolution, supported: format!("{} (re-run `pnag profile-device host --resolution {resolution}`)", self.model.resolution) });
+        }
+        Ok(self.model.predict(&arch))
+    }
+}
+
 /// Multiply-accumulates (OFA's `count_net_flops`), the device-independent cost.
 pub struct Macs;
 
@@ -158,13 +240,15 @@ impl CostModel for Macs {
 }
 
 /// Names of the registered devices, in `pnag devices` order.
-pub const DEVICES: [&str; 3] = ["note10", "i7-8700k", "macs"];
+pub const DEVICES: [&str; 5] = ["note10", "i7-8700k", "titan-xp", "host", "macs"];
 
 /// The cost model registered as `name`.
 pub fn device(name: &str) -> Result<Box<dyn CostModel>, CostError> {
     match name {
         "note10" => Ok(Box::new(Note10::new()?)),
         "i7-8700k" => Ok(Box::new(I7_8700k::new()?)),
+        "titan-xp" => Ok(Box::new(TitanXp::new()?)),
+        "host" => Ok(Box::new(Host::new()?)),
         "macs" => Ok(Box::new(Macs)),
         other => Err(CostError::UnknownDevice(other.to_string())),
     }

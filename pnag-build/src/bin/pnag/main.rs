@@ -1,6 +1,7 @@
 //! `pnag`: the PNAG-rs command line.
 
 mod bench;
+mod report;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -10,7 +11,6 @@ use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use pnag_build::describe::ArchReport;
 use pnag_build::profile::{profile_arch, write_csv, ProfileSettings};
-use pnag_build::accuracy::{AccuracyModel, OfaPredictor};
 use pnag_build::{cost, npy, sample};
 use pnag_runtime::{Arch, Network, NetworkOptions, NetworkSpec, Weights, Width};
 
@@ -33,6 +33,13 @@ enum Command {
     Extract(ExtractArgs),
     /// List the devices with a cost model.
     Devices(DevicesArgs),
+    /// Reports that check models against held-out measurements.
+    #[command(subcommand)]
+    Report(ReportCommand),
+    /// Build a device's latency model from real measurements (today: `host`, with tract).
+    ProfileDevice(ProfileDeviceArgs),
+    /// Train a learned latency / accuracy predictor (needs the `train` feature).
+    TrainPredictor(TrainPredictorArgs),
     /// Predict a subnet's latency on a device, its top-1, MACs and params.
     Predict(PredictArgs),
     /// Benchmarks that write reports.
@@ -133,6 +140,57 @@ struct ExtractArgs {
 }
 
 #[derive(Args)]
+struct ProfileDeviceArgs {
+    /// Device to profile; only `host` (this machine, measured with tract) can be measured here.
+    device: String,
+    /// Width of the subnets.
+    #[arg(long, default_value = "1.2")]
+    width: Width,
+    /// Input resolution.
+    #[arg(long, default_value_t = 224)]
+    resolution: u32,
+    /// Worker threads of the measured networks.
+    #[arg(long, default_value_t = 1)]
+    threads: usize,
+    /// Random archs measured to fit the model.
+    #[arg(long, default_value_t = 300)]
+    fit: usize,
+    /// Further random archs measured only to validate it (never fitted).
+    #[arg(long, default_value_t = 120)]
+    validate: usize,
+    /// Seed of the arch samples.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Passes over all archs (each a fresh build); an arch's latency is its fastest
+    /// pass, which filters out the slow spells a shared machine has.
+    #[arg(long, default_value_t = 3)]
+    passes: usize,
+    /// Output directory (writes host.json).
+    #[arg(long, default_value = "models/host")]
+    out: PathBuf,
+}
+
+#[derive(Args)]
+struct TrainPredictorArgs {
+    /// Which predictor: `titan-xp` (HELP TITAN Xp latency) or `moofa-w1.0` (measured top-1, w1.0).
+    #[arg(long)]
+    model: String,
+    /// Seed of the split and of the initialization.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Training epochs (the epoch with the best validation loss is kept).
+    #[arg(long, default_value_t = 300)]
+    epochs: usize,
+    /// Hidden layers to try, e.g. `512,512`; `auto` tries PNAG's 512,512 MLP and a
+    /// linear model and keeps the better on validation; `linear` is no hidden layer.
+    #[arg(long, default_value = "auto")]
+    hidden: String,
+    /// Output directory.
+    #[arg(long, default_value = "models/predictors")]
+    out: PathBuf,
+}
+
+#[derive(Args)]
 struct DevicesArgs {
     /// Print JSON instead of a table.
     #[arg(long)]
@@ -152,6 +210,12 @@ struct PredictArgs {
     /// Print JSON.
     #[arg(long)]
     json: bool,
+}
+
+#[derive(Subcommand)]
+enum ReportCommand {
+    /// Every latency and accuracy model on held-out data: RMSE, MAPE, ±10 %, Kendall τ, Spearman ρ, SVG scatters.
+    Models(report::ModelsReportArgs),
 }
 
 #[derive(Subcommand)]
@@ -179,6 +243,9 @@ fn run(cli: Cli) -> Result<()> {
         Command::Profile(a) => profile(a),
         Command::Extract(a) => extract(a),
         Command::Devices(a) => devices(a),
+        Command::TrainPredictor(a) => train_predictor(a),
+        Command::ProfileDevice(a) => profile_device(a),
+        Command::Report(ReportCommand::Models(a)) => report::models(&a),
         Command::Predict(a) => predict(a),
         Command::Bench(BenchCommand::Engines(a)) => bench::engines(&a),
         Command::Bench(BenchCommand::Extract(a)) => bench::extract(&a),
@@ -215,6 +282,119 @@ fn infer(a: InferArgs) -> Result<()> {
     let logits = net.run(&input.shape, &input.data)?;
     npy::write_f32(&a.output, &[logits.batch, 1000], &logits.data)?;
     eprintln!("wrote logits [{}, 1000] to {}", logits.batch, a.output.display());
+    Ok(())
+}
+
+fn profile_device(a: ProfileDeviceArgs) -> Result<()> {
+    use pnag_build::host::{fit, machine_name, HostModel, HostPoint};
+    if a.device != "host" {
+        bail!("`{}` cannot be measured from here: only `host` (this machine) can; the other devices use published data", a.device);
+    }
+    if a.fit < 200 || a.validate < 1 {
+        bail!("--fit must be at least 200 (181 table entries) and --validate at least 1");
+    }
+    pnag_runtime::arch::check_resolution(a.resolution)?;
+    let start = std::time::Instant::now();
+    // Fit set: the two ends of the space plus random archs; validation: disjoint random archs.
+    let mut fit_archs = vec![Arch::smallest(), Arch::largest()];
+    fit_archs.extend(sample::random_archs(a.fit - 2, a.seed));
+    let fit_set: std::collections::HashSet<Arch> = fit_archs.iter().copied().collect();
+    let val_archs: Vec<Arch> =
+        sample::random_archs(a.validate * 2, a.seed.wrapping_add(1)).into_iter().filter(|x| !fit_set.contains(x)).take(a.validate).collect();
+    let settings = ProfileSettings { width: a.width, resolution: a.resolution, threads: a.threads, warmup: 2, runs: 5, weights_seed: 0 };
+    // Fit and validation archs interleaved in every pass, so slow spells hit both alike.
+    let all: Vec<Arch> = fit_archs.iter().chain(&val_archs).copied().collect();
+    let bar = ProgressBar::new((a.passes.max(1) * all.len() * 7) as u64);
+    bar.set_style(ProgressStyle::with_template("{msg:>18} [{bar:40}] {pos}/{len} runs, eta {eta}")?.progress_chars("=> "));
+    let mut best = vec![f64::INFINITY; all.len()];
+    for pass in 0..a.passes.max(1) {
+        for (i, arch) in all.iter().enumerate() {
+            bar.set_message(format!("pass {}/{} arch {}", pass + 1, a.passes.max(1), i + 1));
+            best[i] = best[i].min(profile_arch(*arch, &settings, &mut || bar.inc(1))?.median_ms);
+        }
+    }
+    bar.finish_and_clear();
+    let fitted: Vec<(Arch, f64)> = fit_archs.iter().copied().zip(best.iter().copied()).collect();
+    let validation: Vec<(Arch, f64)> = val_archs.iter().copied().zip(best[fit_archs.len()..].iter().copied()).collect();
+    let (intercept_ms, lut_ms) = fit(&fitted, 1e-3);
+    let mut model = HostModel {
+        machine: machine_name(),
+        engine: "tract 0.23.9 (pnag-runtime)".into(),
+        threads: a.threads,
+        width: a.width.to_string(),
+        resolution: a.resolution,
+        fit_archs: fitted.len(),
+        seed: a.seed,
+        passes: a.passes.max(1),
+        profile_seconds: 0.0,
+        intercept_ms,
+        lut_ms,
+        validation: vec![],
+        validation_metrics: pnag_build::metrics::Metrics::new(&[1.0], &[1.0]),
+    };
+    model.validation = validation.iter().map(|(x, ms)| HostPoint { arch: x.to_string(), measured_ms: *ms, predicted_ms: model.predict(x) }).collect();
+    let (p, m): (Vec<f64>, Vec<f64>) = model.validation.iter().map(|v| (v.predicted_ms, v.measured_ms)).unzip();
+    model.validation_metrics = pnag_build::metrics::Metrics::new(&p, &m);
+    model.profile_seconds = start.elapsed().as_secs_f64();
+    std::fs::create_dir_all(&a.out)?;
+    let path = a.out.join("host.json");
+    pnag_runtime::weights::write_atomic(&path, serde_json::to_string_pretty(&model)?.as_bytes())?;
+    let v = &model.validation_metrics;
+    eprintln!(
+        "host model ({}) in {:.0} s: on {} held-out archs MAPE {:.2} %, within ±10 % {:.1} %, Kendall τ {:.3}, Spearman ρ {:.3} -> {}",
+        model.machine, model.profile_seconds, v.n, v.mape, v.within_10pct, v.kendall_tau, v.spearman_rho, path.display()
+    );
+    Ok(())
+}
+
+#[cfg(not(feature = "train"))]
+fn train_predictor(_: TrainPredictorArgs) -> Result<()> {
+    bail!("this pnag was built without the `train` feature; run `bash scripts/setup-libtorch.sh`, then \
+           `LIBTORCH=$HOME/.local/libtorch-2.13/torch cargo run --release --features train --bin pnag -- train-predictor ...`")
+}
+
+#[cfg(feature = "train")]
+fn train_predictor(a: TrainPredictorArgs) -> Result<()> {
+    use pnag_build::predictor::Target;
+    use pnag_build::train::{train_best, PredictorTask, TrainConfig};
+    let task = match a.model.as_str() {
+        "titan-xp" => PredictorTask {
+            name: "titan-xp".into(),
+            kind: "latency",
+            unit: "ms per batch of 64 images, NVIDIA TITAN Xp (HELP)",
+            width: "1.2",
+            data: pnag_build::datasets::help_titan_xp(),
+            target: Target::Log,
+        },
+        "moofa-w1.0" => PredictorTask {
+            name: "moofa-w1.0".into(),
+            kind: "accuracy",
+            unit: "ImageNet top-1 %, measured on a 12.5k-image val shard (w1.0)",
+            width: "1.0",
+            data: pnag_build::datasets::moofa_top1(),
+            target: Target::Identity,
+        },
+        other => bail!("unknown predictor `{other}` (expected titan-xp or moofa-w1.0)"),
+    };
+    let candidates: Vec<Vec<usize>> = match a.hidden.as_str() {
+        "auto" => vec![vec![512, 512], vec![]],
+        "linear" => vec![vec![]],
+        list => vec![list.split(',').map(|x| x.trim().parse()).collect::<Result<_, _>>().with_context(|| format!("--hidden `{list}`"))?],
+    };
+    let cfg = TrainConfig { seed: a.seed, epochs: a.epochs, ..Default::default() };
+    let bar = ProgressBar::new((cfg.epochs * candidates.len()) as u64);
+    bar.set_style(ProgressStyle::with_template("{msg:>24} [{bar:40}] epoch {pos}/{len}, eta {eta}")?.progress_chars("=> "));
+    let p = train_best(task, &cfg, &candidates, &mut |_, loss| {
+        bar.set_message(format!("val loss {loss:.4}"));
+        bar.inc(1);
+    })?;
+    bar.finish_and_clear();
+    p.save(&a.out)?;
+    let m = &p.manifest;
+    eprintln!(
+        "{} (hidden {:?}): {:.0} s; test (n={}) RMSE {:.3}, MAPE {:.2} %, within ±10 % {:.1} %, Kendall τ {:.3}, Spearman ρ {:.3} -> {}",
+        m.name, m.hidden, m.train_seconds, m.test.n, m.test.rmse, m.test.mape, m.test.within_10pct, m.test.kendall_tau, m.test.spearman_rho, a.out.display()
+    );
     Ok(())
 }
 
@@ -255,14 +435,8 @@ fn predict(a: PredictArgs) -> Result<()> {
     let info = model.info();
     let c = model.cost(a.arch, a.net.width, a.net.resolution)?;
     let spec = NetworkSpec::new(a.arch, a.net.width, a.net.resolution)?;
-    // Default accuracy model per width: OFA's predictor for w1.2 (none yet for w1.0).
-    let (top1, acc_name) = match a.net.width {
-        Width::W1_2 => {
-            let p = OfaPredictor::embedded()?;
-            (Some(p.top1(a.arch, a.net.width, a.net.resolution)?), Some(p.name()))
-        }
-        Width::W1_0 => (None, None),
-    };
+    let acc = pnag_build::accuracy::default_for(a.net.width)?;
+    let (top1, acc_name) = (Some(acc.top1(a.arch, a.net.width, a.net.resolution)?), Some(acc.name()));
     let out = Prediction {
         arch: a.arch.to_string(),
         width: a.net.width.to_string(),

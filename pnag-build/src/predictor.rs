@@ -1,0 +1,225 @@
+//! Learned predictors (latency or accuracy) for the pure-Rust side: an MLP read
+//! from safetensors plus a JSON manifest saying how features and targets are
+//! encoded. Training lives in [`crate::train`] (feature `train`, tch); inference
+//! here needs no libtorch.
+//!
+//! Features: PNAG's 120-d one-hot, then `r/224` and `(r/224)^2` (the resolution
+//! varies in the measured sets; latency grows with its square).
+
+use std::path::Path;
+
+use pnag_runtime::encoding::{pnag_onehot, PNAG_FEATURES};
+use pnag_runtime::weights::{parse_safetensors, read_f32, WeightTensor};
+use pnag_runtime::{Arch, RuntimeError};
+use serde::{Deserialize, Serialize};
+
+use crate::metrics::Metrics;
+
+/// Length of the learned predictors' input.
+pub const FEATURES: usize = PNAG_FEATURES + 2;
+
+/// The predictors' input for `arch` at `resolution`.
+pub fn features(arch: &Arch, resolution: u32) -> Vec<f32> {
+    let mut f = pnag_onehot(arch).to_vec();
+    let r = resolution as f32 / 224.0;
+    f.extend([r, r * r]);
+    f
+}
+
+/// Why a predictor could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum PredictorError {
+    #[error("predictor `{path}`: {source}")]
+    Io { path: String, source: std::io::Error },
+    #[error("predictor manifest `{path}`: {reason}")]
+    Manifest { path: String, reason: String },
+    #[error("predictor weights {origin}: layer `{layer}` has shape {found:?}, expected [out, {expected_in}]")]
+    Layer { origin: String, layer: String, found: Vec<usize>, expected_in: usize },
+    #[error(transparent)]
+    Weights(#[from] RuntimeError),
+}
+
+/// A ReLU MLP: `layers.{i}.weight [out, in]`, `layers.{i}.bias [out]`.
+#[derive(Debug, Clone)]
+pub struct Mlp {
+    layers: Vec<(WeightTensor, WeightTensor)>,
+}
+
+impl Mlp {
+    /// Reads the layers named `names` (in order) and checks they chain from `inputs`.
+    pub fn from_safetensors(bytes: &[u8], origin: &str, names: &[String], inputs: usize) -> Result<Self, PredictorError> {
+        let st = parse_safetensors(bytes, origin)?;
+        let mut layers = Vec::new();
+        let mut width = inputs;
+        for name in names {
+            let key = format!("{name}.weight");
+            let shape = st.tensor(&key).map(|v| v.shape().to_vec()).unwrap_or_default();
+            if shape.len() != 2 || shape[1] != width {
+                return Err(PredictorError::Layer { origin: origin.into(), layer: key, found: shape, expected_in: width });
+            }
+            let w = read_f32(&st, origin, &key, &shape)?;
+            let b = read_f32(&st, origin, &format!("{name}.bias"), &shape[..1])?;
+            width = shape[0];
+            layers.push((w, b));
+        }
+        Ok(Mlp { layers })
+    }
+
+    /// Builds from in-memory layers (e.g. just trained).
+    pub fn from_layers(layers: Vec<(WeightTensor, WeightTensor)>) -> Self {
+        Mlp { layers }
+    }
+
+    pub fn layers(&self) -> &[(WeightTensor, WeightTensor)] {
+        &self.layers
+    }
+
+    /// Output of the last layer (ReLU after every other layer).
+    pub fn forward(&self, x: &[f32]) -> Vec<f32> {
+        let mut h = x.to_vec();
+        for (i, (w, b)) in self.layers.iter().enumerate() {
+            let (out, inp) = (w.shape[0], w.shape[1]);
+            h = (0..out)
+                .map(|o| {
+                    let v = b.data[o] + w.data[o * inp..(o + 1) * inp].iter().zip(&h).map(|(a, x)| a * x).sum::<f32>();
+                    if i + 1 < self.layers.len() { v.max(0.0) } else { v }
+                })
+                .collect();
+        }
+        h
+    }
+}
+
+/// How a predictor's raw output maps back to its quantity.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Target {
+    /// The MLP predicts standardized `ln(value)` (latency: relative errors matter).
+    Log,
+    /// The MLP predicts the standardized value.
+    Identity,
+}
+
+/// Maps a raw (standardized) MLP output back to the predicted quantity.
+pub fn decode(target: Target, mean: f64, std: f64, raw: f32) -> f64 {
+    let v = raw as f64 * std + mean;
+    match target {
+        Target::Log => v.exp(),
+        Target::Identity => v,
+    }
+}
+
+/// Everything needed to use and audit a trained predictor.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Manifest {
+    pub name: String,
+    /// `latency` or `accuracy`.
+    pub kind: String,
+    /// What the number means, e.g. "ms per batch of 64 on a TITAN Xp".
+    pub unit: String,
+    pub width: String,
+    pub resolutions: Vec<u32>,
+    pub data: String,
+    pub target: Target,
+    pub target_mean: f64,
+    pub target_std: f64,
+    pub hidden: Vec<usize>,
+    pub seed: u64,
+    pub split: [usize; 3],
+    pub epochs: usize,
+    pub train_seconds: f64,
+    pub validation: Metrics,
+    pub test: Metrics,
+    /// Every architecture tried, with its validation metrics (the kept one is `hidden`).
+    #[serde(default)]
+    pub candidates: Vec<Candidate>,
+}
+
+/// One trained architecture and how it did on the validation split.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Candidate {
+    pub hidden: Vec<usize>,
+    pub validation: Metrics,
+}
+
+/// A trained MLP predictor with its manifest.
+#[derive(Debug, Clone)]
+pub struct LearnedPredictor {
+    pub manifest: Manifest,
+    mlp: Mlp,
+}
+
+impl LearnedPredictor {
+    pub fn new(manifest: Manifest, mlp: Mlp) -> Self {
+        LearnedPredictor { manifest, mlp }
+    }
+
+    /// Loads `<dir>/<name>.json` + `<dir>/<name>.safetensors`.
+    pub fn load(dir: &Path, name: &str) -> Result<Self, PredictorError> {
+        let json_path = dir.join(format!("{name}.json"));
+        let st_path = dir.join(format!("{name}.safetensors"));
+        let read = |p: &Path| std::fs::read(p).map_err(|source| PredictorError::Io { path: p.display().to_string(), source });
+        Self::from_bytes(&read(&json_path)?, &read(&st_path)?, &json_path.display().to_string())
+    }
+
+    /// Parses a manifest and weights (e.g. embedded with `include_bytes!`).
+    pub fn from_bytes(manifest: &[u8], weights: &[u8], origin: &str) -> Result<Self, PredictorError> {
+        let manifest: Manifest =
+            serde_json::from_slice(manifest).map_err(|e| PredictorError::Manifest { path: origin.into(), reason: e.to_string() })?;
+        let names: Vec<String> = (0..=manifest.hidden.len()).map(|i| format!("layers.{i}")).collect();
+        let mlp = Mlp::from_safetensors(weights, origin, &names, FEATURES)?;
+        Ok(LearnedPredictor { manifest, mlp })
+    }
+
+    /// Predicted latency (ms) or top-1 (%).
+    pub fn predict(&self, arch: &Arch, resolution: u32) -> f64 {
+        let m = &self.manifest;
+        decode(m.target, m.target_mean, m.target_std, self.mlp.forward(&features(arch, resolution))[0])
+    }
+
+    pub fn mlp(&self) -> &Mlp {
+        &self.mlp
+    }
+
+    /// Writes `<dir>/<name>.safetensors` and `<dir>/<name>.json`, each atomically.
+    pub fn save(&self, dir: &Path) -> Result<(), PredictorError> {
+        let io = |source: std::io::Error| PredictorError::Io { path: dir.display().to_string(), source };
+        std::fs::create_dir_all(dir).map_err(io)?;
+        let rows: Vec<(String, Vec<usize>, Vec<u8>)> = self
+            .mlp
+            .layers
+            .iter()
+            .enumerate()
+            .flat_map(|(i, (w, b))| [(format!("layers.{i}.weight"), w), (format!("layers.{i}.bias"), b)])
+            .map(|(n, t)| (n, t.shape.clone(), t.data.iter().flat_map(|v| v.to_le_bytes()).collect()))
+            .collect();
+        let views: Vec<(String, safetensors::tensor::TensorView<'_>)> = rows
+            .iter()
+            .map(|(n, s, b)| (n.clone(), safetensors::tensor::TensorView::new(safetensors::Dtype::F32, s.clone(), b).expect("sizes match")))
+            .collect();
+        let bytes = safetensors::serialize(views, &None).expect("in-memory serialization");
+        let name = &self.manifest.name;
+        pnag_runtime::weights::write_atomic(&dir.join(format!("{name}.safetensors")), &bytes)?;
+        let json = serde_json::to_string_pretty(&self.manifest).expect("manifest serializes");
+        pnag_runtime::weights::write_atomic(&dir.join(format!("{name}.json")), json.as_bytes())?;
+        Ok(())
+    }
+}
+
+/// The trained predictors shipped in `models/predictors/` (embedded: no files needed at run time).
+pub fn embedded(name: &str) -> Result<LearnedPredictor, PredictorError> {
+    let (manifest, weights): (&[u8], &[u8]) = match name {
+        "titan-xp" => (
+            include_bytes!("../../models/predictors/titan-xp.json"),
+            include_bytes!("../../models/predictors/titan-xp.safetensors"),
+        ),
+        "moofa-w1.0" => (
+            include_bytes!("../../models/predictors/moofa-w1.0.json"),
+            include_bytes!("../../models/predictors/moofa-w1.0.safetensors"),
+        ),
+        other => {
+            return Err(PredictorError::Manifest { path: other.into(), reason: "no such embedded predictor (titan-xp, moofa-w1.0)".into() })
+        }
+    };
+    LearnedPredictor::from_bytes(manifest, weights, &format!("models/predictors/{name}"))
+}
