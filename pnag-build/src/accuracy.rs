@@ -5,9 +5,10 @@
 //! `data/ofa_acc_predictor.safetensors`: an MLP 128→400→400→400→1 with ReLU over
 //! the 128-d encoding of [`pnag_runtime::encoding::ofa_predictor_features`].
 
-use pnag_runtime::encoding::ofa_predictor_features;
-use pnag_runtime::weights::{parse_safetensors, read_f32, WeightTensor};
+use pnag_runtime::encoding::{ofa_predictor_features, OFA_FEATURES};
 use pnag_runtime::{Arch, ArchError, RuntimeError, Width};
+
+use crate::predictor::Mlp;
 
 const WEIGHTS: &[u8] = include_bytes!("../../data/ofa_acc_predictor.safetensors");
 /// Resolutions the predictor was trained for (OFA's tutorial search range).
@@ -38,35 +39,19 @@ pub trait AccuracyModel {
 
 /// OFA's official accuracy predictor (w1.2).
 pub struct OfaPredictor {
-    layers: Vec<(WeightTensor, WeightTensor)>,
+    mlp: Mlp,
 }
 
 impl OfaPredictor {
-    /// Loads the embedded weights.
+    /// Loads the embedded weights (`torch.nn.Sequential` indices 0, 2, 4, 6 are its Linear layers).
     pub fn embedded() -> Result<Self, AccuracyError> {
-        let origin = "data/ofa_acc_predictor.safetensors";
-        let st = parse_safetensors(WEIGHTS, origin)?;
-        let dims = [(400, 128), (400, 400), (400, 400), (1, 400)];
-        let layers = ["0", "2", "4", "6"]
-            .iter()
-            .zip(dims)
-            .map(|(i, (o, n))| Ok((read_f32(&st, origin, &format!("{i}.weight"), &[o, n])?, read_f32(&st, origin, &format!("{i}.bias"), &[o])?)))
-            .collect::<Result<_, RuntimeError>>()?;
-        Ok(OfaPredictor { layers })
+        let names: Vec<String> = ["0", "2", "4", "6"].map(String::from).to_vec();
+        Ok(OfaPredictor { mlp: Mlp::from_safetensors(WEIGHTS, "data/ofa_acc_predictor.safetensors", &names, OFA_FEATURES)? })
     }
 
     /// The raw MLP output (a fraction) for a 128-d feature vector.
     pub fn forward(&self, features: &[f32]) -> f64 {
-        let mut h: Vec<f32> = features.to_vec();
-        for (i, (w, b)) in self.layers.iter().enumerate() {
-            let (out, inp) = (w.shape[0], w.shape[1]);
-            let mut next: Vec<f32> = (0..out).map(|o| b.data[o] + (0..inp).map(|j| w.data[o * inp + j] * h[j]).sum::<f32>()).collect();
-            if i + 1 < self.layers.len() {
-                next.iter_mut().for_each(|v| *v = v.max(0.0));
-            }
-            h = next;
-        }
-        h[0] as f64
+        self.mlp.forward(features)[0] as f64
     }
 }
 

@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 
 use pnag_runtime::arch::{make_divisible, Arch, Width, SLOTS};
 use pnag_runtime::spec::NetworkSpec;
-use pnag_runtime::weights::{expected_tensors, parse_safetensors, read_f32, synthetic_tensor, WeightTensor};
+use pnag_runtime::weights::{expected_tensors, parse_safetensors, read_f32, serialize_f32, synthetic_tensor, WeightTensor};
 use pnag_runtime::{RuntimeError, Weights, WeightsSource};
 use safetensors::SafeTensors;
 
@@ -86,19 +86,7 @@ pub fn synthetic_supernet(width: Width, seed: u64) -> Vec<u8> {
             (name, WeightTensor { shape, data })
         })
         .collect();
-    let views: Vec<(String, safetensors::tensor::TensorView<'_>)> = tensors
-        .iter()
-        .map(|(n, t)| {
-            let bytes = f32_bytes(&t.data);
-            (n.clone(), safetensors::tensor::TensorView::new(safetensors::Dtype::F32, t.shape.clone(), bytes).expect("sizes match"))
-        })
-        .collect();
-    safetensors::serialize(views, &None).expect("in-memory serialization")
-}
-
-fn f32_bytes(data: &[f32]) -> &[u8] {
-    // Safe: f32 has no padding; safetensors is little-endian (as is every target we build for).
-    unsafe { std::slice::from_raw_parts(data.as_ptr() as *const u8, std::mem::size_of_val(data)) }
+    serialize_f32(tensors.iter().map(|(n, t)| (n.as_str(), t)), None)
 }
 
 /// `t[:d0, :d1, ...]` for the leading dims in `dims` (the rest kept whole).

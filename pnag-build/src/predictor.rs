@@ -9,7 +9,7 @@
 use std::path::Path;
 
 use pnag_runtime::encoding::{pnag_onehot, PNAG_FEATURES};
-use pnag_runtime::weights::{parse_safetensors, read_f32, WeightTensor};
+use pnag_runtime::weights::{parse_safetensors, read_f32, serialize_f32, WeightTensor};
 use pnag_runtime::{Arch, RuntimeError};
 use serde::{Deserialize, Serialize};
 
@@ -185,19 +185,14 @@ impl LearnedPredictor {
     pub fn save(&self, dir: &Path) -> Result<(), PredictorError> {
         let io = |source: std::io::Error| PredictorError::Io { path: dir.display().to_string(), source };
         std::fs::create_dir_all(dir).map_err(io)?;
-        let rows: Vec<(String, Vec<usize>, Vec<u8>)> = self
+        let names: Vec<(String, &WeightTensor)> = self
             .mlp
             .layers
             .iter()
             .enumerate()
             .flat_map(|(i, (w, b))| [(format!("layers.{i}.weight"), w), (format!("layers.{i}.bias"), b)])
-            .map(|(n, t)| (n, t.shape.clone(), t.data.iter().flat_map(|v| v.to_le_bytes()).collect()))
             .collect();
-        let views: Vec<(String, safetensors::tensor::TensorView<'_>)> = rows
-            .iter()
-            .map(|(n, s, b)| (n.clone(), safetensors::tensor::TensorView::new(safetensors::Dtype::F32, s.clone(), b).expect("sizes match")))
-            .collect();
-        let bytes = safetensors::serialize(views, &None).expect("in-memory serialization");
+        let bytes = serialize_f32(names.iter().map(|(n, t)| (n.as_str(), *t)), Some(("pnag.predictor", self.manifest.name.clone())));
         let name = &self.manifest.name;
         pnag_runtime::weights::write_atomic(&dir.join(format!("{name}.safetensors")), &bytes)?;
         let json = serde_json::to_string_pretty(&self.manifest).expect("manifest serializes");

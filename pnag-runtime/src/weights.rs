@@ -165,17 +165,7 @@ impl Weights {
 
     /// Serializes to safetensors bytes (OFA names, f32).
     pub fn to_safetensors(&self) -> Vec<u8> {
-        let views: Vec<(String, safetensors::tensor::TensorView<'_>)> = self
-            .tensors
-            .iter()
-            .map(|(n, t)| {
-                let bytes: &[u8] = bytemuck_f32(&t.data);
-                (n.clone(), safetensors::tensor::TensorView::new(Dtype::F32, t.shape.clone(), bytes).expect("shape matches data"))
-            })
-            .collect();
-        let mut meta = std::collections::HashMap::new();
-        meta.insert("pnag.source".to_string(), self.source.origin());
-        safetensors::serialize(views, &Some(meta)).expect("in-memory serialization")
+        serialize_f32(self.tensors.iter().map(|(n, t)| (n.as_str(), t)), Some(("pnag.source", self.source.origin())))
     }
 
     /// Writes safetensors atomically (temporary file, then rename).
@@ -237,7 +227,20 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     })
 }
 
-fn bytemuck_f32(data: &[f32]) -> &[u8] {
+/// Serializes named f32 tensors as safetensors bytes, with one optional metadata entry.
+pub fn serialize_f32<'a>(tensors: impl IntoIterator<Item = (&'a str, &'a WeightTensor)>, meta: Option<(&str, String)>) -> Vec<u8> {
+    let views: Vec<(String, safetensors::tensor::TensorView<'_>)> = tensors
+        .into_iter()
+        .map(|(n, t)| {
+            let view = safetensors::tensor::TensorView::new(Dtype::F32, t.shape.clone(), f32_bytes(&t.data));
+            (n.to_string(), view.expect("a WeightTensor's data matches its shape"))
+        })
+        .collect();
+    let meta = meta.map(|(k, v)| std::collections::HashMap::from([(k.to_string(), v)]));
+    safetensors::serialize(views, &meta).expect("in-memory serialization")
+}
+
+fn f32_bytes(data: &[f32]) -> &[u8] {
     // f32 has no padding and any byte pattern is a valid u8; safetensors is little-endian.
     #[cfg(target_endian = "big")]
     compile_error!("weights serialization assumes a little-endian target");
