@@ -11,8 +11,10 @@ command -v cargo >/dev/null || { echo "error: cargo not found; install Rust with
 
 LIBTORCH="$(bash scripts/setup-libtorch.sh)"
 export LIBTORCH
+# Test binaries of crates that only depend on pnag-build (pnag-tests) find libtorch here;
+# pnag-build's own binaries carry an rpath (pnag-build/build.rs).
+export LD_LIBRARY_PATH="$LIBTORCH/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 
-# Release profile: the network tests run real tract inference (debug is ~20x slower).
-cargo test --workspace --release --locked "$@"
-# Training with tch (feature `train`), on its own so nothing else links libtorch.
-cargo test --release --locked -p pnag-build --features train --test train "$@"
+# One build with the `train` feature (tch) so tract is compiled once; release profile
+# because the network tests run real tract inference (debug is ~20x slower).
+cargo test --workspace --release --locked --features pnag-build/train "$@"

@@ -162,7 +162,7 @@ struct ProfileDeviceArgs {
     #[arg(long, default_value_t = 0)]
     seed: u64,
     /// Passes over all archs (each a fresh build); an arch's latency is its fastest
-    /// pass, which filters out the slow spells a shared machine has.
+    /// pass (median of that pass's runs), which filters out the slow spells a shared machine has.
     #[arg(long, default_value_t = 3)]
     passes: usize,
     /// Output directory (writes host.json).
