@@ -13,7 +13,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use pnag_runtime::arch::{make_divisible, Arch, Width, SLOTS};
+use pnag_runtime::arch::{make_divisible, Arch, Width};
 use pnag_runtime::spec::NetworkSpec;
 use pnag_runtime::weights::{expected_tensors, parse_safetensors, read_f32, serialize_f32, synthetic_tensor, WeightTensor};
 use pnag_runtime::{RuntimeError, Weights, WeightsSource};
@@ -171,12 +171,10 @@ pub fn extract(bytes: &[u8], origin: &str, width: Width, arch: Arch) -> Result<W
     let mut out = BTreeMap::new();
     for (name, _) in expected_tensors(&spec) {
         let block = name.strip_prefix("blocks.").and_then(|r| r.split_once('.')).and_then(|(b, _)| b.parse::<usize>().ok());
-        let Some(b) = block.map(|i| &spec.blocks[i]).filter(|b| b.slot.is_some()) else {
+        let Some((b, slot)) = block.map(|i| &spec.blocks[i]).and_then(|b| b.slot.map(|s| (b, s))) else {
             out.insert(name.clone(), read(&name)?); // stem, first block, head: copied
             continue;
         };
-        let slot = b.slot.expect("searchable block");
-        debug_assert!(slot < SLOTS);
         let local = name.split_once(".conv.").map(|(_, rest)| rest).unwrap_or_default();
         let sup = |rest: &str| format!("blocks.{}.conv.{rest}", 1 + slot);
         let mid = b.mid_channels;
