@@ -35,6 +35,8 @@ pub trait AccuracyModel {
     fn name(&self) -> &'static str;
     /// Predicted top-1 in percent.
     fn top1(&self, arch: Arch, width: Width, resolution: u32) -> Result<f64, AccuracyError>;
+    /// A hash of the model's weights (see [`crate::cost::CostModel::content_hash`]).
+    fn content_hash(&self) -> u64;
 }
 
 /// OFA's official accuracy predictor (w1.2).
@@ -69,6 +71,10 @@ impl AccuracyModel for OfaPredictor {
         }
         Ok(100.0 * self.forward(&ofa_predictor_features(&arch, resolution)?))
     }
+
+    fn content_hash(&self) -> u64 {
+        crate::cost::fnv1a64([WEIGHTS])
+    }
 }
 
 /// Top-1 learned from measured ImageNet accuracies of w1.0 subnets
@@ -96,6 +102,10 @@ impl AccuracyModel for MeasuredW10 {
             return Err(AccuracyError::Resolution { model: "moofa-w1.0", resolution, supported: "128..=192 (the measured range)" });
         }
         Ok(self.predictor.predict(&arch, resolution))
+    }
+
+    fn content_hash(&self) -> u64 {
+        self.predictor.content_hash()
     }
 }
 

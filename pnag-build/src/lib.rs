@@ -8,12 +8,17 @@ pub mod cost;
 pub mod datasets;
 pub mod describe;
 pub mod extract;
+pub mod generator;
 pub mod host;
 pub mod metrics;
 pub mod predictor;
 pub mod npy;
+pub mod objective;
 pub mod plot;
 pub mod profile;
 pub mod sample;
+pub mod search;
 #[cfg(feature = "train")]
 pub mod train;
+#[cfg(feature = "train")]
+pub mod train_generator;

@@ -97,3 +97,57 @@ fn fmt_tick(t: f64) -> String {
 fn escape(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
 }
+
+const PALETTE: [&str; 10] = ["#d62728", "#1f77b4", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"];
+
+/// Frontiers: one polyline of (cost, top-1) points per method, with a legend.
+pub fn frontier_svg(title: &str, unit: &str, series: &[(String, Vec<(f64, f64)>)]) -> String {
+    let pts = series.iter().flat_map(|(_, p)| p.iter().copied());
+    let (x0, x1, y0, y1) = pts.fold((f64::INFINITY, f64::NEG_INFINITY, f64::INFINITY, f64::NEG_INFINITY), |(a, b, c, d), (x, y)| (a.min(x), b.max(x), c.min(y), d.max(y)));
+    let (x0, x1, y0, y1) = if x0.is_finite() { (x0, x1.max(x0 + 1e-9), y0, y1.max(y0 + 1e-9)) } else { (0.0, 1.0, 0.0, 1.0) };
+    let (mx, my) = ((x1 - x0) * 0.05, (y1 - y0) * 0.05);
+    let (x0, x1, y0, y1) = (x0 - mx, x1 + mx, y0 - my, y1 + my);
+    let (w, h) = (W + 170.0, H);
+    let sx = |v: f64| PAD_L + (v - x0) / (x1 - x0) * (W - PAD_L - PAD_R);
+    let sy = |v: f64| h - PAD_B - (v - y0) / (y1 - y0) * (h - PAD_B - PAD_T);
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" font-family="sans-serif" font-size="11">
+<rect width="100%" height="100%" fill="white"/>
+<text x="{}" y="20" text-anchor="middle" font-size="13">{}</text>"#,
+        W / 2.0,
+        escape(title)
+    );
+    for t in nice_ticks(x0, x1) {
+        let _ = writeln!(s, r##"<line x1="{x}" y1="{PAD_T}" x2="{x}" y2="{}" stroke="#eee"/><text x="{x}" y="{}" text-anchor="middle">{}</text>"##, h - PAD_B, h - PAD_B + 16.0, fmt_tick(t), x = sx(t));
+    }
+    for t in nice_ticks(y0, y1) {
+        let _ = writeln!(s, r##"<line x1="{PAD_L}" y1="{y}" x2="{}" y2="{y}" stroke="#eee"/><text x="{}" y="{}" text-anchor="end">{}</text>"##, W - PAD_R, PAD_L - 6.0, sy(t) + 4.0, fmt_tick(t), y = sy(t));
+    }
+    for (i, (name, points)) in series.iter().enumerate() {
+        let color = PALETTE[i % PALETTE.len()];
+        let mut sorted = points.clone();
+        sorted.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let line: Vec<String> = sorted.iter().map(|&(x, y)| format!("{:.1},{:.1}", sx(x), sy(y))).collect();
+        let _ = writeln!(s, r#"<polyline points="{}" fill="none" stroke="{color}" stroke-width="1.5" stroke-opacity="0.8"/>"#, line.join(" "));
+        for &(x, y) in &sorted {
+            let _ = writeln!(s, r#"<circle cx="{:.1}" cy="{:.1}" r="3" fill="{color}"/>"#, sx(x), sy(y));
+        }
+        let ly = PAD_T + 10.0 + 16.0 * i as f64;
+        let _ = writeln!(s, r#"<rect x="{}" y="{}" width="10" height="10" fill="{color}"/><text x="{}" y="{}">{}</text>"#, W + 4.0, ly - 9.0, W + 18.0, ly, escape(name));
+    }
+    let _ = write!(
+        s,
+        r#"<text x="{}" y="{}" text-anchor="middle">cost ({u})</text>
+<text x="14" y="{}" text-anchor="middle" transform="rotate(-90 14 {})">predicted top-1 (%)</text>
+</svg>
+"#,
+        (PAD_L + W - PAD_R) / 2.0,
+        h - 12.0,
+        (PAD_T + h - PAD_B) / 2.0,
+        (PAD_T + h - PAD_B) / 2.0,
+        u = escape(unit)
+    );
+    s
+}

@@ -39,6 +39,20 @@ pub enum PredictorError {
     Weights(#[from] RuntimeError),
 }
 
+/// Dot product with 8 independent partial sums: the compiler can keep them in
+/// one SIMD register (a plain `.sum()` must add in order and stays scalar).
+pub fn dot(a: &[f32], b: &[f32]) -> f32 {
+    let mut acc = [0.0f32; 8];
+    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
+    let tail: f32 = ca.remainder().iter().zip(cb.remainder()).map(|(x, y)| x * y).sum();
+    for (x, y) in ca.zip(cb) {
+        for i in 0..8 {
+            acc[i] += x[i] * y[i];
+        }
+    }
+    acc.iter().sum::<f32>() + tail
+}
+
 /// A ReLU MLP: `layers.{i}.weight [out, in]`, `layers.{i}.bias [out]`.
 #[derive(Debug, Clone)]
 pub struct Mlp {
@@ -74,6 +88,12 @@ impl Mlp {
         &self.layers
     }
 
+    /// FNV-1a over every weight's little-endian bytes (see [`crate::cost::fnv1a64`]).
+    pub fn content_hash(&self) -> u64 {
+        let bytes: Vec<u8> = self.layers.iter().flat_map(|(w, b)| w.data.iter().chain(&b.data)).flat_map(|v| v.to_le_bytes()).collect();
+        crate::cost::fnv1a64([bytes.as_slice()])
+    }
+
     /// Output of the last layer (ReLU after every other layer).
     pub fn forward(&self, x: &[f32]) -> Vec<f32> {
         let mut h = x.to_vec();
@@ -81,7 +101,7 @@ impl Mlp {
             let (out, inp) = (w.shape[0], w.shape[1]);
             h = (0..out)
                 .map(|o| {
-                    let v = b.data[o] + w.data[o * inp..(o + 1) * inp].iter().zip(&h).map(|(a, x)| a * x).sum::<f32>();
+                    let v = b.data[o] + dot(&w.data[o * inp..(o + 1) * inp], &h);
                     if i + 1 < self.layers.len() { v.max(0.0) } else { v }
                 })
                 .collect();
@@ -179,6 +199,13 @@ impl LearnedPredictor {
 
     pub fn mlp(&self) -> &Mlp {
         &self.mlp
+    }
+
+    /// Hash of the weights and of how outputs are decoded.
+    pub fn content_hash(&self) -> u64 {
+        let m = &self.manifest;
+        let decoding = format!("{:?} {} {}", m.target, m.target_mean, m.target_std);
+        crate::cost::fnv1a64([self.mlp.content_hash().to_le_bytes().as_slice(), decoding.as_bytes()])
     }
 
     /// Writes `<dir>/<name>.safetensors` and `<dir>/<name>.json`, each atomically.

@@ -50,6 +50,36 @@ pub fn random_archs(n: usize, seed: u64) -> Vec<Arch> {
     (0..n).map(|_| random_arch(&mut rng)).collect()
 }
 
+/// `n` archs that cover the whole cost range: each arch draws a size bias
+/// t ~ U(0, 1) and picks choice i ∈ {0, 1, 2} (small → large) with
+/// probability C(2, i) tⁱ (1 − t)²⁻ⁱ. Uniform sampling (t = ½ for every
+/// arch, in effect) almost never comes near the smallest or largest subnets,
+/// so an evaluator trained only on it has never seen the tight budgets.
+pub fn covering_archs(n: usize, seed: u64) -> Vec<Arch> {
+    let mut rng = SplitMix64::new(seed);
+    let mut unit = move || (rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64;
+    (0..n)
+        .map(|_| {
+            let t = unit();
+            let probs = [(1.0 - t) * (1.0 - t), 2.0 * t * (1.0 - t), t * t];
+            let mut pick = |set: &[u8; 3]| {
+                let u = unit();
+                if u < probs[0] { set[0] } else if u < probs[0] + probs[1] { set[1] } else { set[2] }
+            };
+            let depths: [u8; STAGES] = std::array::from_fn(|_| pick(&DEPTHS));
+            let mut kernels = [0u8; SLOTS];
+            let mut expands = [0u8; SLOTS];
+            for slot in 0..SLOTS {
+                if (slot % SLOTS_PER_STAGE) < depths[slot / SLOTS_PER_STAGE] as usize {
+                    kernels[slot] = pick(&KERNELS);
+                    expands[slot] = pick(&EXPANDS);
+                }
+            }
+            Arch::new(depths, kernels, expands).expect("sampled from the space")
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -30,7 +30,7 @@ fn fails(args: &[&str]) -> String {
 
 #[test]
 fn every_subcommand_has_help() {
-    for cmd in [vec![], vec!["arch"], vec!["infer"], vec!["profile"], vec!["extract"], vec!["devices"], vec!["predict"], vec!["profile-device"], vec!["train-predictor"], vec!["report"], vec!["report", "models"], vec!["bench"], vec!["bench", "engines"], vec!["bench", "extract"]] {
+    for cmd in [vec![], vec!["arch"], vec!["infer"], vec!["profile"], vec!["extract"], vec!["devices"], vec!["predict"], vec!["profile-device"], vec!["train-predictor"], vec!["report"], vec!["report", "models"], vec!["bench"], vec!["bench", "engines"], vec!["bench", "extract"], vec!["bench", "frontier"], vec!["train"], vec!["generate"]] {
         let mut args = cmd.clone();
         args.push("--help");
         let out = pnag(&args);
@@ -180,4 +180,26 @@ fn devices_and_predict() {
     assert!(fails(&["predict", "--device", "pixel9", "--arch", SMALLEST]).contains("unknown device `pixel9`"));
     assert!(fails(&["predict", "--device", "note10", "--arch", SMALLEST, "--resolution", "196"]).contains("no data for resolution 196"));
     assert!(fails(&["predict", "--device", "note10", "--arch", SMALLEST, "--width", "1.0"]).contains("no data for width 1.0"));
+}
+
+#[test]
+fn generate_answers_every_budget_and_rejects_bad_ones() {
+    let out = pnag(&["generate", "--device", "note10", "--budget", "30", "--budget", "60", "--json"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rows = v.as_array().unwrap();
+    assert_eq!(rows.len(), 2);
+    for (row, budget) in rows.iter().zip([30.0, 60.0]) {
+        let arch = Arch::parse(row["arch"].as_str().unwrap()).unwrap();
+        assert!(row["cost"].as_f64().unwrap() <= budget);
+        assert_eq!(row["mmacs"].as_f64().unwrap(), NetworkSpec::new(arch, Width::W1_2, 224).unwrap().macs() as f64 / 1e6);
+    }
+    assert!(fails(&["generate", "--device", "note10", "--budget", "5"]).contains("below device `note10`'s minimum 17.77 ms"));
+    assert!(fails(&["generate", "--device", "note10", "--budget", "NaN"]).contains("not a positive number"));
+    assert!(fails(&["generate", "--device", "note10", "--budget", "-3"]).contains("not a positive number"));
+    assert!(fails(&["generate", "--device", "pixel9", "--budget", "30"]).contains("pixel9"));
+    assert!(fails(&["generate", "--device", "note10", "--budget", "30", "--model", "/nonexistent"]).contains("/nonexistent/generator.json"));
+    let out = pnag(&["generate", "--device", "note10", "--budget", "400"]);
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("warning: budget 400 ms is above"));
 }

@@ -29,7 +29,7 @@ pub enum CostError {
 }
 
 /// What a cost number means.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum CostUnit {
     /// Milliseconds per batch-1 image.
@@ -65,6 +65,20 @@ pub trait CostModel {
     fn info(&self) -> DeviceInfo;
     /// Cost of `arch` at `width` and `resolution` (unit: `info().unit`).
     fn cost(&self, arch: Arch, width: Width, resolution: u32) -> Result<f64, CostError>;
+    /// A hash of the model's data: a generator records it and refuses to run
+    /// against a cost model that has changed since it was trained.
+    fn content_hash(&self) -> u64;
+}
+
+/// FNV-1a (64 bit) over `parts`: a stable content hash, the same on every machine.
+pub fn fnv1a64<'a>(parts: impl IntoIterator<Item = &'a [u8]>) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for part in parts {
+        for &b in part {
+            h = (h ^ b as u64).wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+    h
 }
 
 /// OFA's Samsung Note10 lookup tables (mobile, w1.2, 160–224 px in steps of 16).
@@ -107,6 +121,10 @@ impl CostModel for Note10 {
         })?;
         self.tables[table].sum(note10_keys(&NetworkSpec::new(arch, width, resolution)?))
     }
+
+    fn content_hash(&self) -> u64 {
+        fnv1a64(NOTE10_TABLES.iter().map(|t| t.as_bytes()))
+    }
 }
 
 /// nsganetv2's Intel i7-8700K lookup table (CPU, w1.0 and w1.2, 128–256 px).
@@ -135,6 +153,10 @@ impl CostModel for I7_8700k {
 
     fn cost(&self, arch: Arch, width: Width, resolution: u32) -> Result<f64, CostError> {
         self.table.sum(nsganetv2_keys(&NetworkSpec::new(arch, width, resolution)?))
+    }
+
+    fn content_hash(&self) -> u64 {
+        fnv1a64([I7_TABLE.as_bytes()])
     }
 }
 
@@ -172,6 +194,10 @@ impl CostModel for TitanXp {
             return Err(CostError::Resolution { device: "titan-xp", resolution, supported: "128..=224, step 4".into() });
         }
         Ok(self.predictor.predict(&arch, resolution))
+    }
+
+    fn content_hash(&self) -> u64 {
+        self.predictor.content_hash()
     }
 }
 
@@ -216,6 +242,10 @@ impl CostModel for Host {
         }
         Ok(self.model.predict(&arch))
     }
+
+    fn content_hash(&self) -> u64 {
+        fnv1a64([HOST_MODEL.as_bytes()])
+    }
 }
 
 /// Multiply-accumulates (OFA's `count_net_flops`), the device-independent cost.
@@ -236,6 +266,10 @@ impl CostModel for Macs {
 
     fn cost(&self, arch: Arch, width: Width, resolution: u32) -> Result<f64, CostError> {
         Ok(NetworkSpec::new(arch, width, resolution)?.macs() as f64 / 1e6)
+    }
+
+    fn content_hash(&self) -> u64 {
+        fnv1a64([b"count_net_flops".as_slice()])
     }
 }
 

@@ -1,6 +1,10 @@
 //! `pnag`: the PNAG-rs command line.
 
+#[cfg(feature = "train")]
+mod ablations;
 mod bench;
+mod frontier;
+mod generate;
 mod report;
 
 use std::path::PathBuf;
@@ -42,6 +46,10 @@ enum Command {
     TrainPredictor(TrainPredictorArgs),
     /// Predict a subnet's latency on a device, its top-1, MACs and params.
     Predict(PredictArgs),
+    /// Train PNAG for a device: Pareto evaluator, then the budget-conditioned generator (needs `train`).
+    Train(generate::TrainArgs),
+    /// The Pareto-optimal subnet for each budget, from a trained generator.
+    Generate(generate::GenerateArgs),
     /// Benchmarks that write reports.
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -224,6 +232,8 @@ enum BenchCommand {
     Engines(bench::EnginesArgs),
     /// Time supernet weight extraction (read + extract) for the largest arch.
     Extract(bench::ExtractBenchArgs),
+    /// Compare the generator's frontier with search and RL baselines (the paper's Tables 2, 3, 5).
+    Frontier(frontier::FrontierArgs),
 }
 
 fn main() -> ExitCode {
@@ -247,8 +257,11 @@ fn run(cli: Cli) -> Result<()> {
         Command::ProfileDevice(a) => profile_device(a),
         Command::Report(ReportCommand::Models(a)) => report::models(&a),
         Command::Predict(a) => predict(a),
+        Command::Train(a) => generate::train(a),
+        Command::Generate(a) => generate::generate(a),
         Command::Bench(BenchCommand::Engines(a)) => bench::engines(&a),
         Command::Bench(BenchCommand::Extract(a)) => bench::extract(&a),
+        Command::Bench(BenchCommand::Frontier(a)) => frontier::frontier(&a),
     }
 }
 

@@ -1,0 +1,144 @@
+//! `pnag train` (evaluator + generator, feature `train`) and `pnag generate`
+//! (pure-Rust inference from a trained or shipped generator).
+
+use std::path::PathBuf;
+
+use anyhow::{bail, Context, Result};
+use clap::Args;
+use pnag_build::generator::{GenerateOptions, Generated, Generator};
+use pnag_build::objective::{Objective, RewardKind, DEFAULT_RESOLUTION, DEFAULT_WIDTH};
+
+/// Defaults equal `PnagConfig::default()` (what the shipped generators used).
+#[derive(Args)]
+pub struct TrainArgs {
+    /// Device whose cost model the generator learns (see `pnag devices`).
+    #[arg(long)]
+    device: String,
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// REINFORCE iterations (each samples N archs for every one of the K budgets).
+    #[arg(long, default_value_t = 1500)]
+    iterations: usize,
+    /// Number of budget embeddings K (evenly spaced over the device's cost range).
+    #[arg(long, default_value_t = 10)]
+    k: usize,
+    /// Archs sampled per budget per iteration (N).
+    #[arg(long, default_value_t = 32)]
+    samples: usize,
+    /// Archs sampled to train the evaluator (M).
+    #[arg(long, default_value_t = 16_000)]
+    archs: usize,
+    /// Adam learning rate of the generator.
+    #[arg(long, default_value_t = 5e-3)]
+    lr: f64,
+    /// Entropy bonus λ (Eq. 3).
+    #[arg(long, default_value_t = 1e-2)]
+    entropy: f64,
+    /// Reward: PNAG's learned Pareto evaluator, or a baseline.
+    #[arg(long, value_enum, default_value_t = RewardKind::Pareto)]
+    reward: RewardKind,
+    /// Output directory (default `models/<device>`); checkpoints in `<out>/.train` make a rerun resume.
+    #[arg(long)]
+    out: Option<PathBuf>,
+}
+
+#[derive(Args)]
+pub struct GenerateArgs {
+    /// Device (see `pnag devices`).
+    #[arg(long)]
+    device: String,
+    /// Latency budget in the device's unit (ms; MMACs for `macs`); repeat for several.
+    #[arg(long = "budget", required = true, allow_negative_numbers = true)]
+    budgets: Vec<f64>,
+    /// A trained generator directory (default: the one shipped for the device).
+    #[arg(long)]
+    model: Option<PathBuf>,
+    /// Candidates sampled per round.
+    #[arg(long, default_value_t = GenerateOptions::default().samples)]
+    samples: usize,
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
+#[cfg(not(feature = "train"))]
+pub fn train(_: TrainArgs) -> Result<()> {
+    bail!(
+        "this pnag was built without the `train` feature; run `bash scripts/setup-libtorch.sh`, then \
+         `LIBTORCH=$HOME/.local/libtorch-2.13/torch cargo run --release --features train --bin pnag -- train ...`"
+    )
+}
+
+#[cfg(feature = "train")]
+pub fn train(a: TrainArgs) -> Result<()> {
+    use indicatif::{ProgressBar, ProgressStyle};
+    use pnag_build::train_generator::{train, Phase, PnagConfig};
+
+    let objective = Objective::new(&a.device, DEFAULT_WIDTH, DEFAULT_RESOLUTION)?;
+    let cfg = PnagConfig { seed: a.seed, iterations: a.iterations, k: a.k, samples_per_budget: a.samples, archs: a.archs, reward: a.reward, learning_rate: a.lr, entropy_coeff: a.entropy, ..Default::default() };
+    if cfg.k < 2 || cfg.samples_per_budget < 2 || cfg.archs < 100 {
+        bail!("--k must be ≥ 2, --samples ≥ 2 and --archs ≥ 100");
+    }
+    let out = a.out.unwrap_or_else(|| PathBuf::from("models").join(&objective.device));
+    let bar = ProgressBar::new(1);
+    bar.set_style(ProgressStyle::with_template("{msg:>22} [{bar:40}] {pos}/{len}, eta {eta}")?.progress_chars("=> "));
+    let mut phase = None;
+    let generator = train(&objective, &cfg, Some(&out), &mut |p, done, total| {
+        if phase != Some(p) {
+            phase = Some(p);
+            bar.set_length(total as u64);
+            bar.set_position(0);
+            bar.set_message(match p {
+                Phase::Sampling => "scoring archs",
+                Phase::Evaluator => "evaluator steps",
+                Phase::Generator => "generator iterations",
+            });
+        }
+        bar.set_position(done as u64);
+    })?;
+    bar.finish_and_clear();
+    let t = &generator.manifest.training;
+    let feasible = t.feasible_rate.iter().map(|r| format!("{:.0}", r * 100.0)).collect::<Vec<_>>().join(" ");
+    eprintln!(
+        "trained `{}` ({} reward) in {:.0} s: evaluator pair accuracy {} on held-out pairs; feasible samples per budget (%): {feasible} -> {}",
+        objective.device,
+        generator.manifest.reward,
+        t.seconds,
+        t.evaluator_pair_accuracy.map_or("– (no evaluator)".into(), |a| format!("{:.1} %", a * 100.0)),
+        out.display()
+    );
+    Ok(())
+}
+
+pub fn generate(a: GenerateArgs) -> Result<()> {
+    pnag_build::cost::device(&a.device)?; // an unknown device is named before any model is read
+    let generator = match &a.model {
+        Some(dir) => Generator::load(dir)?,
+        None => Generator::embedded(&a.device)?,
+    };
+    if generator.manifest.device != a.device {
+        bail!("generator `{}` was trained for device `{}`, not `{}`", a.model.as_ref().map_or("(shipped)".into(), |p| p.display().to_string()), generator.manifest.device, a.device);
+    }
+    let width = generator.manifest.width.parse().context("generator manifest width")?;
+    let objective = Objective::new(&a.device, width, generator.manifest.resolution)?;
+    let opts = GenerateOptions { samples: a.samples.max(1), seed: a.seed, ..Default::default() };
+    let results: Vec<Generated> = a.budgets.iter().map(|&b| generator.generate(&objective, b, &opts)).collect::<Result<_, _>>()?;
+    for r in &results {
+        if let Some(w) = &r.warning {
+            eprintln!("warning: {w}");
+        }
+    }
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&results)?);
+        return Ok(());
+    }
+    let unit = if a.device == "macs" { "MMACs" } else { "ms" };
+    println!("device {} (w{} r{}), reward {}; cost and top-1 are model predictions", a.device, generator.manifest.width, generator.manifest.resolution, generator.manifest.reward);
+    println!("{:>10}  {:>10}  {:>7}  {:>7}  {:>7}  arch", format!("budget {unit}"), format!("cost {unit}"), "top-1 %", "MMACs", "params M");
+    for r in &results {
+        println!("{:>10.2}  {:>10.2}  {:>7.2}  {:>7.0}  {:>7.2}  {}", r.budget, r.cost, r.top1, r.mmacs, r.params_m, r.arch);
+    }
+    Ok(())
+}

@@ -1,0 +1,288 @@
+//! PNAG's budget-conditioned generator at inference time, in pure Rust (no
+//! libtorch): load a trained policy and its manifest, then for any budget
+//! interpolate the budget embedding, sample candidates, keep the feasible
+//! ones under the device's cost model and return the most accurate
+//! (paper, Section 3.5). Training is `crate::train_generator` (feature `train`).
+
+pub mod policy;
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use pnag_runtime::weights::{parse_safetensors, read_f32, serialize_f32, write_atomic, WeightTensor};
+use pnag_runtime::{Arch, NetworkSpec, RuntimeError};
+use serde::{Deserialize, Serialize};
+
+use crate::cost::CostUnit;
+use crate::objective::{ModelIdentity, Objective, ObjectiveError, RewardKind};
+use crate::sample::SplitMix64;
+pub use policy::{Policy, HIDDEN};
+
+/// Version of the model format; bumped when the policy's equations change.
+pub const FORMAT: u32 = 1;
+/// Manifest and weights file names inside a model directory.
+pub const MANIFEST_FILE: &str = "generator.json";
+pub const WEIGHTS_FILE: &str = "generator.safetensors";
+
+/// Why a generator could not be loaded or could not answer.
+#[derive(Debug, thiserror::Error)]
+pub enum GeneratorError {
+    #[error("generator `{path}`: {source}")]
+    Io { path: String, source: std::io::Error },
+    #[error("generator manifest `{path}`: {reason}")]
+    Manifest { path: String, reason: String },
+    #[error(transparent)]
+    Weights(#[from] RuntimeError),
+    #[error("generator weights `{path}`: tensor `{tensor}` has shape {found:?}, expected {expected:?}")]
+    Shape { path: String, tensor: String, found: Vec<usize>, expected: Vec<usize> },
+    #[error("generator `{path}` was trained for {what} `{trained}`, but this run uses `{current}`; retrain with `pnag train --device {device}`")]
+    Mismatch { path: String, what: &'static str, trained: String, current: String, device: String },
+    #[error("no trained generator is shipped for device `{0}` (train one with `pnag train --device {0}`)")]
+    NotShipped(String),
+    #[error("budget {0} is not a positive number")]
+    BadBudget(f64),
+    #[error("budget {budget} {unit} is below device `{device}`'s minimum {min:.2} {unit} (its cheapest known subnet)")]
+    BelowMinimum { device: String, budget: f64, min: f64, unit: String },
+    #[error("no feasible subnet under {budget} {unit} in {drawn} samples (cheapest sampled: {cheapest:.2} {unit}); raise the budget or `--samples`")]
+    NoneFeasible { budget: f64, unit: String, drawn: usize, cheapest: f64 },
+    #[error(transparent)]
+    Objective(#[from] ObjectiveError),
+}
+
+/// What was trained, on which models, and how well (`generator.json`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct GeneratorManifest {
+    pub format: u32,
+    pub device: String,
+    pub unit: CostUnit,
+    pub width: String,
+    pub resolution: u32,
+    pub models: ModelIdentity,
+    pub reward: RewardKind,
+    /// The K trained budgets, ascending (the embedding rows, in order).
+    pub budgets: Vec<f64>,
+    /// The device's cost range the budgets span (smallest, largest subnet).
+    pub range: [f64; 2],
+    pub hidden: usize,
+    pub seed: u64,
+    pub training: TrainingReport,
+}
+
+/// Training settings and measured outcomes, for audit and for the README.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct TrainingReport {
+    /// Archs sampled to train the evaluator (paper: M = 16,000).
+    pub archs: usize,
+    pub evaluator_steps: usize,
+    /// Share of held-out (arch, arch, budget) triples the evaluator orders as Eq. 6 does
+    /// (none for the hand-made rewards, which need no evaluator).
+    pub evaluator_pair_accuracy: Option<f64>,
+    pub iterations: usize,
+    pub samples_per_budget: usize,
+    pub learning_rate: f64,
+    pub entropy_coeff: f64,
+    /// Share of feasible samples per trained budget at the end of training.
+    pub feasible_rate: Vec<f64>,
+    pub seconds: f64,
+}
+
+/// A trained generator, ready for inference.
+#[derive(Debug, Clone)]
+pub struct Generator {
+    pub manifest: GeneratorManifest,
+    policy: Policy,
+    origin: String,
+}
+
+/// Inference settings.
+#[derive(Debug, Clone, Copy)]
+pub struct GenerateOptions {
+    /// Candidates sampled per round (default 100).
+    pub samples: usize,
+    /// Rounds of `samples` before giving up when none is feasible (default 10).
+    pub max_rounds: usize,
+    pub seed: u64,
+}
+
+impl Default for GenerateOptions {
+    fn default() -> Self {
+        GenerateOptions { samples: 100, max_rounds: 10, seed: 0 }
+    }
+}
+
+/// The answer for one budget.
+#[derive(Debug, Clone, Serialize)]
+pub struct Generated {
+    pub budget: f64,
+    pub arch: String,
+    pub cost: f64,
+    pub top1: f64,
+    pub mmacs: f64,
+    pub params_m: f64,
+    /// Distinct feasible candidates among the samples drawn.
+    pub feasible: usize,
+    pub drawn: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub warning: Option<String>,
+}
+
+include!(concat!(env!("OUT_DIR"), "/shipped_generators.rs"));
+
+impl Generator {
+    /// The trained generator shipped for a built-in device (embedded: no files needed).
+    pub fn embedded(device: &str) -> Result<Self, GeneratorError> {
+        let (manifest, weights) = shipped(device).ok_or_else(|| GeneratorError::NotShipped(device.into()))?;
+        Self::from_bytes(manifest, weights, &format!("models/{device}"))
+    }
+
+    /// Loads `<dir>/generator.json` and `<dir>/generator.safetensors`.
+    pub fn load(dir: &Path) -> Result<Self, GeneratorError> {
+        let read = |name: &str| {
+            let p = dir.join(name);
+            std::fs::read(&p).map_err(|source| GeneratorError::Io { path: p.display().to_string(), source })
+        };
+        Self::from_bytes(&read(MANIFEST_FILE)?, &read(WEIGHTS_FILE)?, &dir.display().to_string())
+    }
+
+    /// Parses and checks a manifest and its weights.
+    pub fn from_bytes(manifest: &[u8], weights: &[u8], origin: &str) -> Result<Self, GeneratorError> {
+        let path = format!("{origin}/{MANIFEST_FILE}");
+        let bad = |reason: String| GeneratorError::Manifest { path: path.clone(), reason };
+        let manifest: GeneratorManifest = serde_json::from_slice(manifest).map_err(|e| bad(e.to_string()))?;
+        if manifest.format != FORMAT {
+            return Err(bad(format!("format {} (this pnag reads format {FORMAT}; retrain)", manifest.format)));
+        }
+        if manifest.hidden != HIDDEN {
+            return Err(bad(format!("hidden {} (expected {HIDDEN})", manifest.hidden)));
+        }
+        let k = manifest.budgets.len();
+        if k < 1 || manifest.budgets.windows(2).any(|w| !(w[0] < w[1])) || manifest.budgets.iter().any(|b| !b.is_finite()) {
+            return Err(bad("`budgets` must hold finite, strictly increasing values".into()));
+        }
+        let wpath = format!("{origin}/{WEIGHTS_FILE}");
+        let st = parse_safetensors(weights, &wpath)?;
+        let get = |name: &str, expected: &[usize]| -> Result<WeightTensor, GeneratorError> {
+            let found = st.tensor(name).map(|v| v.shape().to_vec()).unwrap_or_default();
+            if found != expected {
+                return Err(GeneratorError::Shape { path: wpath.clone(), tensor: name.into(), found, expected: expected.to_vec() });
+            }
+            Ok(read_f32(&st, &wpath, name, expected)?)
+        };
+        let h = HIDDEN;
+        let budget_embedding = get(policy::BUDGET_EMBEDDING, &[k, h])?;
+        let embeddings = [0, 1, 2].map(|i| get(policy::DECISION_EMBEDDINGS[i], &[policy::CHOICES, h]));
+        let [e0, e1, e2] = embeddings;
+        let lstm = [get(policy::LSTM[0], &[4 * h, h])?, get(policy::LSTM[1], &[4 * h, h])?, get(policy::LSTM[2], &[4 * h])?, get(policy::LSTM[3], &[4 * h])?];
+        let head = |name: &str| -> Result<_, GeneratorError> {
+            Ok((get(&format!("{name}.weight"), &[policy::CHOICES, h])?, get(&format!("{name}.bias"), &[policy::CHOICES])?))
+        };
+        let heads = [head(policy::HEADS[0])?, head(policy::HEADS[1])?, head(policy::HEADS[2])?];
+        let policy = Policy::new(budget_embedding, [e0?, e1?, e2?], lstm, heads);
+        Ok(Generator { manifest, policy, origin: origin.into() })
+    }
+
+    /// Builds from just-trained tensors (name → tensor, as in [`policy`]).
+    pub fn from_tensors(manifest: GeneratorManifest, tensors: &[(String, WeightTensor)]) -> Result<Self, GeneratorError> {
+        let bytes = serialize_f32(tensors.iter().map(|(n, t)| (n.as_str(), t)), None);
+        let json = serde_json::to_vec(&manifest).expect("manifest serializes");
+        Self::from_bytes(&json, &bytes, "(trained)")
+    }
+
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    /// Refuses an objective other than the one trained on.
+    pub fn check(&self, objective: &Objective) -> Result<(), GeneratorError> {
+        let m = &self.manifest;
+        let current = objective.identity().clone();
+        let checks: [(&'static str, String, String); 5] = [
+            ("device", m.device.clone(), objective.device.clone()),
+            ("width", m.width.clone(), objective.width.to_string()),
+            ("resolution", m.resolution.to_string(), objective.resolution.to_string()),
+            ("cost model", format!("{} #{}", m.models.cost_model, m.models.cost_hash), format!("{} #{}", current.cost_model, current.cost_hash)),
+            ("accuracy model", format!("{} #{}", m.models.accuracy_model, m.models.accuracy_hash), format!("{} #{}", current.accuracy_model, current.accuracy_hash)),
+        ];
+        for (what, trained, now) in checks {
+            if trained != now {
+                return Err(GeneratorError::Mismatch { path: self.origin.clone(), what, trained, current: now, device: objective.device.clone() });
+            }
+        }
+        Ok(())
+    }
+
+    /// Section 3.5: sample `samples` candidates for `budget`, resample until one
+    /// is feasible (at most `max_rounds` rounds), return the most accurate feasible one.
+    pub fn generate(&self, objective: &Objective, budget: f64, opts: &GenerateOptions) -> Result<Generated, GeneratorError> {
+        self.check(objective)?;
+        let unit = match self.manifest.unit {
+            CostUnit::Ms => "ms",
+            CostUnit::Mmacs => "MMACs",
+        };
+        if !budget.is_finite() || budget <= 0.0 {
+            return Err(GeneratorError::BadBudget(budget));
+        }
+        // Not always the smallest subnet: measured tables are not monotone (i7-8700k).
+        let min = self.manifest.range[0].min(objective.cost(Arch::smallest())?);
+        if budget < min {
+            return Err(GeneratorError::BelowMinimum { device: objective.device.clone(), budget, min, unit: unit.into() });
+        }
+        let top = self.manifest.range[1];
+        let warning = (budget > top).then(|| {
+            format!("budget {budget} {unit} is above device `{}`'s range (largest subnet {top:.2} {unit}); returning the best subnet found at the top of the range", objective.device)
+        });
+        let b = self.policy.budget_vector(&self.manifest.budgets, budget);
+        // Each budget gets its own stream, so adding a budget never changes another's answer.
+        let mut rng = SplitMix64::new(opts.seed ^ budget.to_bits());
+        let (mut seen, mut feasible) = (BTreeSet::new(), Vec::new());
+        let (mut drawn, mut cheapest) = (0, f64::INFINITY);
+        for _ in 0..opts.max_rounds.max(1) {
+            for _ in 0..opts.samples.max(1) {
+                let arch = self.policy.sample(&b, &mut rng).arch;
+                drawn += 1;
+                if !seen.insert(arch.to_string()) {
+                    continue;
+                }
+                let cost = objective.cost(arch)?;
+                cheapest = cheapest.min(cost);
+                if cost <= budget {
+                    feasible.push((arch, cost));
+                }
+            }
+            if !feasible.is_empty() {
+                break;
+            }
+        }
+        let mut best: Option<(Arch, f64, f64)> = None;
+        for &(arch, cost) in &feasible {
+            let top1 = objective.top1(arch)?;
+            if best.is_none_or(|(_, _, t)| top1 > t) {
+                best = Some((arch, cost, top1));
+            }
+        }
+        let (arch, cost, top1) = best.ok_or(GeneratorError::NoneFeasible { budget, unit: unit.into(), drawn, cheapest })?;
+        let spec = NetworkSpec::new(arch, objective.width, objective.resolution).map_err(|e| ObjectiveError::Cost(e.into()))?;
+        Ok(Generated {
+            budget,
+            arch: arch.to_string(),
+            cost,
+            top1,
+            mmacs: spec.macs() as f64 / 1e6,
+            params_m: spec.params() as f64 / 1e6,
+            feasible: feasible.len(),
+            drawn,
+            warning,
+        })
+    }
+
+    /// Writes the model directory: weights, then manifest, each atomically
+    /// (a reader never sees a manifest whose weights are missing).
+    pub fn save(manifest: &GeneratorManifest, tensors: &[(String, WeightTensor)], dir: &Path) -> Result<(), GeneratorError> {
+        std::fs::create_dir_all(dir).map_err(|source| GeneratorError::Io { path: dir.display().to_string(), source })?;
+        let bytes = serialize_f32(tensors.iter().map(|(n, t)| (n.as_str(), t)), Some(("pnag.generator", manifest.device.clone())));
+        write_atomic(&dir.join(WEIGHTS_FILE), &bytes)?;
+        let json = serde_json::to_string_pretty(manifest).expect("manifest serializes");
+        write_atomic(&dir.join(MANIFEST_FILE), json.as_bytes())?;
+        Ok(())
+    }
+}

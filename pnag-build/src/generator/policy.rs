@@ -1,0 +1,180 @@
+//! The generator's policy π(α | B; θ) in pure Rust: an LSTM cell (hidden 64)
+//! that decides, stage by stage, the depth and then each used layer's kernel
+//! size and expand ratio. The same equations are trained with tch in
+//! `crate::train_generator`; the tensor names below are the contract between
+//! the two.
+//!
+//! Step t: input x_t = b + e(a_{t−1}) (budget vector plus the embedding of
+//! the previous decision; the budget is fed at every step so it conditions
+//! all 5 · (1 + 2·depth) decisions, not only the first), PyTorch's LSTMCell
+//! gate order (i, f, g, o), then a linear head and a softmax. Slots beyond a
+//! stage's depth are skipped: the policy decides exactly the arch's choices.
+
+use pnag_runtime::arch::{Arch, DEPTHS, EXPANDS, KERNELS, SLOTS, SLOTS_PER_STAGE, STAGES};
+use pnag_runtime::weights::WeightTensor;
+
+use crate::sample::SplitMix64;
+
+/// LSTM hidden size and budget-embedding size (paper: 64).
+pub const HIDDEN: usize = 64;
+/// Choices per decision (3 depths, 3 kernels, 3 expand ratios).
+pub const CHOICES: usize = 3;
+
+/// Tensor names and shapes (`K` = number of budget embeddings).
+pub const BUDGET_EMBEDDING: &str = "budget_embedding"; // [K, H]
+pub const DECISION_EMBEDDINGS: [&str; 3] = ["depth_embedding", "kernel_embedding", "expand_embedding"]; // [3, H]
+pub const HEADS: [&str; 3] = ["depth_head", "kernel_head", "expand_head"]; // .weight [3, H], .bias [3]
+pub const LSTM: [&str; 4] = ["lstm.weight_ih", "lstm.weight_hh", "lstm.bias_ih", "lstm.bias_hh"]; // [4H, H], [4H, H], [4H], [4H]
+
+/// Which of the three decisions a step makes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    Depth = 0,
+    Kernel = 1,
+    Expand = 2,
+}
+
+/// The policy's weights, checked once on load.
+#[derive(Debug, Clone)]
+pub struct Policy {
+    pub(crate) budget_embedding: WeightTensor,
+    /// W_ih · e for every decision embedding row: [decision][choice] → 4H.
+    input_of_choice: [[Vec<f32>; CHOICES]; 3],
+    w_ih: WeightTensor,
+    w_hh: WeightTensor,
+    bias: Vec<f32>,
+    heads: [(WeightTensor, WeightTensor); 3],
+}
+
+/// One sampled arch and the log-probability of its decisions.
+#[derive(Debug, Clone, Copy)]
+pub struct Sampled {
+    pub arch: Arch,
+    pub log_prob: f64,
+}
+
+fn matvec(w: &WeightTensor, x: &[f32], out: &mut [f32]) {
+    let cols = w.shape[1];
+    for (o, row) in out.iter_mut().zip(w.data.chunks_exact(cols)) {
+        *o += crate::predictor::dot(row, x);
+    }
+}
+
+fn sigmoid(x: f32) -> f32 {
+    1.0 / (1.0 + (-x).exp())
+}
+
+impl Policy {
+    /// Builds from tensors whose shapes the caller has checked (see `Generator::from_bytes`).
+    pub(crate) fn new(budget_embedding: WeightTensor, embeddings: [WeightTensor; 3], lstm: [WeightTensor; 4], heads: [(WeightTensor, WeightTensor); 3]) -> Self {
+        let [w_ih, w_hh, b_ih, b_hh] = lstm;
+        let input_of_choice = std::array::from_fn(|d| {
+            std::array::from_fn(|c| {
+                let mut v = vec![0.0; 4 * HIDDEN];
+                matvec(&w_ih, &embeddings[d].data[c * HIDDEN..(c + 1) * HIDDEN], &mut v);
+                v
+            })
+        });
+        let bias = b_ih.data.iter().zip(&b_hh.data).map(|(a, b)| a + b).collect();
+        Policy { budget_embedding, input_of_choice, w_ih, w_hh, bias, heads }
+    }
+
+    pub fn k(&self) -> usize {
+        self.budget_embedding.shape[0]
+    }
+
+    /// Eq. of Section 3.2: b = ξ g(B1) + (1 − ξ) g(B2) between the adjacent
+    /// trained budgets; clamped to the first / last embedding outside them.
+    pub fn budget_vector(&self, budgets: &[f64], budget: f64) -> Vec<f32> {
+        let row = |i: usize| &self.budget_embedding.data[i * HIDDEN..(i + 1) * HIDDEN];
+        let last = budgets.len() - 1;
+        if budget <= budgets[0] {
+            return row(0).to_vec();
+        }
+        if budget >= budgets[last] {
+            return row(last).to_vec();
+        }
+        let hi = budgets.iter().position(|&b| b >= budget).expect("inside the range");
+        let xi = ((budgets[hi] - budget) / (budgets[hi] - budgets[hi - 1])) as f32;
+        row(hi - 1).iter().zip(row(hi)).map(|(a, b)| xi * a + (1.0 - xi) * b).collect()
+    }
+
+    /// Runs the decisions; `choose(decision, probs)` picks each choice index.
+    fn run(&self, b: &[f32], mut choose: impl FnMut(Decision, usize, &[f32; CHOICES]) -> usize) -> (Arch, f64) {
+        let mut base = vec![0.0f32; 4 * HIDDEN];
+        matvec(&self.w_ih, b, &mut base);
+        base.iter_mut().zip(&self.bias).for_each(|(g, b)| *g += b);
+        let (mut h, mut c) = (vec![0.0f32; HIDDEN], vec![0.0f32; HIDDEN]);
+        let mut prev: Option<(usize, usize)> = None;
+        let mut gates = vec![0.0f32; 4 * HIDDEN];
+        let mut log_prob = 0.0f64;
+        let (mut depths, mut kernels, mut expands) = ([0u8; STAGES], [0u8; SLOTS], [0u8; SLOTS]);
+        let mut step = |decision: Decision, index: usize, prev: &mut Option<(usize, usize)>| -> usize {
+            gates.copy_from_slice(&base);
+            if let Some((d, ch)) = *prev {
+                gates.iter_mut().zip(&self.input_of_choice[d][ch]).for_each(|(g, x)| *g += x);
+            }
+            matvec(&self.w_hh, &h, &mut gates);
+            for j in 0..HIDDEN {
+                let (i, f, g, o) = (sigmoid(gates[j]), sigmoid(gates[HIDDEN + j]), gates[2 * HIDDEN + j].tanh(), sigmoid(gates[3 * HIDDEN + j]));
+                c[j] = f * c[j] + i * g;
+                h[j] = o * c[j].tanh();
+            }
+            let (w, bias) = &self.heads[decision as usize];
+            let mut logits = [0.0f32; CHOICES];
+            logits.copy_from_slice(&bias.data);
+            matvec(w, &h, &mut logits);
+            let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+            let exp = logits.map(|l| (l - max).exp());
+            let sum: f32 = exp.iter().sum();
+            let probs = exp.map(|e| e / sum);
+            let ch = choose(decision, index, &probs);
+            log_prob += (probs[ch] as f64).ln();
+            *prev = Some((decision as usize, ch));
+            ch
+        };
+        for stage in 0..STAGES {
+            let d = DEPTHS[step(Decision::Depth, stage, &mut prev)];
+            depths[stage] = d;
+            for slot in stage * SLOTS_PER_STAGE..stage * SLOTS_PER_STAGE + d as usize {
+                kernels[slot] = KERNELS[step(Decision::Kernel, slot, &mut prev)];
+                expands[slot] = EXPANDS[step(Decision::Expand, slot, &mut prev)];
+            }
+        }
+        (Arch::new(depths, kernels, expands).expect("every choice is from the space"), log_prob)
+    }
+
+    /// Samples one arch for budget vector `b`.
+    pub fn sample(&self, b: &[f32], rng: &mut SplitMix64) -> Sampled {
+        let (arch, log_prob) = self.run(b, |_, _, probs| {
+            let u = (rng.next_u64() >> 40) as f32 / (1u64 << 24) as f32;
+            let mut acc = 0.0;
+            for (i, p) in probs.iter().enumerate() {
+                acc += p;
+                if u < acc {
+                    return i;
+                }
+            }
+            CHOICES - 1
+        });
+        Sampled { arch, log_prob }
+    }
+
+    /// log π(arch | b): checks the pure-Rust policy against the trained one.
+    pub fn log_prob(&self, b: &[f32], arch: &Arch) -> f64 {
+        let pick = |decision: Decision, index: usize| {
+            let (v, set) = match decision {
+                Decision::Depth => (arch.depths()[index], &DEPTHS),
+                Decision::Kernel => (arch.kernels()[index], &KERNELS),
+                Decision::Expand => (arch.expands()[index], &EXPANDS),
+            };
+            set.iter().position(|&x| x == v).expect("arch from the space")
+        };
+        self.run(b, |d, i, _| pick(d, i)).1
+    }
+
+    /// The most likely arch (greedy decoding), for reports.
+    pub fn greedy(&self, b: &[f32]) -> Arch {
+        self.run(b, |_, _, p| (0..CHOICES).max_by(|&i, &j| p[i].total_cmp(&p[j])).expect("3 choices")).0
+    }
+}
