@@ -33,16 +33,7 @@ pub fn scatter_svg(title: &str, unit: &str, measured: &[f64], predicted: &[f64])
     hi += margin;
     let sx = |v: f64| PAD_L + (v - lo) / (hi - lo) * (W - PAD_L - PAD_R);
     let sy = |v: f64| H - PAD_B - (v - lo) / (hi - lo) * (H - PAD_B - PAD_T);
-    let mut s = String::new();
-    let _ = write!(
-        s,
-        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" font-family="sans-serif" font-size="11">
-<rect width="100%" height="100%" fill="white"/>
-<text x="{}" y="20" text-anchor="middle" font-size="13">{}</text>
-"#,
-        W / 2.0,
-        escape(title)
-    );
+    let mut s = open_svg(W, title);
     for t in nice_ticks(lo, hi) {
         let _ = write!(
             s,
@@ -75,19 +66,35 @@ pub fn scatter_svg(title: &str, unit: &str, measured: &[f64], predicted: &[f64])
     for (m, p) in measured.iter().zip(predicted) {
         let _ = writeln!(s, r##"<circle cx="{:.1}" cy="{:.1}" r="2" fill="#1f77b4" fill-opacity="0.5"/>"##, sx(*m), sy(*p));
     }
+    close_svg(&mut s, &format!("measured ({unit})"), &format!("predicted ({unit})"));
+    s
+}
+
+/// The SVG element, white background and centred title, for a plot `width` wide.
+fn open_svg(width: f64, title: &str) -> String {
+    format!(
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{H}" font-family="sans-serif" font-size="11">
+<rect width="100%" height="100%" fill="white"/>
+<text x="{}" y="20" text-anchor="middle" font-size="13">{}</text>
+"#,
+        W / 2.0,
+        escape(title)
+    )
+}
+
+/// Axis labels under and left of the plot area, then the closing tag.
+fn close_svg(s: &mut String, x_label: &str, y_label: &str) {
+    let (x, y) = ((PAD_L + W - PAD_R) / 2.0, (PAD_T + H - PAD_B) / 2.0);
     let _ = write!(
         s,
-        r#"<text x="{}" y="{}" text-anchor="middle">measured ({u})</text>
-<text x="14" y="{}" text-anchor="middle" transform="rotate(-90 14 {})">predicted ({u})</text>
+        r#"<text x="{x}" y="{}" text-anchor="middle">{}</text>
+<text x="14" y="{y}" text-anchor="middle" transform="rotate(-90 14 {y})">{}</text>
 </svg>
 "#,
-        (PAD_L + W - PAD_R) / 2.0,
         H - 12.0,
-        (PAD_T + H - PAD_B) / 2.0,
-        (PAD_T + H - PAD_B) / 2.0,
-        u = escape(unit)
+        escape(x_label),
+        escape(y_label)
     );
-    s
 }
 
 fn fmt_tick(t: f64) -> String {
@@ -110,15 +117,7 @@ pub fn frontier_svg(title: &str, unit: &str, series: &[(String, Vec<(f64, f64)>)
     let (w, h) = (W + 170.0, H);
     let sx = |v: f64| PAD_L + (v - x0) / (x1 - x0) * (W - PAD_L - PAD_R);
     let sy = |v: f64| h - PAD_B - (v - y0) / (y1 - y0) * (h - PAD_B - PAD_T);
-    let mut s = String::new();
-    let _ = writeln!(
-        s,
-        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" font-family="sans-serif" font-size="11">
-<rect width="100%" height="100%" fill="white"/>
-<text x="{}" y="20" text-anchor="middle" font-size="13">{}</text>"#,
-        W / 2.0,
-        escape(title)
-    );
+    let mut s = open_svg(w, title);
     for t in nice_ticks(x0, x1) {
         let _ = writeln!(s, r##"<line x1="{x}" y1="{PAD_T}" x2="{x}" y2="{}" stroke="#eee"/><text x="{x}" y="{}" text-anchor="middle">{}</text>"##, h - PAD_B, h - PAD_B + 16.0, fmt_tick(t), x = sx(t));
     }
@@ -137,17 +136,6 @@ pub fn frontier_svg(title: &str, unit: &str, series: &[(String, Vec<(f64, f64)>)
         let ly = PAD_T + 10.0 + 16.0 * i as f64;
         let _ = writeln!(s, r#"<rect x="{}" y="{}" width="10" height="10" fill="{color}"/><text x="{}" y="{}">{}</text>"#, W + 4.0, ly - 9.0, W + 18.0, ly, escape(name));
     }
-    let _ = write!(
-        s,
-        r#"<text x="{}" y="{}" text-anchor="middle">cost ({u})</text>
-<text x="14" y="{}" text-anchor="middle" transform="rotate(-90 14 {})">predicted top-1 (%)</text>
-</svg>
-"#,
-        (PAD_L + W - PAD_R) / 2.0,
-        h - 12.0,
-        (PAD_T + h - PAD_B) / 2.0,
-        (PAD_T + h - PAD_B) / 2.0,
-        u = escape(unit)
-    );
+    close_svg(&mut s, &format!("cost ({unit})"), "predicted top-1 (%)");
     s
 }

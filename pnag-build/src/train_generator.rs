@@ -50,6 +50,11 @@ pub struct PnagConfig {
     pub entropy_coeff: f64,
     /// Moving-average factor of the per-budget reward baseline.
     pub baseline_decay: f64,
+    /// Risk-seeking variant: learn only from each budget's best `elite` share of
+    /// samples, with that share's threshold as the baseline (inference keeps the
+    /// best of many samples, so the top of the distribution is what matters).
+    /// `None` = the paper's moving-average baseline over all samples.
+    pub elite: Option<f64>,
     pub threads: usize,
 }
 
@@ -69,6 +74,7 @@ impl Default for PnagConfig {
             learning_rate: 5e-3,
             entropy_coeff: 1e-2,
             baseline_decay: 0.9,
+            elite: Some(0.1),
             threads: 2,
         }
     }
@@ -425,6 +431,16 @@ pub fn train(objective: &Objective, cfg: &PnagConfig, out: Option<&Path>, progre
         let mut adv = vec![0.0f64; rewards.len()];
         for k in 0..cfg.k {
             let rows = k * cfg.samples_per_budget..(k + 1) * cfg.samples_per_budget;
+            if let Some(share) = cfg.elite {
+                let mut sorted = rewards[rows.clone()].to_vec();
+                sorted.sort_by(|a, b| b.total_cmp(a));
+                let keep = ((share * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
+                let threshold = sorted[keep - 1];
+                for i in rows {
+                    adv[i] = (rewards[i] - threshold).max(0.0);
+                }
+                continue;
+            }
             let mean = rewards[rows.clone()].iter().sum::<f64>() / cfg.samples_per_budget as f64;
             let base = baseline[k].unwrap_or(mean);
             for i in rows {
@@ -466,6 +482,10 @@ pub fn train(objective: &Objective, cfg: &PnagConfig, out: Option<&Path>, progre
             samples_per_budget: cfg.samples_per_budget,
             learning_rate: cfg.learning_rate,
             entropy_coeff: cfg.entropy_coeff,
+            baseline: match cfg.elite {
+                Some(share) => format!("elite {share}"),
+                None => format!("moving average {}", cfg.baseline_decay),
+            },
             feasible_rate: vec![],
             seconds: 0.0,
         },
@@ -477,7 +497,7 @@ pub fn train(objective: &Objective, cfg: &PnagConfig, out: Option<&Path>, progre
         let v = generator.policy().budget_vector(&trained_budgets, b);
         let mut ok = 0;
         for _ in 0..100 {
-            let a = generator.policy().sample(&v, &mut rng).arch;
+            let a = generator.policy().sample(&v, 1.0, &mut rng).arch;
             ok += (objective.cost(a)? <= b) as usize;
         }
         manifest.training.feasible_rate.push(ok as f64 / 100.0);

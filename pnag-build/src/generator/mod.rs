@@ -81,6 +81,10 @@ pub struct TrainingReport {
     pub samples_per_budget: usize,
     pub learning_rate: f64,
     pub entropy_coeff: f64,
+    /// Policy-gradient baseline: "elite 0.1" (risk-seeking, the best 10 % per
+    /// budget) or "moving average 0.9" (the paper's).
+    #[serde(default)]
+    pub baseline: String,
     /// Share of feasible samples per trained budget at the end of training.
     pub feasible_rate: Vec<f64>,
     pub seconds: f64,
@@ -102,11 +106,13 @@ pub struct GenerateOptions {
     /// Rounds of `samples` before giving up when none is feasible (default 10).
     pub max_rounds: usize,
     pub seed: u64,
+    /// Sampling temperature (1 = the trained policy).
+    pub temperature: f32,
 }
 
 impl Default for GenerateOptions {
     fn default() -> Self {
-        GenerateOptions { samples: 100, max_rounds: 10, seed: 0 }
+        GenerateOptions { samples: 100, max_rounds: 10, seed: 0, temperature: 1.0 }
     }
 }
 
@@ -238,7 +244,7 @@ impl Generator {
         let (mut drawn, mut cheapest) = (0, f64::INFINITY);
         for _ in 0..opts.max_rounds.max(1) {
             for _ in 0..opts.samples.max(1) {
-                let arch = self.policy.sample(&b, &mut rng).arch;
+                let arch = self.policy.sample(&b, opts.temperature, &mut rng).arch;
                 drawn += 1;
                 if !seen.insert(arch.to_string()) {
                     continue;

@@ -144,9 +144,19 @@ impl Policy {
         (Arch::new(depths, kernels, expands).expect("every choice is from the space"), log_prob)
     }
 
-    /// Samples one arch for budget vector `b`.
-    pub fn sample(&self, b: &[f32], rng: &mut SplitMix64) -> Sampled {
+    /// Samples one arch for budget vector `b` at `temperature` (1 = the trained
+    /// policy; below 1 sharpens every decision toward its most likely choice).
+    pub fn sample(&self, b: &[f32], temperature: f32, rng: &mut SplitMix64) -> Sampled {
         let (arch, log_prob) = self.run(b, |_, _, probs| {
+            let sharpened;
+            let probs = if temperature == 1.0 {
+                probs
+            } else {
+                let p = probs.map(|p| p.powf(1.0 / temperature));
+                let sum: f32 = p.iter().sum();
+                sharpened = p.map(|x| x / sum);
+                &sharpened
+            };
             let u = (rng.next_u64() >> 40) as f32 / (1u64 << 24) as f32;
             let mut acc = 0.0;
             for (i, p) in probs.iter().enumerate() {

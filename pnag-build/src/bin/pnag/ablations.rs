@@ -10,7 +10,7 @@ use std::path::Path;
 
 use anyhow::Result;
 use indicatif::{ProgressBar, ProgressStyle};
-use pnag_build::generator::Generator;
+use pnag_build::generator::{GenerateOptions, Generator};
 use pnag_build::objective::{Objective, RewardKind};
 use pnag_build::train_generator::{train, PnagConfig};
 
@@ -33,8 +33,8 @@ fn trained(objective: &Objective, cfg: &PnagConfig, dir: &Path, label: &str) -> 
     Ok(g)
 }
 
-pub fn train_and_measure(objective: &Objective, budgets: &[f64], models: &Path, seed: u64) -> Result<Vec<Method>> {
-    let base = PnagConfig { seed, ..Default::default() };
+pub fn train_and_measure(objective: &Objective, budgets: &[f64], models: &Path, opts: &GenerateOptions) -> Result<Vec<Method>> {
+    let base = PnagConfig { seed: opts.seed, ..Default::default() };
     let mut methods = Vec::new();
     let variants: [(&str, &str, PnagConfig); 7] = [
         ("Pareto order, no evaluator", "pareto-exact", PnagConfig { reward: RewardKind::ParetoExact, ..base.clone() }),
@@ -47,7 +47,7 @@ pub fn train_and_measure(objective: &Objective, budgets: &[f64], models: &Path, 
     ];
     for (name, dir, cfg) in variants {
         let g = trained(objective, &cfg, &models.join(dir), name)?;
-        methods.push(super::frontier::generator_method(name, format!("{} reward, K = {}", cfg.reward, g.manifest.budgets.len()), &g, objective, budgets, seed)?);
+        methods.push(super::frontier::generator_method(name, format!("{} reward, K = {}", cfg.reward, g.manifest.budgets.len()), &g, objective, budgets, opts)?);
     }
     // Independent search: one K = 1 generator per budget, each with 1/len of the samples.
     let mut points: Vec<Point> = Vec::new();
@@ -56,7 +56,7 @@ pub fn train_and_measure(objective: &Objective, budgets: &[f64], models: &Path, 
         let cfg = PnagConfig { budgets: Some(vec![b]), samples_per_budget: base.samples_per_budget * base.k / budgets.len(), ..base.clone() };
         let g = trained(objective, &cfg, &models.join(format!("independent-{i}")), &format!("independent {}/{}", i + 1, budgets.len()))?;
         seconds += g.manifest.training.seconds;
-        let m = super::frontier::generator_method("", String::new(), &g, objective, &[b], seed)?;
+        let m = super::frontier::generator_method("", String::new(), &g, objective, &[b], opts)?;
         points.extend(m.points);
     }
     methods.push(Method {

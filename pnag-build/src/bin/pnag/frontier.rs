@@ -38,6 +38,9 @@ pub struct FrontierArgs {
     ablations: bool,
     #[arg(long, default_value_t = 0)]
     seed: u64,
+    /// Generator sampling temperature.
+    #[arg(long, default_value_t = GenerateOptions::default().temperature)]
+    temperature: f32,
     /// Output directory.
     #[arg(long, default_value = "bench-out/frontier")]
     out: PathBuf,
@@ -74,12 +77,11 @@ fn point(budget: f64, found: Option<Scored>, seconds: f64) -> Point {
     Point { budget, arch: found.map(|s| s.arch.to_string()), cost: found.map(|s| s.cost), top1: found.map(|s| s.top1), seconds }
 }
 
-pub fn generator_method(name: &str, note: String, g: &Generator, objective: &Objective, budgets: &[f64], seed: u64) -> Result<Method> {
-    let opts = GenerateOptions { seed, ..Default::default() };
+pub fn generator_method(name: &str, note: String, g: &Generator, objective: &Objective, budgets: &[f64], opts: &GenerateOptions) -> Result<Method> {
     let mut points = Vec::new();
     for &b in budgets {
         let t = Instant::now();
-        let r = g.generate(objective, b, &opts);
+        let r = g.generate(objective, b, opts);
         let seconds = t.elapsed().as_secs_f64();
         points.push(match r {
             Ok(r) => Point { budget: b, arch: Some(r.arch), cost: Some(r.cost), top1: Some(r.top1), seconds },
@@ -111,11 +113,12 @@ pub fn frontier(a: &FrontierArgs) -> Result<()> {
     let [lo, hi] = generator.manifest.range;
     let budgets: Vec<f64> = FRACTIONS.iter().map(|f| lo + f * (hi - lo)).collect();
     let unit = if a.device == "macs" { "MMACs" } else { "ms" };
+    let gen_opts = GenerateOptions { seed: a.seed, temperature: a.temperature, ..Default::default() };
 
-    let mut methods = vec![generator_method("PNAG", format!("{} reward, K = {}", generator.manifest.reward, generator.manifest.budgets.len()), &generator, &objective, &budgets, a.seed)?];
+    let mut methods = vec![generator_method("PNAG", format!("{} reward, K = {}", generator.manifest.reward, generator.manifest.budgets.len()), &generator, &objective, &budgets, &gen_opts)?];
     if a.ablations {
         #[cfg(feature = "train")]
-        methods.extend(super::ablations::train_and_measure(&objective, &budgets, &a.out.join("models"), a.seed)?);
+        methods.extend(super::ablations::train_and_measure(&objective, &budgets, &a.out.join("models"), &gen_opts)?);
         #[cfg(not(feature = "train"))]
         anyhow::bail!("--ablations trains generators: build with `--features train` (see scripts/setup-libtorch.sh)");
     }

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use pnag_build::generator::{GenerateOptions, Generated, Generator};
-use pnag_build::objective::{Objective, RewardKind, DEFAULT_RESOLUTION, DEFAULT_WIDTH};
+use pnag_build::objective::{Objective, RewardKind};
 
 /// Defaults equal `PnagConfig::default()` (what the shipped generators used).
 #[derive(Args)]
@@ -34,6 +34,12 @@ pub struct TrainArgs {
     /// Entropy bonus λ (Eq. 3).
     #[arg(long, default_value_t = 1e-2)]
     entropy: f64,
+    /// Learn only from each budget's best share of samples (risk-seeking policy gradient).
+    #[arg(long, default_value_t = 0.1)]
+    elite: f64,
+    /// Use the paper's moving-average baseline over all samples instead of `--elite`.
+    #[arg(long)]
+    moving_average: bool,
     /// Reward: PNAG's learned Pareto evaluator, or a baseline.
     #[arg(long, value_enum, default_value_t = RewardKind::Pareto)]
     reward: RewardKind,
@@ -76,10 +82,11 @@ pub fn train(a: TrainArgs) -> Result<()> {
     use indicatif::{ProgressBar, ProgressStyle};
     use pnag_build::train_generator::{train, Phase, PnagConfig};
 
+    use pnag_build::objective::{DEFAULT_RESOLUTION, DEFAULT_WIDTH};
     let objective = Objective::new(&a.device, DEFAULT_WIDTH, DEFAULT_RESOLUTION)?;
-    let cfg = PnagConfig { seed: a.seed, iterations: a.iterations, k: a.k, samples_per_budget: a.samples, archs: a.archs, reward: a.reward, learning_rate: a.lr, entropy_coeff: a.entropy, ..Default::default() };
-    if cfg.k < 2 || cfg.samples_per_budget < 2 || cfg.archs < 100 {
-        bail!("--k must be ≥ 2, --samples ≥ 2 and --archs ≥ 100");
+    let cfg = PnagConfig { seed: a.seed, iterations: a.iterations, k: a.k, samples_per_budget: a.samples, archs: a.archs, reward: a.reward, learning_rate: a.lr, entropy_coeff: a.entropy, elite: (!a.moving_average).then_some(a.elite), ..Default::default() };
+    if cfg.k < 2 || cfg.samples_per_budget < 2 || cfg.archs < 100 || !(a.elite > 0.0 && a.elite <= 1.0) {
+        bail!("--k must be ≥ 2, --samples ≥ 2, --archs ≥ 100 and --elite in (0, 1]");
     }
     let out = a.out.unwrap_or_else(|| PathBuf::from("models").join(&objective.device));
     let bar = ProgressBar::new(1);
