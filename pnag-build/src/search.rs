@@ -35,14 +35,18 @@ pub struct Found {
     pub evaluations: usize,
 }
 
-/// Scores archs once each (searches revisit archs often).
-struct Scorer<'a> {
+/// Scores archs once each (searches and policies revisit archs often).
+pub(crate) struct Scorer<'a> {
     objective: &'a Objective,
     cache: HashMap<Arch, Scored>,
     evaluations: usize,
 }
 
-impl Scorer<'_> {
+impl<'a> Scorer<'a> {
+    pub(crate) fn new(objective: &'a Objective) -> Self {
+        Scorer { objective, cache: HashMap::new(), evaluations: 0 }
+    }
+
     fn cost(&mut self, arch: Arch) -> Result<f64, ObjectiveError> {
         if let Some(s) = self.cache.get(&arch) {
             return Ok(s.cost);
@@ -50,7 +54,7 @@ impl Scorer<'_> {
         self.objective.cost(arch)
     }
 
-    fn score(&mut self, arch: Arch) -> Result<Scored, ObjectiveError> {
+    pub(crate) fn score(&mut self, arch: Arch) -> Result<Scored, ObjectiveError> {
         if let Some(s) = self.cache.get(&arch) {
             return Ok(*s);
         }
@@ -157,7 +161,7 @@ fn feasible(scorer: &mut Scorer, budget: f64, rng: &mut SplitMix64, tries: usize
 pub fn evolution(objective: &Objective, budget: f64, cfg: &EvolutionConfig, seed: u64) -> Result<Found, ObjectiveError> {
     const TRIES: usize = 500;
     let mut rng = SplitMix64::new(seed);
-    let mut scorer = Scorer { objective, cache: HashMap::new(), evaluations: 0 };
+    let mut scorer = Scorer::new(objective);
     let mut population: Vec<(Genes, Scored)> = Vec::with_capacity(cfg.population);
     for _ in 0..cfg.population {
         let Some(g) = feasible(&mut scorer, budget, &mut rng, TRIES, Genes::random)? else { return Ok(Found { best: None, evaluations: scorer.evaluations }) };

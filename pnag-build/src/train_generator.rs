@@ -27,6 +27,7 @@ use crate::generator::policy::{self, CHOICES, HIDDEN};
 use crate::generator::{Generator, GeneratorError, GeneratorManifest, TrainingReport, FORMAT};
 use crate::objective::{budgets, dominance, hand_reward, Objective, ObjectiveError, RewardKind, Scored};
 use crate::sample::SplitMix64;
+use crate::search::Scorer;
 
 /// Hyper-parameters; defaults are what the shipped generators were trained with.
 #[derive(Debug, Clone)]
@@ -367,7 +368,9 @@ pub fn train(objective: &Objective, cfg: &PnagConfig, out: Option<&Path>, progre
     let start = Instant::now();
     tch::manual_seed(cfg.seed as i64);
     tch::set_num_threads(cfg.threads as i32);
-    let ckpt_dir: Option<PathBuf> = out.map(|o| o.join(".train").join(format!("{}-{}-k{}-seed{}", objective.device, cfg.reward, cfg.k, cfg.seed)));
+    // Keyed by every setting, so a rerun only resumes a run it would repeat.
+    let settings = crate::cost::fnv1a64([format!("{cfg:?}").as_bytes(), objective.identity().cost_hash.as_bytes()]);
+    let ckpt_dir: Option<PathBuf> = out.map(|o| o.join(".train").join(format!("{}-{}-{settings:016x}", objective.device, cfg.reward)));
     if let Some(d) = &ckpt_dir {
         std::fs::create_dir_all(d).map_err(|source| GeneratorError::Io { path: d.display().to_string(), source })?;
     }
@@ -403,7 +406,7 @@ pub fn train(objective: &Objective, cfg: &PnagConfig, out: Option<&Path>, progre
         }
     }
     let budget_idx: Vec<usize> = (0..cfg.k).flat_map(|k| std::iter::repeat_n(k, cfg.samples_per_budget)).collect();
-    let mut cache: HashMap<Arch, Scored> = HashMap::new();
+    let mut scorer = Scorer::new(objective);
     for iteration in first..cfg.iterations {
         // Reseeding per iteration makes a resumed run sample what an uninterrupted one would.
         tch::manual_seed(cfg.seed.wrapping_mul(1_000_003).wrapping_add(iteration as u64) as i64);
@@ -417,11 +420,7 @@ pub fn train(objective: &Objective, cfg: &PnagConfig, out: Option<&Path>, progre
             None => {
                 let mut r = Vec::with_capacity(roll.archs.len());
                 for (a, &k) in roll.archs.iter().zip(&budget_idx) {
-                    let s = match cache.get(a) {
-                        Some(s) => *s,
-                        None => *cache.entry(*a).or_insert(objective.score(*a)?),
-                    };
-                    r.push(hand_reward(cfg.reward, &s, trained_budgets[k]));
+                    r.push(hand_reward(cfg.reward, &scorer.score(*a)?, trained_budgets[k]));
                 }
                 r
             }
