@@ -490,7 +490,7 @@ pub fn train(objective: &Objective, cfg: &PnagConfig, out: Option<&Path>, progre
         },
     };
     // Feasibility as the shipped (pure-Rust) generator sees it: 100 samples per trained budget.
-    let generator = Generator::from_tensors(manifest.clone(), &tensors)?;
+    let mut generator = Generator::from_tensors(manifest.clone(), &tensors)?;
     let mut rng = SplitMix64::new(cfg.seed);
     for &b in &trained_budgets {
         let v = generator.policy().budget_vector(&trained_budgets, b);
@@ -509,7 +509,8 @@ pub fn train(objective: &Objective, cfg: &PnagConfig, out: Option<&Path>, progre
             let _ = std::fs::remove_dir(dir.join(".train"));
         }
     }
-    Ok(Generator::from_tensors(manifest, &tensors)?)
+    generator.manifest = manifest;
+    Ok(generator)
 }
 
 /// Samples with the tch policy holding `tensors` (as trained): each arch and its
