@@ -14,16 +14,33 @@ fn main() {
     println!("cargo::rerun-if-changed={}", models.display());
     let mut arms = String::new();
     let mut devices: Vec<_> = std::fs::read_dir(&models)
-        .map(|dir| dir.filter_map(|e| e.ok()).map(|e| e.path()).filter(|p| p.join("generator.json").is_file() && p.join("generator.safetensors").is_file()).collect())
+        .map(|dir| {
+            dir.filter_map(|e| e.ok())
+                .map(|e| e.path())
+                .filter(|p| {
+                    p.join("generator.json").is_file() && p.join("generator.safetensors").is_file()
+                })
+                .collect()
+        })
         .unwrap_or_default();
     devices.sort();
     for dir in devices {
         let name = dir.file_name().unwrap().to_string_lossy().into_owned();
-        println!("cargo::rerun-if-changed={}", dir.join("generator.json").display());
-        println!("cargo::rerun-if-changed={}", dir.join("generator.safetensors").display());
+        println!(
+            "cargo::rerun-if-changed={}",
+            dir.join("generator.json").display()
+        );
+        println!(
+            "cargo::rerun-if-changed={}",
+            dir.join("generator.safetensors").display()
+        );
         let dir = dir.canonicalize().unwrap().display().to_string();
         writeln!(arms, "        {name:?} => Some((include_bytes!({:?}).as_slice(), include_bytes!({:?}).as_slice())),", format!("{dir}/generator.json"), format!("{dir}/generator.safetensors")).unwrap();
     }
     let code = format!("/// Trained generators found in `models/` at build time.\npub fn shipped(device: &str) -> Option<(&'static [u8], &'static [u8])> {{\n    match device {{\n{arms}        _ => None,\n    }}\n}}\n");
-    std::fs::write(Path::new(&std::env::var("OUT_DIR").unwrap()).join("shipped_generators.rs"), code).unwrap();
+    std::fs::write(
+        Path::new(&std::env::var("OUT_DIR").unwrap()).join("shipped_generators.rs"),
+        code,
+    )
+    .unwrap();
 }

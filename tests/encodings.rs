@@ -12,7 +12,12 @@ fn ofa_features_equal_reference_encoder() {
     for case in cases {
         let arch = Arch::parse(&case.arch).unwrap();
         let f = ofa_predictor_features(&arch, case.resolution).unwrap();
-        let ones: Vec<usize> = f.iter().enumerate().filter(|(_, &v)| v == 1.0).map(|(i, _)| i).collect();
+        let ones: Vec<usize> = f
+            .iter()
+            .enumerate()
+            .filter(|(_, &v)| v == 1.0)
+            .map(|(i, _)| i)
+            .collect();
         assert_eq!(ones, case.ones, "{} r{}", case.arch, case.resolution);
         assert!(f.iter().all(|&v| v == 0.0 || v == 1.0));
         // PNAG's arch2tensor is the same kernel-then-expand layout without the resolution.

@@ -51,7 +51,10 @@ pub fn load_reference() -> (Reference, Vec<f32>) {
     let json = std::fs::read_to_string(dir.join("ofa_reference.json")).expect("ofa_reference.json");
     let reference: Reference = serde_json::from_str(&json).expect("valid fixture json");
     let bytes = std::fs::read(dir.join("ofa_logits.bin")).expect("ofa_logits.bin");
-    let logits = bytes.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
+    let logits = bytes
+        .chunks_exact(4)
+        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect();
     (reference, logits)
 }
 
@@ -60,11 +63,19 @@ pub fn synthetic_input(seed: u64, batch: usize, resolution: usize) -> Vec<f32> {
     let plane = resolution * resolution;
     let noise = synthetic_uniform("input", seed, batch * 3 * plane);
     let offset = synthetic_uniform("input.offset", seed, batch * 3);
-    noise.iter().enumerate().map(|(i, n)| n + offset[i / plane]).collect()
+    noise
+        .iter()
+        .enumerate()
+        .map(|(i, n)| n + offset[i / plane])
+        .collect()
 }
 
 pub fn width(w: f64) -> pnag_runtime::Width {
-    if w == 1.0 { pnag_runtime::Width::W1_0 } else { pnag_runtime::Width::W1_2 }
+    if w == 1.0 {
+        pnag_runtime::Width::W1_0
+    } else {
+        pnag_runtime::Width::W1_2
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -80,8 +91,11 @@ pub fn load_encoding_cases() -> Vec<EncodingCase> {
     struct File {
         cases: Vec<EncodingCase>,
     }
-    let json = std::fs::read_to_string(fixtures_dir().join("ofa_encoding.json")).expect("ofa_encoding.json");
-    serde_json::from_str::<File>(&json).expect("valid fixture json").cases
+    let json = std::fs::read_to_string(fixtures_dir().join("ofa_encoding.json"))
+        .expect("ofa_encoding.json");
+    serde_json::from_str::<File>(&json)
+        .expect("valid fixture json")
+        .cases
 }
 
 #[derive(Debug, Deserialize)]
@@ -117,7 +131,8 @@ pub struct ExtractReference {
 
 /// Reads `fixtures/ofa_extract.json` (OFA's `get_active_subnet` on a synthetic supernet).
 pub fn load_extract_reference() -> ExtractReference {
-    let json = std::fs::read_to_string(fixtures_dir().join("ofa_extract.json")).expect("ofa_extract.json");
+    let json =
+        std::fs::read_to_string(fixtures_dir().join("ofa_extract.json")).expect("ofa_extract.json");
     serde_json::from_str(&json).expect("valid fixture json")
 }
 

@@ -18,9 +18,17 @@ pub const OFA_PREDICTOR_RESOLUTIONS: [u32; 5] = [160, 176, 192, 208, 224];
 #[derive(Debug, thiserror::Error)]
 pub enum AccuracyError {
     #[error("accuracy model `{model}` covers width {supported} only, not {width}")]
-    Width { model: &'static str, width: Width, supported: &'static str },
+    Width {
+        model: &'static str,
+        width: Width,
+        supported: &'static str,
+    },
     #[error("accuracy model `{model}` covers resolutions {supported}, not {resolution}")]
-    Resolution { model: &'static str, resolution: u32, supported: &'static str },
+    Resolution {
+        model: &'static str,
+        resolution: u32,
+        supported: &'static str,
+    },
     #[error(transparent)]
     Arch(#[from] ArchError),
     #[error(transparent)]
@@ -48,7 +56,14 @@ impl OfaPredictor {
     /// Loads the embedded weights (`torch.nn.Sequential` indices 0, 2, 4, 6 are its Linear layers).
     pub fn embedded() -> Result<Self, AccuracyError> {
         let names: Vec<String> = ["0", "2", "4", "6"].map(String::from).to_vec();
-        Ok(OfaPredictor { mlp: Mlp::from_safetensors(WEIGHTS, "data/ofa_acc_predictor.safetensors", &names, OFA_FEATURES)? })
+        Ok(OfaPredictor {
+            mlp: Mlp::from_safetensors(
+                WEIGHTS,
+                "data/ofa_acc_predictor.safetensors",
+                &names,
+                OFA_FEATURES,
+            )?,
+        })
     }
 
     /// The raw MLP output (a fraction) for a 128-d feature vector.
@@ -64,10 +79,18 @@ impl AccuracyModel for OfaPredictor {
 
     fn top1(&self, arch: Arch, width: Width, resolution: u32) -> Result<f64, AccuracyError> {
         if width != Width::W1_2 {
-            return Err(AccuracyError::Width { model: "ofa-predictor", width, supported: "1.2" });
+            return Err(AccuracyError::Width {
+                model: "ofa-predictor",
+                width,
+                supported: "1.2",
+            });
         }
         if !OFA_PREDICTOR_RESOLUTIONS.contains(&resolution) {
-            return Err(AccuracyError::Resolution { model: "ofa-predictor", resolution, supported: "160, 176, 192, 208, 224" });
+            return Err(AccuracyError::Resolution {
+                model: "ofa-predictor",
+                resolution,
+                supported: "160, 176, 192, 208, 224",
+            });
         }
         Ok(100.0 * self.forward(&ofa_predictor_features(&arch, resolution)?))
     }
@@ -85,7 +108,9 @@ pub struct MeasuredW10 {
 
 impl MeasuredW10 {
     pub fn embedded() -> Result<Self, AccuracyError> {
-        Ok(MeasuredW10 { predictor: crate::predictor::embedded("moofa-w1.0")? })
+        Ok(MeasuredW10 {
+            predictor: crate::predictor::embedded("moofa-w1.0")?,
+        })
     }
 }
 
@@ -96,10 +121,18 @@ impl AccuracyModel for MeasuredW10 {
 
     fn top1(&self, arch: Arch, width: Width, resolution: u32) -> Result<f64, AccuracyError> {
         if width != Width::W1_0 {
-            return Err(AccuracyError::Width { model: "moofa-w1.0", width, supported: "1.0" });
+            return Err(AccuracyError::Width {
+                model: "moofa-w1.0",
+                width,
+                supported: "1.0",
+            });
         }
         if !(128..=192).contains(&resolution) {
-            return Err(AccuracyError::Resolution { model: "moofa-w1.0", resolution, supported: "128..=192 (the measured range)" });
+            return Err(AccuracyError::Resolution {
+                model: "moofa-w1.0",
+                resolution,
+                supported: "128..=192 (the measured range)",
+            });
         }
         Ok(self.predictor.predict(&arch, resolution))
     }

@@ -33,7 +33,10 @@ fn fields(line: &str) -> Vec<String> {
         if let Some(stripped) = rest.strip_prefix('"') {
             let end = stripped.find('"').unwrap_or(stripped.len());
             out.push(stripped[..end].to_string());
-            rest = stripped.get(end + 1..).unwrap_or("").trim_start_matches(',');
+            rest = stripped
+                .get(end + 1..)
+                .unwrap_or("")
+                .trim_start_matches(',');
         } else {
             let end = rest.find(',').unwrap_or(rest.len());
             out.push(rest[..end].to_string());
@@ -46,7 +49,12 @@ fn fields(line: &str) -> Vec<String> {
 fn parse(name: &'static str, source: &'static str, csv: &str, value_column: &str) -> Dataset {
     let mut lines = csv.lines();
     let header = fields(lines.next().unwrap_or_default());
-    let col = |c: &str| header.iter().position(|h| h == c).unwrap_or_else(|| panic!("vendored {name}: no column {c}"));
+    let col = |c: &str| {
+        header
+            .iter()
+            .position(|h| h == c)
+            .unwrap_or_else(|| panic!("vendored {name}: no column {c}"))
+    };
     let (a, r, v) = (col("arch"), col("resolution"), col(value_column));
     let samples = lines
         .filter(|l| !l.trim().is_empty())
@@ -60,17 +68,31 @@ fn parse(name: &'static str, source: &'static str, csv: &str, value_column: &str
             }
         })
         .collect();
-    Dataset { name, source, samples }
+    Dataset {
+        name,
+        source,
+        samples,
+    }
 }
 
 /// HELP's TITAN Xp latencies (ms per batch of 64), 5,000 subnets, r = 128–224.
 pub fn help_titan_xp() -> Dataset {
-    parse("help titan_xp_64_ms", "HayeonLee/HELP data/ofa (MIT)", HELP_CSV, "titan_xp_64_ms")
+    parse(
+        "help titan_xp_64_ms",
+        "HayeonLee/HELP data/ofa (MIT)",
+        HELP_CSV,
+        "titan_xp_64_ms",
+    )
 }
 
 /// Measured ImageNet top-1 (%) of 2,610 w1.0 subnets at r = 128/160/192.
 pub fn moofa_top1() -> Dataset {
-    parse("moofa top1 (w1.0)", "MaximeGirard/memory-optimized-once-for-all (MIT)", MOOFA_CSV, "top1")
+    parse(
+        "moofa top1 (w1.0)",
+        "MaximeGirard/memory-optimized-once-for-all (MIT)",
+        MOOFA_CSV,
+        "top1",
+    )
 }
 
 /// A fixed seeded permutation split 80 / 10 / 10 into (train, validation, test) indices.
@@ -96,11 +118,19 @@ mod tests {
         assert_eq!(help.samples.len(), 5000);
         let moofa = moofa_top1();
         assert_eq!(moofa.samples.len(), 2610);
-        assert!(moofa.samples.iter().all(|s| (64.0..77.0).contains(&s.value)));
+        assert!(moofa
+            .samples
+            .iter()
+            .all(|s| (64.0..77.0).contains(&s.value)));
         let (tr, va, te) = split(5000, 1);
         assert_eq!((tr.len(), va.len(), te.len()), (4000, 500, 500));
         assert_eq!(split(5000, 1), (tr.clone(), va, te));
-        let mut all: Vec<usize> = split(5000, 1).0.into_iter().chain(split(5000, 1).1).chain(split(5000, 1).2).collect();
+        let mut all: Vec<usize> = split(5000, 1)
+            .0
+            .into_iter()
+            .chain(split(5000, 1).1)
+            .chain(split(5000, 1).2)
+            .collect();
         all.sort();
         assert_eq!(all, (0..5000).collect::<Vec<_>>());
     }

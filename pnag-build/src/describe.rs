@@ -65,11 +65,19 @@ impl ArchReport {
 
     /// A human-readable table.
     pub fn to_text(&self) -> String {
-        let mut s = format!("arch        {}\nwidth       {}\nresolution  {}\n\n", self.arch, self.width, self.resolution);
-        s.push_str("block  slot  in→mid→out        k  e  stride  act      SE   residual  out size\n");
+        let mut s = format!(
+            "arch        {}\nwidth       {}\nresolution  {}\n\n",
+            self.arch, self.width, self.resolution
+        );
+        s.push_str(
+            "block  slot  in→mid→out        k  e  stride  act      SE   residual  out size\n",
+        );
         for b in &self.blocks {
             let slot = b.slot.map(|x| x.to_string()).unwrap_or_else(|| "-".into());
-            let se = b.se_channels.map(|x| x.to_string()).unwrap_or_else(|| "-".into());
+            let se = b
+                .se_channels
+                .map(|x| x.to_string())
+                .unwrap_or_else(|| "-".into());
             s.push_str(&format!(
                 "{:>5}  {:>4}  {:>4}→{:>4}→{:>4}  {:>3}  {}  {:>6}  {:<7}  {:>3}  {:>8}  {:>4}x{}\n",
                 b.block,
@@ -87,7 +95,10 @@ impl ArchReport {
                 b.out_size
             ));
         }
-        s.push_str(&format!("\nMACs    {:.2} M\nparams  {:.3} M\n", self.macs_m, self.params_m));
+        s.push_str(&format!(
+            "\nMACs    {:.2} M\nparams  {:.3} M\n",
+            self.macs_m, self.params_m
+        ));
         s
     }
 }

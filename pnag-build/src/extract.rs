@@ -15,7 +15,9 @@ use std::path::{Path, PathBuf};
 
 use pnag_runtime::arch::{make_divisible, Arch, Width};
 use pnag_runtime::spec::NetworkSpec;
-use pnag_runtime::weights::{expected_tensors, parse_safetensors, read_f32, serialize_f32, synthetic_tensor, WeightTensor};
+use pnag_runtime::weights::{
+    expected_tensors, parse_safetensors, read_f32, serialize_f32, synthetic_tensor, WeightTensor,
+};
 use pnag_runtime::{RuntimeError, Weights, WeightsSource};
 use safetensors::SafeTensors;
 
@@ -27,9 +29,17 @@ const MAX_EXPAND: usize = 6;
 #[derive(Debug, thiserror::Error)]
 pub enum ExtractError {
     #[error("supernet checkpoint `{path}`: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("supernet {origin}: `first_conv.conv.weight` has {found} output channels, so this is not the w{expected} supernet ({hint})")]
-    Width { origin: String, expected: Width, found: usize, hint: String },
+    Width {
+        origin: String,
+        expected: Width,
+        found: usize,
+        hint: String,
+    },
     #[error("{origin} is a subnet checkpoint (it has `{example}`), not an OFA supernet: use it directly with `pnag infer --weights`")]
     SubnetCheckpoint { origin: String, example: String },
     #[error(transparent)]
@@ -45,7 +55,10 @@ pub fn supernet_tensors(width: Width) -> Vec<(String, Vec<usize>)> {
         .into_iter()
         .filter(|(n, _)| !n.starts_with("blocks.") || n.starts_with("blocks.0."))
         .collect();
-    let head_at = out.iter().position(|(n, _)| n.starts_with("final_expand_layer")).expect("head present");
+    let head_at = out
+        .iter()
+        .position(|(n, _)| n.starts_with("final_expand_layer"))
+        .expect("head present");
     let mut blocks = Vec::new();
     for b in largest.blocks.iter().filter(|b| b.slot.is_some()) {
         let p = format!("blocks.{}.conv", b.index);
@@ -55,20 +68,35 @@ pub fn supernet_tensors(width: Width) -> Vec<(String, Vec<usize>)> {
                 blocks.push((format!("{prefix}.bn.bn.{stat}"), vec![c]));
             }
         };
-        blocks.push((format!("{p}.inverted_bottleneck.conv.conv.weight"), vec![mid, b.in_channels, 1, 1]));
+        blocks.push((
+            format!("{p}.inverted_bottleneck.conv.conv.weight"),
+            vec![mid, b.in_channels, 1, 1],
+        ));
         bn(&mut blocks, &format!("{p}.inverted_bottleneck"), mid);
         blocks.push((format!("{p}.depth_conv.conv.5to3_matrix"), vec![9, 9]));
         blocks.push((format!("{p}.depth_conv.conv.7to5_matrix"), vec![25, 25]));
-        blocks.push((format!("{p}.depth_conv.conv.conv.weight"), vec![mid, 1, MAX_KERNEL, MAX_KERNEL]));
+        blocks.push((
+            format!("{p}.depth_conv.conv.conv.weight"),
+            vec![mid, 1, MAX_KERNEL, MAX_KERNEL],
+        ));
         bn(&mut blocks, &format!("{p}.depth_conv"), mid);
         if b.se_channels.is_some() {
             let se = make_divisible((mid / 4) as f64, 8);
-            blocks.push((format!("{p}.depth_conv.se.fc.reduce.weight"), vec![se, mid, 1, 1]));
+            blocks.push((
+                format!("{p}.depth_conv.se.fc.reduce.weight"),
+                vec![se, mid, 1, 1],
+            ));
             blocks.push((format!("{p}.depth_conv.se.fc.reduce.bias"), vec![se]));
-            blocks.push((format!("{p}.depth_conv.se.fc.expand.weight"), vec![mid, se, 1, 1]));
+            blocks.push((
+                format!("{p}.depth_conv.se.fc.expand.weight"),
+                vec![mid, se, 1, 1],
+            ));
             blocks.push((format!("{p}.depth_conv.se.fc.expand.bias"), vec![mid]));
         }
-        blocks.push((format!("{p}.point_linear.conv.conv.weight"), vec![b.out_channels, mid, 1, 1]));
+        blocks.push((
+            format!("{p}.point_linear.conv.conv.weight"),
+            vec![b.out_channels, mid, 1, 1],
+        ));
         bn(&mut blocks, &format!("{p}.point_linear"), b.out_channels);
     }
     out.splice(head_at..head_at, blocks);
@@ -102,7 +130,13 @@ fn prefix_slice(t: &WeightTensor, dims: &[usize]) -> WeightTensor {
     let mut data = Vec::with_capacity(count);
     let mut idx = vec![0usize; rank];
     for _ in 0..count {
-        data.push(t.data[idx.iter().zip(&src_strides).map(|(i, s)| i * s).sum::<usize>()]);
+        data.push(
+            t.data[idx
+                .iter()
+                .zip(&src_strides)
+                .map(|(i, s)| i * s)
+                .sum::<usize>()],
+        );
         for d in (0..rank).rev() {
             idx[d] += 1;
             if idx[d] < shape[d] {
@@ -116,7 +150,11 @@ fn prefix_slice(t: &WeightTensor, dims: &[usize]) -> WeightTensor {
 
 /// OFA's `DynamicSeparableConv2d.get_active_filter`: depthwise kernel `[C,1,7,7]`
 /// to `[C,1,k,k]` through the learned transform matrices.
-fn active_kernel(w7: &WeightTensor, k: usize, matrices: &BTreeMap<usize, WeightTensor>) -> WeightTensor {
+fn active_kernel(
+    w7: &WeightTensor,
+    k: usize,
+    matrices: &BTreeMap<usize, WeightTensor>,
+) -> WeightTensor {
     let c = w7.shape[0];
     let (mut src_k, mut cur) = (MAX_KERNEL, w7.data.clone());
     while src_k > k {
@@ -138,48 +176,88 @@ fn active_kernel(w7: &WeightTensor, k: usize, matrices: &BTreeMap<usize, WeightT
         cur = next;
         src_k = dst_k;
     }
-    WeightTensor { shape: vec![c, 1, k, k], data: cur }
+    WeightTensor {
+        shape: vec![c, 1, k, k],
+        data: cur,
+    }
 }
 
 /// Reads a supernet checkpoint and extracts the subnet `arch` at `width`.
 pub fn extract_file(path: &Path, width: Width, arch: Arch) -> Result<Weights, ExtractError> {
-    let bytes = std::fs::read(path).map_err(|source| ExtractError::Io { path: path.into(), source })?;
+    let bytes = std::fs::read(path).map_err(|source| ExtractError::Io {
+        path: path.into(),
+        source,
+    })?;
     extract(&bytes, &format!("`{}`", path.display()), width, arch)
 }
 
 /// Extracts the subnet `arch` from supernet safetensors bytes; `origin` names them in errors.
-pub fn extract(bytes: &[u8], origin: &str, width: Width, arch: Arch) -> Result<Weights, ExtractError> {
+pub fn extract(
+    bytes: &[u8],
+    origin: &str,
+    width: Width,
+    arch: Arch,
+) -> Result<Weights, ExtractError> {
     let st = parse_safetensors(bytes, origin)?;
     check_width(&st, origin, width)?;
     // Every supernet tensor must be there with its shape, whatever this subnet uses.
     let manifest = supernet_tensors(width);
-    let present: std::collections::BTreeSet<&str> = st.names().into_iter().map(String::as_str).collect();
-    let missing: Vec<String> = manifest.iter().filter(|(n, _)| !present.contains(n.as_str())).map(|(n, _)| n.clone()).collect();
+    let present: std::collections::BTreeSet<&str> =
+        st.names().into_iter().map(String::as_str).collect();
+    let missing: Vec<String> = manifest
+        .iter()
+        .filter(|(n, _)| !present.contains(n.as_str()))
+        .map(|(n, _)| n.clone())
+        .collect();
     if !missing.is_empty() {
         // A subnet's depthwise weight is `…depth_conv.conv.weight`; a supernet's is `…depth_conv.conv.conv.weight`.
-        let subnet_name = present.iter().find(|n| n.starts_with("blocks.1.") && n.ends_with(".depth_conv.conv.weight"));
+        let subnet_name = present
+            .iter()
+            .find(|n| n.starts_with("blocks.1.") && n.ends_with(".depth_conv.conv.weight"));
         if let Some(example) = subnet_name {
-            return Err(ExtractError::SubnetCheckpoint { origin: origin.into(), example: example.to_string() });
+            return Err(ExtractError::SubnetCheckpoint {
+                origin: origin.into(),
+                example: example.to_string(),
+            });
         }
         // Extra tensors (e.g. optimizer state) are harmless; missing ones are all listed.
-        return Err(RuntimeError::MissingTensors { origin: origin.into(), names: missing }.into());
+        return Err(RuntimeError::MissingTensors {
+            origin: origin.into(),
+            names: missing,
+        }
+        .into());
     }
-    let shapes: BTreeMap<&str, &[usize]> = manifest.iter().map(|(n, s)| (n.as_str(), s.as_slice())).collect();
+    let shapes: BTreeMap<&str, &[usize]> = manifest
+        .iter()
+        .map(|(n, s)| (n.as_str(), s.as_slice()))
+        .collect();
     let read = |name: &str| read_f32(&st, origin, name, shapes[name]);
 
     let spec = NetworkSpec::new(arch, width, 224).expect("valid resolution");
     let mut out = BTreeMap::new();
     for (name, _) in expected_tensors(&spec) {
-        let block = name.strip_prefix("blocks.").and_then(|r| r.split_once('.')).and_then(|(b, _)| b.parse::<usize>().ok());
-        let Some((b, slot)) = block.map(|i| &spec.blocks[i]).and_then(|b| b.slot.map(|s| (b, s))) else {
+        let block = name
+            .strip_prefix("blocks.")
+            .and_then(|r| r.split_once('.'))
+            .and_then(|(b, _)| b.parse::<usize>().ok());
+        let Some((b, slot)) = block
+            .map(|i| &spec.blocks[i])
+            .and_then(|b| b.slot.map(|s| (b, s)))
+        else {
             out.insert(name.clone(), read(&name)?); // stem, first block, head: copied
             continue;
         };
-        let local = name.split_once(".conv.").map(|(_, rest)| rest).unwrap_or_default();
+        let local = name
+            .split_once(".conv.")
+            .map(|(_, rest)| rest)
+            .unwrap_or_default();
         let sup = |rest: &str| format!("blocks.{}.conv.{rest}", 1 + slot);
         let mid = b.mid_channels;
         let tensor = match local {
-            "inverted_bottleneck.conv.weight" => prefix_slice(&read(&sup("inverted_bottleneck.conv.conv.weight"))?, &[mid, b.in_channels]),
+            "inverted_bottleneck.conv.weight" => prefix_slice(
+                &read(&sup("inverted_bottleneck.conv.conv.weight"))?,
+                &[mid, b.in_channels],
+            ),
             "depth_conv.conv.weight" => {
                 let w7 = prefix_slice(&read(&sup("depth_conv.conv.conv.weight"))?, &[mid]);
                 let mut mats = BTreeMap::new();
@@ -187,7 +265,10 @@ pub fn extract(bytes: &[u8], origin: &str, width: Width, arch: Arch) -> Result<W
                 mats.insert(5, read(&sup("depth_conv.conv.5to3_matrix"))?);
                 active_kernel(&w7, b.kernel, &mats)
             }
-            "point_linear.conv.weight" => prefix_slice(&read(&sup("point_linear.conv.conv.weight"))?, &[b.out_channels, mid]),
+            "point_linear.conv.weight" => prefix_slice(
+                &read(&sup("point_linear.conv.conv.weight"))?,
+                &[b.out_channels, mid],
+            ),
             se if se.starts_with("depth_conv.se.fc.") => {
                 let s = b.se_channels.expect("SE tensor only in SE blocks");
                 let dims: &[usize] = match se {
@@ -201,13 +282,20 @@ pub fn extract(bytes: &[u8], origin: &str, width: Width, arch: Arch) -> Result<W
             bn => {
                 // `<layer>.bn.<stat>` ← `<layer>.bn.bn.<stat>`, first channels.
                 let (layer, stat) = bn.split_once(".bn.").expect("batch-norm tensor");
-                let c = if layer == "point_linear" { b.out_channels } else { mid };
+                let c = if layer == "point_linear" {
+                    b.out_channels
+                } else {
+                    mid
+                };
                 prefix_slice(&read(&sup(&format!("{layer}.bn.bn.{stat}")))?, &[c])
             }
         };
         out.insert(name, tensor);
     }
-    let source = WeightsSource::Extracted { supernet: origin.to_string(), arch: arch.to_string() };
+    let source = WeightsSource::Extracted {
+        supernet: origin.to_string(),
+        arch: arch.to_string(),
+    };
     Ok(Weights::from_tensors(out, source, &spec)?)
 }
 
@@ -221,7 +309,12 @@ fn check_width(st: &SafeTensors<'_>, origin: &str, width: Width) -> Result<(), E
                 .find(|w| w.channels()[0] == found)
                 .map(|w| format!("it looks like w{w}; pass --width {w}"))
                 .unwrap_or_else(|| "no OFA MobileNetV3 width has that stem".into());
-            return Err(ExtractError::Width { origin: origin.into(), expected: width, found, hint });
+            return Err(ExtractError::Width {
+                origin: origin.into(),
+                expected: width,
+                found,
+                hint,
+            });
         }
     }
     Ok(())

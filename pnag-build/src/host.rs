@@ -58,7 +58,10 @@ fn active(arch: &Arch) -> impl Iterator<Item = usize> + '_ {
 impl HostModel {
     /// Predicted latency in ms.
     pub fn predict(&self, arch: &Arch) -> f64 {
-        self.intercept_ms + active(arch).map(|f| self.lut_ms[f / CHOICES][f % CHOICES]).sum::<f64>()
+        self.intercept_ms
+            + active(arch)
+                .map(|f| self.lut_ms[f / CHOICES][f % CHOICES])
+                .sum::<f64>()
     }
 
     /// Whether this model covers `width` at `resolution`.
@@ -87,7 +90,9 @@ pub fn fit(samples: &[(Arch, f64)], lambda: f64) -> (f64, Vec<Vec<f64>>) {
         a[i * n + i] += lambda;
     }
     let w = cholesky_solve(&mut a, &b, n);
-    let lut = (0..SLOTS).map(|s| w[s * CHOICES..(s + 1) * CHOICES].to_vec()).collect();
+    let lut = (0..SLOTS)
+        .map(|s| w[s * CHOICES..(s + 1) * CHOICES].to_vec())
+        .collect();
     (w[FEATURES], lut)
 }
 
@@ -116,9 +121,16 @@ fn cholesky_solve(a: &mut [f64], b: &[f64], n: usize) -> Vec<f64> {
 pub fn machine_name() -> String {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
-        .and_then(|t| t.lines().find(|l| l.starts_with("model name")).and_then(|l| l.split_once(':')).map(|(_, v)| v.trim().to_string()))
+        .and_then(|t| {
+            t.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split_once(':'))
+                .map(|(_, v)| v.trim().to_string())
+        })
         .unwrap_or_else(|| "unknown CPU".into());
-    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
     format!("{cpu}, {cores} cores ({})", std::env::consts::ARCH)
 }
 
@@ -130,13 +142,30 @@ mod tests {
     #[test]
     fn fit_recovers_an_additive_table() {
         // Ground truth: an additive table; the fit must reproduce it on unseen archs.
-        let truth = |a: &Arch| 3.0 + active(a).map(|f| 0.1 + (f % 7) as f64 * 0.05 + (f / 9) as f64 * 0.01).sum::<f64>();
-        let train: Vec<(Arch, f64)> = random_archs(400, 1).into_iter().map(|a| (a, truth(&a))).collect();
+        let truth = |a: &Arch| {
+            3.0 + active(a)
+                .map(|f| 0.1 + (f % 7) as f64 * 0.05 + (f / 9) as f64 * 0.01)
+                .sum::<f64>()
+        };
+        let train: Vec<(Arch, f64)> = random_archs(400, 1)
+            .into_iter()
+            .map(|a| (a, truth(&a)))
+            .collect();
         let (intercept, lut) = fit(&train, 1e-6);
         let model = HostModel {
-            machine: String::new(), engine: String::new(), threads: 1, width: "1.2".into(), resolution: 224,
-            fit_archs: 400, seed: 1, passes: 1, profile_seconds: 0.0, intercept_ms: intercept, lut_ms: lut,
-            validation: vec![], validation_metrics: Metrics::new(&[1.0], &[1.0]),
+            machine: String::new(),
+            engine: String::new(),
+            threads: 1,
+            width: "1.2".into(),
+            resolution: 224,
+            fit_archs: 400,
+            seed: 1,
+            passes: 1,
+            profile_seconds: 0.0,
+            intercept_ms: intercept,
+            lut_ms: lut,
+            validation: vec![],
+            validation_metrics: Metrics::new(&[1.0], &[1.0]),
         };
         for a in random_archs(50, 2) {
             assert!((model.predict(&a) - truth(&a)).abs() < 1e-3, "{a}");

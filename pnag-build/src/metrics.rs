@@ -81,7 +81,8 @@ pub fn kendall_tau_b(a: &[f64], b: &[f64]) -> f64 {
             }
         }
     }
-    (concordant - discordant) / ((concordant + discordant + ties_a) * (concordant + discordant + ties_b)).sqrt()
+    (concordant - discordant)
+        / ((concordant + discordant + ties_a) * (concordant + discordant + ties_b)).sqrt()
 }
 
 #[cfg(test)]
@@ -94,7 +95,11 @@ mod tests {
         let a = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0];
         let b = [2.0, 1.0, 4.0, 3.0, 6.0, 5.0];
         let m = Metrics::new(&a, &b);
-        assert!((m.spearman_rho - 0.8285714285714286).abs() < 1e-12, "{}", m.spearman_rho);
+        assert!(
+            (m.spearman_rho - 0.8285714285714286).abs() < 1e-12,
+            "{}",
+            m.spearman_rho
+        );
         assert!((m.kendall_tau - 0.6).abs() < 1e-12, "{}", m.kendall_tau);
         assert_eq!(ranks(&[3.0, 1.0, 3.0]), vec![2.5, 1.0, 2.5]);
     }

@@ -9,15 +9,24 @@ const MAGIC: &[u8] = b"\x93NUMPY";
 #[derive(Debug, thiserror::Error)]
 pub enum NpyError {
     #[error("`{path}`: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("`{path}` is not a NumPy .npy file ({reason})")]
     Format { path: PathBuf, reason: String },
     #[error("`{path}`: dtype `{found}` is not supported; expected float32 (`<f4`), e.g. `x.astype(np.float32)`")]
     DType { path: PathBuf, found: String },
-    #[error("`{path}`: Fortran-ordered arrays are not supported; save with `np.ascontiguousarray(x)`")]
+    #[error(
+        "`{path}`: Fortran-ordered arrays are not supported; save with `np.ascontiguousarray(x)`"
+    )]
     FortranOrder { path: PathBuf },
     #[error("`{path}`: array has shape {found:?}, expected {expected}")]
-    Shape { path: PathBuf, expected: String, found: Vec<usize> },
+    Shape {
+        path: PathBuf,
+        expected: String,
+        found: Vec<usize>,
+    },
 }
 
 /// A dense f32 array.
@@ -28,27 +37,40 @@ pub struct NpyArray {
 }
 
 fn format_err(path: &Path, reason: impl Into<String>) -> NpyError {
-    NpyError::Format { path: path.into(), reason: reason.into() }
+    NpyError::Format {
+        path: path.into(),
+        reason: reason.into(),
+    }
 }
 
 /// The value of `'key':` in a NumPy header dict, up to the next top-level comma.
 fn header_field<'h>(header: &'h str, key: &str) -> Option<&'h str> {
     let start = header.find(&format!("'{key}'"))? + key.len() + 2;
     let rest = header[start..].trim_start().strip_prefix(':')?.trim_start();
-    let end = if rest.starts_with('(') { rest.find(')')? + 1 } else { rest.find([',', '}'])? };
+    let end = if rest.starts_with('(') {
+        rest.find(')')? + 1
+    } else {
+        rest.find([',', '}'])?
+    };
     Some(rest[..end].trim())
 }
 
 /// Reads a float32 `.npy` file.
 pub fn read_f32(path: impl AsRef<Path>) -> Result<NpyArray, NpyError> {
     let path = path.as_ref();
-    let bytes = std::fs::read(path).map_err(|source| NpyError::Io { path: path.into(), source })?;
+    let bytes = std::fs::read(path).map_err(|source| NpyError::Io {
+        path: path.into(),
+        source,
+    })?;
     if bytes.len() < 10 || &bytes[..6] != MAGIC {
         return Err(format_err(path, "missing the \\x93NUMPY magic"));
     }
     let (header_len, header_start) = match bytes[6] {
         1 => (u16::from_le_bytes([bytes[8], bytes[9]]) as usize, 10),
-        2 | 3 if bytes.len() >= 12 => (u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize, 12),
+        2 | 3 if bytes.len() >= 12 => (
+            u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize,
+            12,
+        ),
         v => return Err(format_err(path, format!("unsupported format version {v}"))),
     };
     let data_start = header_start + header_len;
@@ -56,17 +78,22 @@ pub fn read_f32(path: impl AsRef<Path>) -> Result<NpyArray, NpyError> {
         .get(header_start..data_start)
         .and_then(|h| std::str::from_utf8(h).ok())
         .ok_or_else(|| format_err(path, "truncated or non-text header"))?;
-    let descr = header_field(header, "descr").ok_or_else(|| format_err(path, "header has no 'descr'"))?;
+    let descr =
+        header_field(header, "descr").ok_or_else(|| format_err(path, "header has no 'descr'"))?;
     let descr = descr.trim_matches(|c| c == '\'' || c == '"');
     if descr != "<f4" && descr != "=f4" {
-        return Err(NpyError::DType { path: path.into(), found: descr.to_string() });
+        return Err(NpyError::DType {
+            path: path.into(),
+            found: descr.to_string(),
+        });
     }
     match header_field(header, "fortran_order") {
         Some("False") => {}
         Some("True") => return Err(NpyError::FortranOrder { path: path.into() }),
         _ => return Err(format_err(path, "header has no valid 'fortran_order'")),
     }
-    let shape_text = header_field(header, "shape").ok_or_else(|| format_err(path, "header has no 'shape'"))?;
+    let shape_text =
+        header_field(header, "shape").ok_or_else(|| format_err(path, "header has no 'shape'"))?;
     let shape = shape_text
         .trim_matches(|c| c == '(' || c == ')')
         .split(',')
@@ -78,16 +105,30 @@ pub fn read_f32(path: impl AsRef<Path>) -> Result<NpyArray, NpyError> {
     let count: usize = shape.iter().product();
     let body = &bytes[data_start..];
     if body.len() != count * 4 {
-        return Err(format_err(path, format!("shape {shape:?} needs {} data bytes, file has {}", count * 4, body.len())));
+        return Err(format_err(
+            path,
+            format!(
+                "shape {shape:?} needs {} data bytes, file has {}",
+                count * 4,
+                body.len()
+            ),
+        ));
     }
-    let data = body.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
+    let data = body
+        .chunks_exact(4)
+        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect();
     Ok(NpyArray { shape, data })
 }
 
 /// Serializes a float32 array as `.npy` version 1.0.
 pub fn to_bytes(shape: &[usize], data: &[f32]) -> Vec<u8> {
     let dims: Vec<String> = shape.iter().map(|d| d.to_string()).collect();
-    let shape_text = if dims.len() == 1 { format!("({},)", dims[0]) } else { format!("({})", dims.join(", ")) };
+    let shape_text = if dims.len() == 1 {
+        format!("({},)", dims[0])
+    } else {
+        format!("({})", dims.join(", "))
+    };
     let mut header = format!("{{'descr': '<f4', 'fortran_order': False, 'shape': {shape_text}, }}");
     // Pad so the data starts on a 64-byte boundary, header ends with '\n'.
     let unpadded = MAGIC.len() + 4 + header.len() + 1;
@@ -107,8 +148,10 @@ pub fn to_bytes(shape: &[usize], data: &[f32]) -> Vec<u8> {
 /// Writes a float32 `.npy` file atomically.
 pub fn write_f32(path: impl AsRef<Path>, shape: &[usize], data: &[f32]) -> Result<(), NpyError> {
     let path = path.as_ref();
-    pnag_runtime::weights::write_atomic(path, &to_bytes(shape, data))
-        .map_err(|e| NpyError::Io { path: path.into(), source: std::io::Error::other(e.to_string()) })
+    pnag_runtime::weights::write_atomic(path, &to_bytes(shape, data)).map_err(|e| NpyError::Io {
+        path: path.into(),
+        source: std::io::Error::other(e.to_string()),
+    })
 }
 
 #[cfg(test)]

@@ -55,7 +55,14 @@ impl Objective {
             accuracy_model: accuracy.name().to_string(),
             accuracy_hash: format!("{:016x}", accuracy.content_hash()),
         };
-        let objective = Objective { device: cost.info().name.to_string(), width, resolution, cost, accuracy, identity };
+        let objective = Objective {
+            device: cost.info().name.to_string(),
+            width,
+            resolution,
+            cost,
+            accuracy,
+            identity,
+        };
         // Fail now, with the model's own message, if width or resolution is not covered.
         objective.score(Arch::smallest())?;
         Ok(objective)
@@ -80,7 +87,11 @@ impl Objective {
     }
 
     pub fn score(&self, arch: Arch) -> Result<Scored, ObjectiveError> {
-        Ok(Scored { arch, cost: self.cost(arch)?, top1: self.top1(arch)? })
+        Ok(Scored {
+            arch,
+            cost: self.cost(arch)?,
+            top1: self.top1(arch)?,
+        })
     }
 
     /// `m` sampled archs with their costs and accuracies (Algorithm 1, steps 3–4):
@@ -89,7 +100,11 @@ impl Objective {
     pub fn sample(&self, m: usize, seed: u64) -> Result<Vec<Scored>, ObjectiveError> {
         let uniform = random_archs(m / 2, seed);
         let covering = covering_archs(m - m / 2, seed ^ 0xc0fe);
-        uniform.into_iter().chain(covering).map(|a| self.score(a)).collect()
+        uniform
+            .into_iter()
+            .chain(covering)
+            .map(|a| self.score(a))
+            .collect()
     }
 
     /// The device's cost range: the smallest and the largest subnet, widened to
@@ -97,7 +112,9 @@ impl Objective {
     /// some subnets are cheaper than the smallest one).
     pub fn range(&self, samples: &[Scored]) -> Result<(f64, f64), ObjectiveError> {
         let (lo, hi) = (self.cost(Arch::smallest())?, self.cost(Arch::largest())?);
-        Ok(samples.iter().fold((lo, hi), |(lo, hi), s| (lo.min(s.cost), hi.max(s.cost))))
+        Ok(samples
+            .iter()
+            .fold((lo, hi), |(lo, hi), s| (lo.min(s.cost), hi.max(s.cost))))
     }
 }
 
@@ -115,7 +132,9 @@ pub fn budgets(lo: f64, hi: f64, k: usize) -> Vec<f64> {
     if k == 1 {
         return vec![(lo + hi) / 2.0];
     }
-    (0..k).map(|i| lo + (hi - lo) * i as f64 / (k - 1) as f64).collect()
+    (0..k)
+        .map(|i| lo + (hi - lo) * i as f64 / (k - 1) as f64)
+        .collect()
 }
 
 /// How a sampled arch is rewarded under budget `T` while training the generator.
@@ -159,8 +178,16 @@ impl std::fmt::Display for RewardKind {
 /// Without the accuracy rule (`ParetoNoAcc`) the cheaper always wins.
 pub fn dominance(a: &Scored, b: &Scored, budget: f64, kind: RewardKind) -> f32 {
     let both_feasible = a.cost <= budget && b.cost <= budget;
-    let wins = if both_feasible && kind != RewardKind::ParetoNoAcc { a.top1 >= b.top1 } else { a.cost <= b.cost };
-    if wins { 1.0 } else { -1.0 }
+    let wins = if both_feasible && kind != RewardKind::ParetoNoAcc {
+        a.top1 >= b.top1
+    } else {
+        a.cost <= b.cost
+    };
+    if wins {
+        1.0
+    } else {
+        -1.0
+    }
 }
 
 /// The hand-designed rewards (accuracy as a fraction, as in MnasNet and TuNAS).
@@ -170,8 +197,16 @@ pub fn hand_reward(kind: RewardKind, s: &Scored, budget: f64) -> f64 {
         RewardKind::Mnas => acc * ratio.powf(-0.07),
         RewardKind::Tunas => acc - 0.07 * (ratio - 1.0).abs(),
         // Every feasible arch (reward ≥ 0) beats every infeasible one (≤ −1).
-        RewardKind::ParetoExact => if ratio <= 1.0 { acc } else { -ratio },
-        RewardKind::Pareto | RewardKind::ParetoNoAcc => unreachable!("learned rewards come from the evaluator"),
+        RewardKind::ParetoExact => {
+            if ratio <= 1.0 {
+                acc
+            } else {
+                -ratio
+            }
+        }
+        RewardKind::Pareto | RewardKind::ParetoNoAcc => {
+            unreachable!("learned rewards come from the evaluator")
+        }
     }
 }
 
@@ -180,7 +215,11 @@ mod tests {
     use super::*;
 
     fn s(cost: f64, top1: f64) -> Scored {
-        Scored { arch: Arch::smallest(), cost, top1 }
+        Scored {
+            arch: Arch::smallest(),
+            cost,
+            top1,
+        }
     }
 
     #[test]
@@ -192,16 +231,30 @@ mod tests {
         assert_eq!(dominance(&s(40.0, 83.0), &s(25.0, 78.0), 30.0, p), -1.0);
         // Both infeasible: the cheaper wins.
         assert_eq!(dominance(&s(35.0, 70.0), &s(40.0, 83.0), 30.0, p), 1.0);
-        for (a, b) in [(s(20.0, 80.0), s(10.0, 78.0)), (s(40.0, 83.0), s(25.0, 78.0))] {
+        for (a, b) in [
+            (s(20.0, 80.0), s(10.0, 78.0)),
+            (s(40.0, 83.0), s(25.0, 78.0)),
+        ] {
             assert_eq!(dominance(&a, &b, 30.0, p), -dominance(&b, &a, 30.0, p));
         }
         // Without the accuracy rule the cheaper wins among feasible archs too.
-        assert_eq!(dominance(&s(20.0, 80.0), &s(10.0, 78.0), 30.0, RewardKind::ParetoNoAcc), -1.0);
+        assert_eq!(
+            dominance(
+                &s(20.0, 80.0),
+                &s(10.0, 78.0),
+                30.0,
+                RewardKind::ParetoNoAcc
+            ),
+            -1.0
+        );
     }
 
     #[test]
     fn budgets_are_evenly_spaced_with_both_ends() {
-        assert_eq!(budgets(10.0, 100.0, 10), vec![10.0, 20.0, 30.0, 40.0, 50.0, 60.0, 70.0, 80.0, 90.0, 100.0]);
+        assert_eq!(
+            budgets(10.0, 100.0, 10),
+            vec![10.0, 20.0, 30.0, 40.0, 50.0, 60.0, 70.0, 80.0, 90.0, 100.0]
+        );
     }
 
     #[test]

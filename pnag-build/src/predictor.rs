@@ -30,11 +30,19 @@ pub fn features(arch: &Arch, resolution: u32) -> Vec<f32> {
 #[derive(Debug, thiserror::Error)]
 pub enum PredictorError {
     #[error("predictor `{path}`: {source}")]
-    Io { path: String, source: std::io::Error },
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("predictor manifest `{path}`: {reason}")]
     Manifest { path: String, reason: String },
     #[error("predictor weights {origin}: layer `{layer}` has shape {found:?}, expected [out, {expected_in}]")]
-    Layer { origin: String, layer: String, found: Vec<usize>, expected_in: usize },
+    Layer {
+        origin: String,
+        layer: String,
+        found: Vec<usize>,
+        expected_in: usize,
+    },
     #[error(transparent)]
     Weights(#[from] RuntimeError),
 }
@@ -44,7 +52,12 @@ pub enum PredictorError {
 pub fn dot(a: &[f32], b: &[f32]) -> f32 {
     let mut acc = [0.0f32; 8];
     let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
-    let tail: f32 = ca.remainder().iter().zip(cb.remainder()).map(|(x, y)| x * y).sum();
+    let tail: f32 = ca
+        .remainder()
+        .iter()
+        .zip(cb.remainder())
+        .map(|(x, y)| x * y)
+        .sum();
     for (x, y) in ca.zip(cb) {
         for i in 0..8 {
             acc[i] += x[i] * y[i];
@@ -61,15 +74,28 @@ pub struct Mlp {
 
 impl Mlp {
     /// Reads the layers named `names` (in order) and checks they chain from `inputs`.
-    pub fn from_safetensors(bytes: &[u8], origin: &str, names: &[String], inputs: usize) -> Result<Self, PredictorError> {
+    pub fn from_safetensors(
+        bytes: &[u8],
+        origin: &str,
+        names: &[String],
+        inputs: usize,
+    ) -> Result<Self, PredictorError> {
         let st = parse_safetensors(bytes, origin)?;
         let mut layers = Vec::new();
         let mut width = inputs;
         for name in names {
             let key = format!("{name}.weight");
-            let shape = st.tensor(&key).map(|v| v.shape().to_vec()).unwrap_or_default();
+            let shape = st
+                .tensor(&key)
+                .map(|v| v.shape().to_vec())
+                .unwrap_or_default();
             if shape.len() != 2 || shape[1] != width {
-                return Err(PredictorError::Layer { origin: origin.into(), layer: key, found: shape, expected_in: width });
+                return Err(PredictorError::Layer {
+                    origin: origin.into(),
+                    layer: key,
+                    found: shape,
+                    expected_in: width,
+                });
             }
             let w = read_f32(&st, origin, &key, &shape)?;
             let b = read_f32(&st, origin, &format!("{name}.bias"), &shape[..1])?;
@@ -90,7 +116,12 @@ impl Mlp {
 
     /// FNV-1a over every weight's little-endian bytes (see [`crate::cost::fnv1a64`]).
     pub fn content_hash(&self) -> u64 {
-        let bytes: Vec<u8> = self.layers.iter().flat_map(|(w, b)| w.data.iter().chain(&b.data)).flat_map(|v| v.to_le_bytes()).collect();
+        let bytes: Vec<u8> = self
+            .layers
+            .iter()
+            .flat_map(|(w, b)| w.data.iter().chain(&b.data))
+            .flat_map(|v| v.to_le_bytes())
+            .collect();
         crate::cost::fnv1a64([bytes.as_slice()])
     }
 
@@ -102,7 +133,11 @@ impl Mlp {
             h = (0..out)
                 .map(|o| {
                     let v = b.data[o] + dot(&w.data[o * inp..(o + 1) * inp], &h);
-                    if i + 1 < self.layers.len() { v.max(0.0) } else { v }
+                    if i + 1 < self.layers.len() {
+                        v.max(0.0)
+                    } else {
+                        v
+                    }
                 })
                 .collect();
         }
@@ -178,15 +213,33 @@ impl LearnedPredictor {
     pub fn load(dir: &Path, name: &str) -> Result<Self, PredictorError> {
         let json_path = dir.join(format!("{name}.json"));
         let st_path = dir.join(format!("{name}.safetensors"));
-        let read = |p: &Path| std::fs::read(p).map_err(|source| PredictorError::Io { path: p.display().to_string(), source });
-        Self::from_bytes(&read(&json_path)?, &read(&st_path)?, &json_path.display().to_string())
+        let read = |p: &Path| {
+            std::fs::read(p).map_err(|source| PredictorError::Io {
+                path: p.display().to_string(),
+                source,
+            })
+        };
+        Self::from_bytes(
+            &read(&json_path)?,
+            &read(&st_path)?,
+            &json_path.display().to_string(),
+        )
     }
 
     /// Parses a manifest and weights (e.g. embedded with `include_bytes!`).
-    pub fn from_bytes(manifest: &[u8], weights: &[u8], origin: &str) -> Result<Self, PredictorError> {
+    pub fn from_bytes(
+        manifest: &[u8],
+        weights: &[u8],
+        origin: &str,
+    ) -> Result<Self, PredictorError> {
         let manifest: Manifest =
-            serde_json::from_slice(manifest).map_err(|e| PredictorError::Manifest { path: origin.into(), reason: e.to_string() })?;
-        let names: Vec<String> = (0..=manifest.hidden.len()).map(|i| format!("layers.{i}")).collect();
+            serde_json::from_slice(manifest).map_err(|e| PredictorError::Manifest {
+                path: origin.into(),
+                reason: e.to_string(),
+            })?;
+        let names: Vec<String> = (0..=manifest.hidden.len())
+            .map(|i| format!("layers.{i}"))
+            .collect();
         let mlp = Mlp::from_safetensors(weights, origin, &names, FEATURES)?;
         Ok(LearnedPredictor { manifest, mlp })
     }
@@ -194,7 +247,12 @@ impl LearnedPredictor {
     /// Predicted latency (ms) or top-1 (%).
     pub fn predict(&self, arch: &Arch, resolution: u32) -> f64 {
         let m = &self.manifest;
-        decode(m.target, m.target_mean, m.target_std, self.mlp.forward(&features(arch, resolution))[0])
+        decode(
+            m.target,
+            m.target_mean,
+            m.target_std,
+            self.mlp.forward(&features(arch, resolution))[0],
+        )
     }
 
     pub fn mlp(&self) -> &Mlp {
@@ -205,21 +263,35 @@ impl LearnedPredictor {
     pub fn content_hash(&self) -> u64 {
         let m = &self.manifest;
         let decoding = format!("{:?} {} {}", m.target, m.target_mean, m.target_std);
-        crate::cost::fnv1a64([self.mlp.content_hash().to_le_bytes().as_slice(), decoding.as_bytes()])
+        crate::cost::fnv1a64([
+            self.mlp.content_hash().to_le_bytes().as_slice(),
+            decoding.as_bytes(),
+        ])
     }
 
     /// Writes `<dir>/<name>.safetensors` and `<dir>/<name>.json`, each atomically.
     pub fn save(&self, dir: &Path) -> Result<(), PredictorError> {
-        let io = |source: std::io::Error| PredictorError::Io { path: dir.display().to_string(), source };
+        let io = |source: std::io::Error| PredictorError::Io {
+            path: dir.display().to_string(),
+            source,
+        };
         std::fs::create_dir_all(dir).map_err(io)?;
         let names: Vec<(String, &WeightTensor)> = self
             .mlp
             .layers
             .iter()
             .enumerate()
-            .flat_map(|(i, (w, b))| [(format!("layers.{i}.weight"), w), (format!("layers.{i}.bias"), b)])
+            .flat_map(|(i, (w, b))| {
+                [
+                    (format!("layers.{i}.weight"), w),
+                    (format!("layers.{i}.bias"), b),
+                ]
+            })
             .collect();
-        let bytes = serialize_f32(names.iter().map(|(n, t)| (n.as_str(), *t)), Some(("pnag.predictor", self.manifest.name.clone())));
+        let bytes = serialize_f32(
+            names.iter().map(|(n, t)| (n.as_str(), *t)),
+            Some(("pnag.predictor", self.manifest.name.clone())),
+        );
         let name = &self.manifest.name;
         pnag_runtime::weights::write_atomic(&dir.join(format!("{name}.safetensors")), &bytes)?;
         let json = serde_json::to_string_pretty(&self.manifest).expect("manifest serializes");
@@ -240,7 +312,10 @@ pub fn embedded(name: &str) -> Result<LearnedPredictor, PredictorError> {
             include_bytes!("../../models/predictors/moofa-w1.0.safetensors"),
         ),
         other => {
-            return Err(PredictorError::Manifest { path: other.into(), reason: "no such embedded predictor (titan-xp, moofa-w1.0)".into() })
+            return Err(PredictorError::Manifest {
+                path: other.into(),
+                reason: "no such embedded predictor (titan-xp, moofa-w1.0)".into(),
+            })
         }
     };
     LearnedPredictor::from_bytes(manifest, weights, &format!("models/predictors/{name}"))

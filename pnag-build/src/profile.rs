@@ -28,7 +28,11 @@ impl Timing {
             let (lo, hi) = (x.floor() as usize, x.ceil() as usize);
             s[lo] + (s[hi] - s[lo]) * (x - lo as f64)
         };
-        Timing { median_ms: q(0.5), p10_ms: q(0.1), p90_ms: q(0.9) }
+        Timing {
+            median_ms: q(0.5),
+            p10_ms: q(0.1),
+            p90_ms: q(0.9),
+        }
     }
 }
 
@@ -59,9 +63,15 @@ pub struct ProfileRow {
 
 /// Times `runs` executions of `net` after `warmup` untimed ones; `tick` is
 /// called after every execution (for progress bars).
-pub fn time_network(net: &Network, warmup: usize, runs: usize, tick: &mut dyn FnMut()) -> Result<Timing, RuntimeError> {
+pub fn time_network(
+    net: &Network,
+    warmup: usize,
+    runs: usize,
+    tick: &mut dyn FnMut(),
+) -> Result<Timing, RuntimeError> {
     let shape = net.input_shape();
-    let input: Vec<f32> = pnag_runtime::weights::synthetic_uniform("profile.input", 0, shape.iter().product());
+    let input: Vec<f32> =
+        pnag_runtime::weights::synthetic_uniform("profile.input", 0, shape.iter().product());
     for _ in 0..warmup {
         net.run(&shape, &input)?;
         tick();
@@ -77,10 +87,21 @@ pub fn time_network(net: &Network, warmup: usize, runs: usize, tick: &mut dyn Fn
 }
 
 /// Builds and times one arch.
-pub fn profile_arch(arch: Arch, s: &ProfileSettings, tick: &mut dyn FnMut()) -> Result<ProfileRow, RuntimeError> {
+pub fn profile_arch(
+    arch: Arch,
+    s: &ProfileSettings,
+    tick: &mut dyn FnMut(),
+) -> Result<ProfileRow, RuntimeError> {
     let spec = NetworkSpec::new(arch, s.width, s.resolution)?;
     let macs = spec.macs();
-    let net = Network::synthetic(spec, s.weights_seed, NetworkOptions { batch: 1, threads: s.threads })?;
+    let net = Network::synthetic(
+        spec,
+        s.weights_seed,
+        NetworkOptions {
+            batch: 1,
+            threads: s.threads,
+        },
+    )?;
     let t = time_network(&net, s.warmup, s.runs, tick)?;
     Ok(ProfileRow {
         arch: arch.to_string(),
@@ -119,6 +140,10 @@ mod tests {
     fn percentiles_match_numpy_linear() {
         // numpy.percentile([1,2,3,4,10], [10,50,90]) == [1.4, 3.0, 7.6]
         let t = Timing::from_samples(&[10.0, 2.0, 4.0, 1.0, 3.0]);
-        assert!((t.p10_ms - 1.4).abs() < 1e-12 && (t.median_ms - 3.0).abs() < 1e-12 && (t.p90_ms - 7.6).abs() < 1e-12);
+        assert!(
+            (t.p10_ms - 1.4).abs() < 1e-12
+                && (t.median_ms - 3.0).abs() < 1e-12
+                && (t.p90_ms - 7.6).abs() < 1e-12
+        );
     }
 }

@@ -64,7 +64,13 @@ pub fn covering_archs(n: usize, seed: u64) -> Vec<Arch> {
             let probs = [(1.0 - t) * (1.0 - t), 2.0 * t * (1.0 - t), t * t];
             let mut pick = |set: &[u8; 3]| {
                 let u = unit();
-                if u < probs[0] { set[0] } else if u < probs[0] + probs[1] { set[1] } else { set[2] }
+                if u < probs[0] {
+                    set[0]
+                } else if u < probs[0] + probs[1] {
+                    set[1]
+                } else {
+                    set[2]
+                }
             };
             let depths: [u8; STAGES] = std::array::from_fn(|_| pick(&DEPTHS));
             let mut kernels = [0u8; SLOTS];

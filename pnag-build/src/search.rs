@@ -24,7 +24,13 @@ pub struct EvolutionConfig {
 
 impl Default for EvolutionConfig {
     fn default() -> Self {
-        EvolutionConfig { population: 100, iterations: 500, parent_ratio: 0.25, mutation_prob: 0.1, mutation_ratio: 0.5 }
+        EvolutionConfig {
+            population: 100,
+            iterations: 500,
+            parent_ratio: 0.25,
+            mutation_prob: 0.1,
+            mutation_ratio: 0.5,
+        }
     }
 }
 
@@ -44,7 +50,11 @@ pub(crate) struct Scorer<'a> {
 
 impl<'a> Scorer<'a> {
     pub(crate) fn new(objective: &'a Objective) -> Self {
-        Scorer { objective, cache: HashMap::new(), evaluations: 0 }
+        Scorer {
+            objective,
+            cache: HashMap::new(),
+            evaluations: 0,
+        }
     }
 
     fn cost(&mut self, arch: Arch) -> Result<f64, ObjectiveError> {
@@ -72,7 +82,12 @@ fn keep_best(best: &mut Option<Scored>, s: Scored) {
 }
 
 /// Random search: `n` uniform samples, the most accurate feasible one.
-pub fn random_search(objective: &Objective, budget: f64, n: usize, seed: u64) -> Result<Found, ObjectiveError> {
+pub fn random_search(
+    objective: &Objective,
+    budget: f64,
+    n: usize,
+    seed: u64,
+) -> Result<Found, ObjectiveError> {
     let mut rng = SplitMix64::new(seed);
     let mut best = None;
     for _ in 0..n {
@@ -81,7 +96,10 @@ pub fn random_search(objective: &Objective, budget: f64, n: usize, seed: u64) ->
             keep_best(&mut best, objective.score(arch)?);
         }
     }
-    Ok(Found { best, evaluations: n })
+    Ok(Found {
+        best,
+        evaluations: n,
+    })
 }
 
 /// Genes as OFA keeps them: every slot has a kernel and an expand, used or not.
@@ -102,7 +120,11 @@ impl Genes {
     }
 
     fn smallest() -> Self {
-        Genes { depths: [2; STAGES], kernels: [3; SLOTS], expands: [3; SLOTS] }
+        Genes {
+            depths: [2; STAGES],
+            kernels: [3; SLOTS],
+            expands: [3; SLOTS],
+        }
     }
 
     fn arch(&self) -> Arch {
@@ -141,7 +163,13 @@ impl Genes {
 /// Draws from `make` until the arch is feasible; OFA loops forever, we stop after
 /// `tries` and fall back to mutations of the smallest subnet (feasible whenever
 /// the budget is at least the device's minimum), so tight budgets terminate.
-fn feasible(scorer: &mut Scorer, budget: f64, rng: &mut SplitMix64, tries: usize, mut make: impl FnMut(&mut SplitMix64) -> Genes) -> Result<Option<Genes>, ObjectiveError> {
+fn feasible(
+    scorer: &mut Scorer,
+    budget: f64,
+    rng: &mut SplitMix64,
+    tries: usize,
+    mut make: impl FnMut(&mut SplitMix64) -> Genes,
+) -> Result<Option<Genes>, ObjectiveError> {
     for _ in 0..tries {
         let g = make(rng);
         if scorer.cost(g.arch())? <= budget {
@@ -158,13 +186,23 @@ fn feasible(scorer: &mut Scorer, budget: f64, rng: &mut SplitMix64, tries: usize
 }
 
 /// OFA's evolutionary search for one budget.
-pub fn evolution(objective: &Objective, budget: f64, cfg: &EvolutionConfig, seed: u64) -> Result<Found, ObjectiveError> {
+pub fn evolution(
+    objective: &Objective,
+    budget: f64,
+    cfg: &EvolutionConfig,
+    seed: u64,
+) -> Result<Found, ObjectiveError> {
     const TRIES: usize = 500;
     let mut rng = SplitMix64::new(seed);
     let mut scorer = Scorer::new(objective);
     let mut population: Vec<(Genes, Scored)> = Vec::with_capacity(cfg.population);
     for _ in 0..cfg.population {
-        let Some(g) = feasible(&mut scorer, budget, &mut rng, TRIES, Genes::random)? else { return Ok(Found { best: None, evaluations: scorer.evaluations }) };
+        let Some(g) = feasible(&mut scorer, budget, &mut rng, TRIES, Genes::random)? else {
+            return Ok(Found {
+                best: None,
+                evaluations: scorer.evaluations,
+            });
+        };
         population.push((g, scorer.score(g.arch())?));
     }
     let parents = ((cfg.population as f64 * cfg.parent_ratio) as usize).max(2);
@@ -178,7 +216,9 @@ pub fn evolution(objective: &Objective, budget: f64, cfg: &EvolutionConfig, seed
         for child in 0..cfg.population - parents {
             let g = if child < mutations {
                 let parent = elite[rng.below(elite.len())];
-                feasible(&mut scorer, budget, &mut rng, TRIES, |r| parent.mutate(cfg.mutation_prob, r))?
+                feasible(&mut scorer, budget, &mut rng, TRIES, |r| {
+                    parent.mutate(cfg.mutation_prob, r)
+                })?
             } else {
                 let (a, b) = (elite[rng.below(elite.len())], elite[rng.below(elite.len())]);
                 feasible(&mut scorer, budget, &mut rng, TRIES, |r| a.crossover(&b, r))?
@@ -189,5 +229,8 @@ pub fn evolution(objective: &Objective, budget: f64, cfg: &EvolutionConfig, seed
         }
     }
     population.iter().for_each(|p| keep_best(&mut best, p.1));
-    Ok(Found { best, evaluations: scorer.evaluations })
+    Ok(Found {
+        best,
+        evaluations: scorer.evaluations,
+    })
 }

@@ -18,14 +18,18 @@ use std::time::Instant;
 
 use pnag_runtime::arch::{Arch, DEPTHS, EXPANDS, KERNELS, SLOTS, SLOTS_PER_STAGE, STAGES};
 use pnag_runtime::encoding::{pnag_onehot, PNAG_FEATURES};
-use pnag_runtime::weights::{parse_safetensors, read_f32, serialize_f32, write_atomic, WeightTensor};
+use pnag_runtime::weights::{
+    parse_safetensors, read_f32, serialize_f32, write_atomic, WeightTensor,
+};
 use tch::nn::{self, Module, OptimizerConfig};
 use tch::{Device, Kind, Tensor};
 
 use crate::datasets::split;
 use crate::generator::policy::{self, CHOICES, HIDDEN};
 use crate::generator::{Generator, GeneratorError, GeneratorManifest, TrainingReport, FORMAT};
-use crate::objective::{budgets, dominance, hand_reward, Objective, ObjectiveError, RewardKind, Scored};
+use crate::objective::{
+    budgets, dominance, hand_reward, Objective, ObjectiveError, RewardKind, Scored,
+};
 use crate::sample::SplitMix64;
 use crate::search::Scorer;
 
@@ -125,7 +129,13 @@ fn snapshot(vs: &nn::VarStore) -> Result<Vec<(String, WeightTensor)>, TrainError
         .into_iter()
         .map(|(name, t)| {
             let shape = t.size().iter().map(|&d| d as usize).collect();
-            Ok((name, WeightTensor { shape, data: Vec::<f32>::try_from(t.flatten(0, -1))? }))
+            Ok((
+                name,
+                WeightTensor {
+                    shape,
+                    data: Vec::<f32>::try_from(t.flatten(0, -1))?,
+                },
+            ))
         })
         .collect::<Result<_, TrainError>>()?;
     out.sort_by(|a, b| a.0.cmp(&b.0));
@@ -133,7 +143,9 @@ fn snapshot(vs: &nn::VarStore) -> Result<Vec<(String, WeightTensor)>, TrainError
 }
 
 fn restore(vs: &mut nn::VarStore, path: &Path) -> Result<bool, TrainError> {
-    let Ok(bytes) = std::fs::read(path) else { return Ok(false) };
+    let Ok(bytes) = std::fs::read(path) else {
+        return Ok(false);
+    };
     let origin = path.display().to_string();
     let st = parse_safetensors(&bytes, &origin)?;
     tch::no_grad(|| -> Result<(), TrainError> {
@@ -149,7 +161,13 @@ fn restore(vs: &mut nn::VarStore, path: &Path) -> Result<bool, TrainError> {
 
 fn save_vars(vs: &nn::VarStore, path: &Path, meta: String) -> Result<(), TrainError> {
     let vars = snapshot(vs)?;
-    write_atomic(path, &serialize_f32(vars.iter().map(|(n, t)| (n.as_str(), t)), Some(("pnag.checkpoint", meta))))?;
+    write_atomic(
+        path,
+        &serialize_f32(
+            vars.iter().map(|(n, t)| (n.as_str(), t)),
+            Some(("pnag.checkpoint", meta)),
+        ),
+    )?;
     Ok(())
 }
 
@@ -157,11 +175,26 @@ fn save_vars(vs: &nn::VarStore, path: &Path, meta: String) -> Result<(), TrainEr
 fn evaluator_net(root: &nn::Path, k: usize, hidden: usize) -> nn::Sequential {
     let dims = [(PNAG_FEATURES + k) as i64, hidden as i64, hidden as i64, 1];
     nn::seq()
-        .add(nn::linear(root / "layers" / "0", dims[0], dims[1], Default::default()))
+        .add(nn::linear(
+            root / "layers" / "0",
+            dims[0],
+            dims[1],
+            Default::default(),
+        ))
         .add_fn(|x| x.relu())
-        .add(nn::linear(root / "layers" / "1", dims[1], dims[2], Default::default()))
+        .add(nn::linear(
+            root / "layers" / "1",
+            dims[1],
+            dims[2],
+            Default::default(),
+        ))
         .add_fn(|x| x.relu())
-        .add(nn::linear(root / "layers" / "2", dims[2], dims[3], Default::default()))
+        .add(nn::linear(
+            root / "layers" / "2",
+            dims[2],
+            dims[3],
+            Default::default(),
+        ))
 }
 
 /// Eq. 6 labels for all pairs of `rows` under budget `b`, as an n × n matrix.
@@ -187,7 +220,12 @@ struct Evaluator {
 
 impl Evaluator {
     fn scores(&self, x: &Tensor, budget_idx: &[usize]) -> Tensor {
-        self.net.forward(&Tensor::cat(&[x.shallow_clone(), budget_onehot(budget_idx, self.k)], 1)).squeeze_dim(1)
+        self.net
+            .forward(&Tensor::cat(
+                &[x.shallow_clone(), budget_onehot(budget_idx, self.k)],
+                1,
+            ))
+            .squeeze_dim(1)
     }
 }
 
@@ -218,9 +256,18 @@ fn train_evaluator(
             let kb = rng.below(cfg.k);
             let d = dominance_matrix(samples, &rows, trained_budgets[kb], cfg.reward);
             let idx = Tensor::from_slice(&rows.iter().map(|&r| r as i64).collect::<Vec<_>>());
-            let r = net.forward(&Tensor::cat(&[x_all.index_select(0, &idx), budget_onehot(&vec![kb; batch], cfg.k)], 1)).squeeze_dim(1);
+            let r = net
+                .forward(&Tensor::cat(
+                    &[
+                        x_all.index_select(0, &idx),
+                        budget_onehot(&vec![kb; batch], cfg.k),
+                    ],
+                    1,
+                ))
+                .squeeze_dim(1);
             let diff = r.unsqueeze(1) - r.unsqueeze(0);
-            let loss = ((-(&d * diff) + 1.0).relu() * &off_diagonal).sum(Kind::Float) / (batch * (batch - 1)) as f64;
+            let loss = ((-(&d * diff) + 1.0).relu() * &off_diagonal).sum(Kind::Float)
+                / (batch * (batch - 1)) as f64;
             opt.backward_step(&loss);
             progress(Phase::Evaluator, step + 1, cfg.evaluator_steps);
         }
@@ -229,7 +276,12 @@ fn train_evaluator(
         }
     }
     // Held-out pairs: every pair of test archs at every trained budget.
-    let evaluator = Evaluator { net, k: cfg.k, steps: cfg.evaluator_steps, pair_accuracy: 0.0 };
+    let evaluator = Evaluator {
+        net,
+        k: cfg.k,
+        steps: cfg.evaluator_steps,
+        pair_accuracy: 0.0,
+    };
     let idx = Tensor::from_slice(&test.iter().map(|&r| r as i64).collect::<Vec<_>>());
     let x_test = x_all.index_select(0, &idx);
     let (mut agree, mut total) = (0.0, 0.0);
@@ -241,7 +293,10 @@ fn train_evaluator(
         agree += (predicted * d).gt(0.0).sum(Kind::Float).double_value(&[]);
         total += m * (m - 1.0);
     }
-    Ok(Evaluator { pair_accuracy: agree / total, ..evaluator })
+    Ok(Evaluator {
+        pair_accuracy: agree / total,
+        ..evaluator
+    })
 }
 
 /// The policy's variables, named as `crate::generator::policy` reads them.
@@ -277,7 +332,12 @@ impl PolicyVars {
             w_hh: var(policy::LSTM[1], &[4 * h, h]),
             b_ih: var(policy::LSTM[2], &[4 * h]),
             b_hh: var(policy::LSTM[3], &[4 * h]),
-            heads: policy::HEADS.map(|n| (var(&format!("{n}.weight"), &[c, h]), var(&format!("{n}.bias"), &[c]))),
+            heads: policy::HEADS.map(|n| {
+                (
+                    var(&format!("{n}.weight"), &[c, h]),
+                    var(&format!("{n}.bias"), &[c]),
+                )
+            }),
         }
     }
 }
@@ -296,11 +356,19 @@ fn rollout(p: &PolicyVars, budget_idx: &[usize]) -> Result<Rollout, TrainError> 
     let opts = (Kind::Float, Device::Cpu);
     let idx = Tensor::from_slice(&budget_idx.iter().map(|&i| i as i64).collect::<Vec<_>>());
     let b = p.budget_embedding.index_select(0, &idx);
-    let (mut h, mut c) = (Tensor::zeros([n, HIDDEN as i64], opts), Tensor::zeros([n, HIDDEN as i64], opts));
+    let (mut h, mut c) = (
+        Tensor::zeros([n, HIDDEN as i64], opts),
+        Tensor::zeros([n, HIDDEN as i64], opts),
+    );
     let mut prev = Tensor::zeros([n, HIDDEN as i64], opts);
     let (mut log_prob, mut entropy) = (Tensor::zeros([n], opts), Tensor::zeros([n], opts));
     let mut choices = vec![[0usize; 1 + 2 * SLOTS_PER_STAGE]; STAGES * n as usize];
-    let mut step = |decision: usize, mask: Option<&Tensor>, h: &mut Tensor, c: &mut Tensor, prev: &mut Tensor| -> Result<Vec<i64>, TrainError> {
+    let mut step = |decision: usize,
+                    mask: Option<&Tensor>,
+                    h: &mut Tensor,
+                    c: &mut Tensor,
+                    prev: &mut Tensor|
+     -> Result<Vec<i64>, TrainError> {
         let x = &b + &*prev;
         let gates = x.matmul(&p.w_ih.tr()) + &p.b_ih + h.matmul(&p.w_hh.tr()) + &p.b_hh;
         let g = gates.chunk(4, 1);
@@ -335,7 +403,16 @@ fn rollout(p: &PolicyVars, budget_idx: &[usize]) -> Result<Rollout, TrainError> 
             choices[row * STAGES + stage][0] = d as usize;
         }
         for slot in 0..SLOTS_PER_STAGE {
-            let used: Vec<f32> = depth.iter().map(|&d| if (slot as u8) < DEPTHS[d as usize] { 1.0 } else { 0.0 }).collect();
+            let used: Vec<f32> = depth
+                .iter()
+                .map(|&d| {
+                    if (slot as u8) < DEPTHS[d as usize] {
+                        1.0
+                    } else {
+                        0.0
+                    }
+                })
+                .collect();
             let mask = Tensor::from_slice(&used);
             for (j, decision) in [1usize, 2].into_iter().enumerate() {
                 let a = step(decision, Some(&mask), &mut h, &mut c, &mut prev)?;
@@ -347,7 +424,8 @@ fn rollout(p: &PolicyVars, budget_idx: &[usize]) -> Result<Rollout, TrainError> 
     }
     let archs = (0..n as usize)
         .map(|row| {
-            let (mut depths, mut kernels, mut expands) = ([0u8; STAGES], [0u8; SLOTS], [0u8; SLOTS]);
+            let (mut depths, mut kernels, mut expands) =
+                ([0u8; STAGES], [0u8; SLOTS], [0u8; SLOTS]);
             for stage in 0..STAGES {
                 let ch = &choices[row * STAGES + stage];
                 depths[stage] = DEPTHS[ch[0]];
@@ -359,33 +437,66 @@ fn rollout(p: &PolicyVars, budget_idx: &[usize]) -> Result<Rollout, TrainError> 
             Arch::new(depths, kernels, expands).expect("choices from the space")
         })
         .collect();
-    Ok(Rollout { archs, log_prob, entropy })
+    Ok(Rollout {
+        archs,
+        log_prob,
+        entropy,
+    })
 }
 
 /// Trains evaluator (if the reward needs it) and generator for `objective`.
 /// With `out`, checkpoints go to `out/.train/` and a rerun resumes from them.
-pub fn train(objective: &Objective, cfg: &PnagConfig, out: Option<&Path>, progress: &mut dyn FnMut(Phase, usize, usize)) -> Result<Generator, TrainError> {
+pub fn train(
+    objective: &Objective,
+    cfg: &PnagConfig,
+    out: Option<&Path>,
+    progress: &mut dyn FnMut(Phase, usize, usize),
+) -> Result<Generator, TrainError> {
     let start = Instant::now();
     tch::manual_seed(cfg.seed as i64);
     tch::set_num_threads(cfg.threads as i32);
     // Keyed by every setting, so a rerun only resumes a run it would repeat.
-    let settings = crate::cost::fnv1a64([format!("{cfg:?}").as_bytes(), objective.identity().cost_hash.as_bytes()]);
-    let ckpt_dir: Option<PathBuf> = out.map(|o| o.join(".train").join(format!("{}-{}-{settings:016x}", objective.device, cfg.reward)));
+    let settings = crate::cost::fnv1a64([
+        format!("{cfg:?}").as_bytes(),
+        objective.identity().cost_hash.as_bytes(),
+    ]);
+    let ckpt_dir: Option<PathBuf> = out.map(|o| {
+        o.join(".train").join(format!(
+            "{}-{}-{settings:016x}",
+            objective.device, cfg.reward
+        ))
+    });
     if let Some(d) = &ckpt_dir {
-        std::fs::create_dir_all(d).map_err(|source| GeneratorError::Io { path: d.display().to_string(), source })?;
+        std::fs::create_dir_all(d).map_err(|source| GeneratorError::Io {
+            path: d.display().to_string(),
+            source,
+        })?;
     }
 
     progress(Phase::Sampling, 0, 1);
     let samples = objective.sample(cfg.archs, cfg.seed)?;
     let (lo, hi) = objective.range(&samples)?;
-    let trained_budgets = cfg.budgets.clone().unwrap_or_else(|| budgets(lo, hi, cfg.k));
-    let cfg = &PnagConfig { k: trained_budgets.len(), ..cfg.clone() };
+    let trained_budgets = cfg
+        .budgets
+        .clone()
+        .unwrap_or_else(|| budgets(lo, hi, cfg.k));
+    let cfg = &PnagConfig {
+        k: trained_budgets.len(),
+        ..cfg.clone()
+    };
     progress(Phase::Sampling, 1, 1);
 
     let mut evs = nn::VarStore::new(Device::Cpu);
     let evaluator = if cfg.reward.uses_evaluator() {
         let ckpt = ckpt_dir.as_ref().map(|d| d.join("evaluator.safetensors"));
-        Some(train_evaluator(&mut evs, &samples, &trained_budgets, cfg, ckpt.as_deref(), progress)?)
+        Some(train_evaluator(
+            &mut evs,
+            &samples,
+            &trained_budgets,
+            cfg,
+            ckpt.as_deref(),
+            progress,
+        )?)
     } else {
         None
     };
@@ -405,22 +516,40 @@ pub fn train(objective: &Objective, cfg: &PnagConfig, out: Option<&Path>, progre
             }
         }
     }
-    let budget_idx: Vec<usize> = (0..cfg.k).flat_map(|k| std::iter::repeat_n(k, cfg.samples_per_budget)).collect();
+    let budget_idx: Vec<usize> = (0..cfg.k)
+        .flat_map(|k| std::iter::repeat_n(k, cfg.samples_per_budget))
+        .collect();
     let mut scorer = Scorer::new(objective);
     for iteration in first..cfg.iterations {
         // Reseeding per iteration makes a resumed run sample what an uninterrupted one would.
-        tch::manual_seed(cfg.seed.wrapping_mul(1_000_003).wrapping_add(iteration as u64) as i64);
+        tch::manual_seed(
+            cfg.seed
+                .wrapping_mul(1_000_003)
+                .wrapping_add(iteration as u64) as i64,
+        );
         let roll = rollout(&vars, &budget_idx)?;
         let rewards: Vec<f64> = match &evaluator {
             Some(ev) => {
                 let (x, n) = onehots(roll.archs.iter().copied());
-                let r = tch::no_grad(|| ev.scores(&Tensor::from_slice(&x).view([n, PNAG_FEATURES as i64]), &budget_idx));
-                Vec::<f32>::try_from(r)?.into_iter().map(f64::from).collect()
+                let r = tch::no_grad(|| {
+                    ev.scores(
+                        &Tensor::from_slice(&x).view([n, PNAG_FEATURES as i64]),
+                        &budget_idx,
+                    )
+                });
+                Vec::<f32>::try_from(r)?
+                    .into_iter()
+                    .map(f64::from)
+                    .collect()
             }
             None => {
                 let mut r = Vec::with_capacity(roll.archs.len());
                 for (a, &k) in roll.archs.iter().zip(&budget_idx) {
-                    r.push(hand_reward(cfg.reward, &scorer.score(*a)?, trained_budgets[k]));
+                    r.push(hand_reward(
+                        cfg.reward,
+                        &scorer.score(*a)?,
+                        trained_budgets[k],
+                    ));
                 }
                 r
             }
@@ -447,15 +576,24 @@ pub fn train(objective: &Objective, cfg: &PnagConfig, out: Option<&Path>, progre
             }
             baseline[k] = Some(cfg.baseline_decay * base + (1.0 - cfg.baseline_decay) * mean);
         }
-        let spread = (adv.iter().map(|a| a * a).sum::<f64>() / adv.len() as f64).sqrt().max(1e-8);
-        let adv_t = Tensor::from_slice(&adv.iter().map(|a| (a / spread) as f32).collect::<Vec<_>>());
-        let loss = -(&roll.log_prob * adv_t).mean(Kind::Float) - cfg.entropy_coeff * roll.entropy.mean(Kind::Float);
+        let spread = (adv.iter().map(|a| a * a).sum::<f64>() / adv.len() as f64)
+            .sqrt()
+            .max(1e-8);
+        let adv_t =
+            Tensor::from_slice(&adv.iter().map(|a| (a / spread) as f32).collect::<Vec<_>>());
+        let loss = -(&roll.log_prob * adv_t).mean(Kind::Float)
+            - cfg.entropy_coeff * roll.entropy.mean(Kind::Float);
         opt.backward_step(&loss);
         progress(Phase::Generator, iteration + 1, cfg.iterations);
         if let Some(p) = &gen_ckpt {
             if (iteration + 1) % 100 == 0 && iteration + 1 < cfg.iterations {
                 save_vars(&vs, p, "generator".into())?;
-                write_atomic(&p.with_extension("json"), serde_json::to_string(&(iteration + 1, &baseline)).expect("serializes").as_bytes())?;
+                write_atomic(
+                    &p.with_extension("json"),
+                    serde_json::to_string(&(iteration + 1, &baseline))
+                        .expect("serializes")
+                        .as_bytes(),
+                )?;
             }
         }
     }
@@ -515,11 +653,17 @@ pub fn train(objective: &Objective, cfg: &PnagConfig, out: Option<&Path>, progre
 
 /// Samples with the tch policy holding `tensors` (as trained): each arch and its
 /// log-probability under tch — the reference the pure-Rust policy is tested against.
-pub fn sample_with_tch(tensors: &[(String, WeightTensor)], k: usize, budget_idx: &[usize], seed: u64) -> Result<Vec<(Arch, f64)>, TrainError> {
+pub fn sample_with_tch(
+    tensors: &[(String, WeightTensor)],
+    k: usize,
+    budget_idx: &[usize],
+    seed: u64,
+) -> Result<Vec<(Arch, f64)>, TrainError> {
     tch::manual_seed(seed as i64);
     let vs = nn::VarStore::new(Device::Cpu);
     let vars = PolicyVars::new(&vs.root(), k);
-    let by_name: HashMap<&str, &WeightTensor> = tensors.iter().map(|(n, t)| (n.as_str(), t)).collect();
+    let by_name: HashMap<&str, &WeightTensor> =
+        tensors.iter().map(|(n, t)| (n.as_str(), t)).collect();
     tch::no_grad(|| {
         for (name, mut var) in vs.variables() {
             if let Some(t) = by_name.get(name.as_str()) {
@@ -529,5 +673,9 @@ pub fn sample_with_tch(tensors: &[(String, WeightTensor)], k: usize, budget_idx:
     });
     let roll = tch::no_grad(|| rollout(&vars, budget_idx))?;
     let lp = Vec::<f32>::try_from(roll.log_prob)?;
-    Ok(roll.archs.into_iter().zip(lp.into_iter().map(f64::from)).collect())
+    Ok(roll
+        .archs
+        .into_iter()
+        .zip(lp.into_iter().map(f64::from))
+        .collect())
 }

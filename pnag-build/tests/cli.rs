@@ -7,10 +7,14 @@ use std::process::{Command, Output};
 use pnag_build::npy;
 use pnag_runtime::{Arch, Network, NetworkOptions, NetworkSpec, Width};
 
-const SMALLEST: &str = "2,2,2,2,2:3,3,0,0,3,3,0,0,3,3,0,0,3,3,0,0,3,3,0,0:3,3,0,0,3,3,0,0,3,3,0,0,3,3,0,0,3,3,0,0";
+const SMALLEST: &str =
+    "2,2,2,2,2:3,3,0,0,3,3,0,0,3,3,0,0,3,3,0,0,3,3,0,0:3,3,0,0,3,3,0,0,3,3,0,0,3,3,0,0,3,3,0,0";
 
 fn pnag(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_pnag")).args(args).output().expect("run pnag")
+    Command::new(env!("CARGO_BIN_EXE_pnag"))
+        .args(args)
+        .output()
+        .expect("run pnag")
 }
 
 fn tmp(name: &str) -> PathBuf {
@@ -30,18 +34,47 @@ fn fails(args: &[&str]) -> String {
 
 #[test]
 fn every_subcommand_has_help() {
-    for cmd in [vec![], vec!["arch"], vec!["infer"], vec!["profile"], vec!["extract"], vec!["devices"], vec!["predict"], vec!["profile-device"], vec!["train-predictor"], vec!["report"], vec!["report", "models"], vec!["bench"], vec!["bench", "engines"], vec!["bench", "extract"], vec!["bench", "frontier"], vec!["train"], vec!["generate"]] {
+    for cmd in [
+        vec![],
+        vec!["arch"],
+        vec!["infer"],
+        vec!["profile"],
+        vec!["extract"],
+        vec!["devices"],
+        vec!["predict"],
+        vec!["profile-device"],
+        vec!["train-predictor"],
+        vec!["report"],
+        vec!["report", "models"],
+        vec!["bench"],
+        vec!["bench", "engines"],
+        vec!["bench", "extract"],
+        vec!["bench", "frontier"],
+        vec!["train"],
+        vec!["generate"],
+    ] {
         let mut args = cmd.clone();
         args.push("--help");
         let out = pnag(&args);
         assert!(out.status.success(), "{args:?}");
-        assert!(String::from_utf8_lossy(&out.stdout).contains("Usage"), "{args:?}");
+        assert!(
+            String::from_utf8_lossy(&out.stdout).contains("Usage"),
+            "{args:?}"
+        );
     }
 }
 
 #[test]
 fn arch_json_reports_blocks_macs_params() {
-    let out = pnag(&["arch", SMALLEST, "--width", "1.0", "--resolution", "160", "--json"]);
+    let out = pnag(&[
+        "arch",
+        SMALLEST,
+        "--width",
+        "1.0",
+        "--resolution",
+        "160",
+        "--json",
+    ]);
     assert!(out.status.success());
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let spec = NetworkSpec::new(Arch::smallest(), Width::W1_0, 160).unwrap();
@@ -53,8 +86,12 @@ fn arch_json_reports_blocks_macs_params() {
 #[test]
 fn bad_arch_width_resolution_are_clear_errors() {
     assert!(fails(&["arch", "2,2,2,2,2:3,3"]).contains("expected 3 groups"));
-    assert!(fails(&["arch", &SMALLEST.replacen("2,2,2,2,2", "2,2,2,2", 1)]).contains("group `depths` must have 5"));
-    assert!(fails(&["arch", &SMALLEST.replacen(":3,3", ":4,3", 1)]).contains("kernel 4 is not in the space"));
+    assert!(
+        fails(&["arch", &SMALLEST.replacen("2,2,2,2,2", "2,2,2,2", 1)])
+            .contains("group `depths` must have 5")
+    );
+    assert!(fails(&["arch", &SMALLEST.replacen(":3,3", ":4,3", 1)])
+        .contains("kernel 4 is not in the space"));
     assert!(fails(&["arch", &SMALLEST.replace(',', ";")]).contains("group `depths` must have 5"));
     assert!(fails(&["arch", SMALLEST, "--resolution", "226"]).contains("resolution 226"));
     assert!(fails(&["arch", SMALLEST, "--width", "1.5"]).contains("width 1.5"));
@@ -63,18 +100,45 @@ fn bad_arch_width_resolution_are_clear_errors() {
 #[test]
 fn infer_writes_the_networks_logits() {
     let r = 128;
-    let input: Vec<f32> = (0..2 * 3 * r * r).map(|i| ((i % 97) as f32 / 48.0) - 1.0).collect();
+    let input: Vec<f32> = (0..2 * 3 * r * r)
+        .map(|i| ((i % 97) as f32 / 48.0) - 1.0)
+        .collect();
     let x = tmp("x.npy");
     let y = tmp("y.npy");
     npy::write_f32(&x, &[2, 3, r, r], &input).unwrap();
-    let out = pnag(&["infer", "--arch", SMALLEST, "--width", "1.0", "--resolution", "128", "--seed", "5",
-        "--input", x.to_str().unwrap(), "--output", y.to_str().unwrap()]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = pnag(&[
+        "infer",
+        "--arch",
+        SMALLEST,
+        "--width",
+        "1.0",
+        "--resolution",
+        "128",
+        "--seed",
+        "5",
+        "--input",
+        x.to_str().unwrap(),
+        "--output",
+        y.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(String::from_utf8_lossy(&out.stderr).contains("UNTRAINED"));
     let logits = npy::read_f32(&y).unwrap();
     assert_eq!(logits.shape, vec![2, 1000]);
     let spec = NetworkSpec::new(Arch::smallest(), Width::W1_0, 128).unwrap();
-    let net = Network::synthetic(spec, 5, NetworkOptions { batch: 2, threads: 1 }).unwrap();
+    let net = Network::synthetic(
+        spec,
+        5,
+        NetworkOptions {
+            batch: 2,
+            threads: 1,
+        },
+    )
+    .unwrap();
     assert_eq!(net.run(&[2, 3, r, r], &input).unwrap().data, logits.data);
 }
 
@@ -84,21 +148,42 @@ fn infer_bad_inputs_are_clear_errors() {
     npy::write_f32(&x, &[1, 3, 128, 128], &vec![0.0; 3 * 128 * 128]).unwrap();
     let y = tmp("out.npy");
     let base = |input: &str, extra: &[&str]| {
-        let mut a = vec!["infer", "--arch", SMALLEST, "--width", "1.0", "--resolution", "128", "--input", input, "--output", y.to_str().unwrap()];
+        let mut a = vec![
+            "infer",
+            "--arch",
+            SMALLEST,
+            "--width",
+            "1.0",
+            "--resolution",
+            "128",
+            "--input",
+            input,
+            "--output",
+            y.to_str().unwrap(),
+        ];
         a.extend_from_slice(extra);
         a.into_iter().map(String::from).collect::<Vec<_>>()
     };
     let run = |args: Vec<String>| fails(&args.iter().map(String::as_str).collect::<Vec<_>>());
 
-    assert!(run(base(x.to_str().unwrap(), &["--weights", "/nonexistent/w.safetensors"])).contains("/nonexistent/w.safetensors"));
+    assert!(run(base(
+        x.to_str().unwrap(),
+        &["--weights", "/nonexistent/w.safetensors"]
+    ))
+    .contains("/nonexistent/w.safetensors"));
     let garbage = tmp("garbage.safetensors");
     std::fs::write(&garbage, b"not a safetensors file at all").unwrap();
-    assert!(run(base(x.to_str().unwrap(), &["--weights", garbage.to_str().unwrap()])).contains("not a valid safetensors"));
+    assert!(run(base(
+        x.to_str().unwrap(),
+        &["--weights", garbage.to_str().unwrap()]
+    ))
+    .contains("not a valid safetensors"));
     assert!(run(base(x.to_str().unwrap(), &[])).contains("--seed"));
 
     let wrong_shape = tmp("wrong_shape.npy");
     npy::write_f32(&wrong_shape, &[1, 3, 160, 160], &vec![0.0; 3 * 160 * 160]).unwrap();
-    assert!(run(base(wrong_shape.to_str().unwrap(), &["--seed", "0"])).contains("expected [N, 3, 128, 128]"));
+    assert!(run(base(wrong_shape.to_str().unwrap(), &["--seed", "0"]))
+        .contains("expected [N, 3, 128, 128]"));
 
     let f64_file = tmp("f64.npy");
     let mut bytes = npy::to_bytes(&[1, 3, 128, 128], &vec![0.0; 3 * 128 * 128]);
@@ -109,22 +194,52 @@ fn infer_bad_inputs_are_clear_errors() {
 
     let not_npy = tmp("not.npy");
     std::fs::write(&not_npy, b"hello").unwrap();
-    assert!(run(base(not_npy.to_str().unwrap(), &["--seed", "0"])).contains("not a NumPy .npy file"));
+    assert!(
+        run(base(not_npy.to_str().unwrap(), &["--seed", "0"])).contains("not a NumPy .npy file")
+    );
     assert!(!y.exists(), "no output on failure");
 }
 
 #[test]
 fn profile_writes_csv_rows() {
     let csv = tmp("profile.csv");
-    let out = pnag(&["profile", "--random", "2", "--seed", "3", "--width", "1.0", "--resolution", "128",
-        "--warmup", "0", "--runs", "1", "--out", csv.to_str().unwrap(), "--json"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = pnag(&[
+        "profile",
+        "--random",
+        "2",
+        "--seed",
+        "3",
+        "--width",
+        "1.0",
+        "--resolution",
+        "128",
+        "--warmup",
+        "0",
+        "--runs",
+        "1",
+        "--out",
+        csv.to_str().unwrap(),
+        "--json",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = std::fs::read_to_string(&csv).unwrap();
     let lines: Vec<&str> = text.lines().collect();
-    assert_eq!(lines[0], "arch,width,resolution,threads,median_ms,p10_ms,p90_ms,macs_m");
+    assert_eq!(
+        lines[0],
+        "arch,width,resolution,threads,median_ms,p10_ms,p90_ms,macs_m"
+    );
     assert_eq!(lines.len(), 3);
     let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    for (row, arch) in rows.as_array().unwrap().iter().zip(pnag_build::sample::random_archs(2, 3)) {
+    for (row, arch) in rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(pnag_build::sample::random_archs(2, 3))
+    {
         assert_eq!(row["arch"], arch.to_string());
         assert!(row["median_ms"].as_f64().unwrap() > 0.0);
     }
@@ -134,18 +249,63 @@ fn profile_writes_csv_rows() {
 #[test]
 fn extract_then_infer_with_the_extracted_weights() {
     let sup = tmp("supernet.safetensors");
-    std::fs::write(&sup, pnag_build::extract::synthetic_supernet(Width::W1_0, 2)).unwrap();
+    std::fs::write(
+        &sup,
+        pnag_build::extract::synthetic_supernet(Width::W1_0, 2),
+    )
+    .unwrap();
     let sub = tmp("sub.safetensors");
-    let out = pnag(&["extract", "--supernet", sup.to_str().unwrap(), "--width", "1.0", "--arch", SMALLEST, "--out", sub.to_str().unwrap()]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = pnag(&[
+        "extract",
+        "--supernet",
+        sup.to_str().unwrap(),
+        "--width",
+        "1.0",
+        "--arch",
+        SMALLEST,
+        "--out",
+        sub.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let x = tmp("x128.npy");
     npy::write_f32(&x, &[1, 3, 128, 128], &vec![0.5; 3 * 128 * 128]).unwrap();
     let y = tmp("y128.npy");
-    let out = pnag(&["infer", "--arch", SMALLEST, "--width", "1.0", "--resolution", "128", "--weights", sub.to_str().unwrap(),
-        "--input", x.to_str().unwrap(), "--output", y.to_str().unwrap()]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = pnag(&[
+        "infer",
+        "--arch",
+        SMALLEST,
+        "--width",
+        "1.0",
+        "--resolution",
+        "128",
+        "--weights",
+        sub.to_str().unwrap(),
+        "--input",
+        x.to_str().unwrap(),
+        "--output",
+        y.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(npy::read_f32(&y).unwrap().shape, vec![1, 1000]);
-    let err = fails(&["extract", "--supernet", sup.to_str().unwrap(), "--width", "1.2", "--arch", SMALLEST, "--out", sub.to_str().unwrap()]);
+    let err = fails(&[
+        "extract",
+        "--supernet",
+        sup.to_str().unwrap(),
+        "--width",
+        "1.2",
+        "--arch",
+        SMALLEST,
+        "--out",
+        sub.to_str().unwrap(),
+    ]);
     assert!(err.contains("not the w1.2 supernet"), "{err}");
 }
 
@@ -154,51 +314,135 @@ fn devices_and_predict() {
     let out = pnag(&["devices", "--json"]);
     assert!(out.status.success());
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let names: Vec<&str> = v.as_array().unwrap().iter().map(|d| d["name"].as_str().unwrap()).collect();
+    let names: Vec<&str> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["name"].as_str().unwrap())
+        .collect();
     assert_eq!(names, ["note10", "i7-8700k", "titan-xp", "host", "macs"]);
 
-    let tutorial = "2,2,3,4,3:5,3,0,0,5,3,0,0,7,7,3,0,5,5,7,3,3,3,5,0:3,3,0,0,4,4,0,0,6,3,4,0,4,4,4,3,6,6,6,0";
-    let out = pnag(&["predict", "--device", "note10", "--arch", tutorial, "--resolution", "192", "--json"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let tutorial =
+        "2,2,3,4,3:5,3,0,0,5,3,0,0,7,7,3,0,5,5,7,3,3,3,5,0:3,3,0,0,4,4,0,0,6,3,4,0,4,4,4,3,6,6,6,0";
+    let out = pnag(&[
+        "predict",
+        "--device",
+        "note10",
+        "--arch",
+        tutorial,
+        "--resolution",
+        "192",
+        "--json",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     // OFA's tutorial: this arch was searched under 25 ms on the Note10 and predicted at 81.71 %.
     assert!(v["cost"].as_f64().unwrap() <= 25.0);
     assert!((v["top1_percent"].as_f64().unwrap() - 81.71).abs() < 0.01);
     assert_eq!(v["cost_unit"], "ms");
 
-    let out = pnag(&["predict", "--device", "i7-8700k", "--arch", SMALLEST, "--width", "1.0", "--resolution", "160", "--json"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = pnag(&[
+        "predict",
+        "--device",
+        "i7-8700k",
+        "--arch",
+        SMALLEST,
+        "--width",
+        "1.0",
+        "--resolution",
+        "160",
+        "--json",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     // w1.0 top-1 comes from the measured-accuracy predictor (measured range 64.8–76.1 %).
-    assert!(v["accuracy_model"].as_str().unwrap().starts_with("moofa-w1.0"));
+    assert!(v["accuracy_model"]
+        .as_str()
+        .unwrap()
+        .starts_with("moofa-w1.0"));
     assert!((60.0..80.0).contains(&v["top1_percent"].as_f64().unwrap()));
-    assert!(fails(&["predict", "--device", "i7-8700k", "--arch", SMALLEST, "--width", "1.0"]).contains("128..=192"));
-    let out = pnag(&["predict", "--device", "titan-xp", "--arch", SMALLEST, "--json"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        fails(&["predict", "--device", "i7-8700k", "--arch", SMALLEST, "--width", "1.0"])
+            .contains("128..=192")
+    );
+    let out = pnag(&[
+        "predict", "--device", "titan-xp", "--arch", SMALLEST, "--json",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(fails(&["profile-device", "note10"]).contains("only `host`"));
 
-    assert!(fails(&["predict", "--device", "pixel9", "--arch", SMALLEST]).contains("unknown device `pixel9`"));
-    assert!(fails(&["predict", "--device", "note10", "--arch", SMALLEST, "--resolution", "196"]).contains("no data for resolution 196"));
-    assert!(fails(&["predict", "--device", "note10", "--arch", SMALLEST, "--width", "1.0"]).contains("no data for width 1.0"));
+    assert!(
+        fails(&["predict", "--device", "pixel9", "--arch", SMALLEST])
+            .contains("unknown device `pixel9`")
+    );
+    assert!(fails(&[
+        "predict",
+        "--device",
+        "note10",
+        "--arch",
+        SMALLEST,
+        "--resolution",
+        "196"
+    ])
+    .contains("no data for resolution 196"));
+    assert!(
+        fails(&["predict", "--device", "note10", "--arch", SMALLEST, "--width", "1.0"])
+            .contains("no data for width 1.0")
+    );
 }
 
 #[test]
 fn generate_answers_every_budget_and_rejects_bad_ones() {
-    let out = pnag(&["generate", "--device", "note10", "--budget", "30", "--budget", "60", "--json"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = pnag(&[
+        "generate", "--device", "note10", "--budget", "30", "--budget", "60", "--json",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let rows = v.as_array().unwrap();
     assert_eq!(rows.len(), 2);
     for (row, budget) in rows.iter().zip([30.0, 60.0]) {
         let arch = Arch::parse(row["arch"].as_str().unwrap()).unwrap();
         assert!(row["cost"].as_f64().unwrap() <= budget);
-        assert_eq!(row["mmacs"].as_f64().unwrap(), NetworkSpec::new(arch, Width::W1_2, 224).unwrap().macs() as f64 / 1e6);
+        assert_eq!(
+            row["mmacs"].as_f64().unwrap(),
+            NetworkSpec::new(arch, Width::W1_2, 224).unwrap().macs() as f64 / 1e6
+        );
     }
-    assert!(fails(&["generate", "--device", "note10", "--budget", "5"]).contains("below device `note10`'s minimum 17.77 ms"));
-    assert!(fails(&["generate", "--device", "note10", "--budget", "NaN"]).contains("not a positive number"));
-    assert!(fails(&["generate", "--device", "note10", "--budget", "-3"]).contains("not a positive number"));
+    assert!(fails(&["generate", "--device", "note10", "--budget", "5"])
+        .contains("below device `note10`'s minimum 17.77 ms"));
+    assert!(
+        fails(&["generate", "--device", "note10", "--budget", "NaN"])
+            .contains("not a positive number")
+    );
+    assert!(fails(&["generate", "--device", "note10", "--budget", "-3"])
+        .contains("not a positive number"));
     assert!(fails(&["generate", "--device", "pixel9", "--budget", "30"]).contains("pixel9"));
-    assert!(fails(&["generate", "--device", "note10", "--budget", "30", "--model", "/nonexistent"]).contains("/nonexistent/generator.json"));
+    assert!(fails(&[
+        "generate",
+        "--device",
+        "note10",
+        "--budget",
+        "30",
+        "--model",
+        "/nonexistent"
+    ])
+    .contains("/nonexistent/generator.json"));
     let out = pnag(&["generate", "--device", "note10", "--budget", "400"]);
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("warning: budget 400 ms is above"));

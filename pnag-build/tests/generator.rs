@@ -5,7 +5,9 @@
 use std::path::Path;
 
 use pnag_build::cost::DEVICES;
-use pnag_build::generator::{GenerateOptions, Generator, GeneratorError, MANIFEST_FILE, WEIGHTS_FILE};
+use pnag_build::generator::{
+    GenerateOptions, Generator, GeneratorError, MANIFEST_FILE, WEIGHTS_FILE,
+};
 use pnag_build::objective::{Objective, DEFAULT_RESOLUTION, DEFAULT_WIDTH};
 use pnag_runtime::{Arch, NetworkSpec};
 
@@ -20,12 +22,19 @@ fn every_device_ships_a_generator_whose_answers_are_feasible_and_scored_by_its_m
     for device in DEVICES {
         let (g, o) = setup(device);
         let [lo, hi] = g.manifest.range;
-        assert!(lo <= o.cost(Arch::smallest()).unwrap(), "{device}: range covers the smallest subnet");
+        assert!(
+            lo <= o.cost(Arch::smallest()).unwrap(),
+            "{device}: range covers the smallest subnet"
+        );
         for f in [0.1, 0.3, 0.5, 0.7, 0.9] {
             let budget = lo + f * (hi - lo);
             let r = g.generate(&o, budget, &GenerateOptions::default()).unwrap();
             let arch = Arch::parse(&r.arch).unwrap();
-            assert!(r.cost <= budget, "{device} @ {budget}: cost {} over budget", r.cost);
+            assert!(
+                r.cost <= budget,
+                "{device} @ {budget}: cost {} over budget",
+                r.cost
+            );
             assert_eq!(r.cost, o.cost(arch).unwrap());
             assert_eq!(r.top1, o.top1(arch).unwrap());
             let spec = NetworkSpec::new(arch, o.width, o.resolution).unwrap();
@@ -47,19 +56,43 @@ fn embeddings_interpolate_linearly_between_adjacent_budgets() {
     }
     // Outside the trained budgets the end embeddings are used.
     assert_eq!(p.budget_vector(b, b[0] - 1.0), p.budget_vector(b, b[0]));
-    assert_eq!(p.budget_vector(b, b[b.len() - 1] * 2.0), p.budget_vector(b, b[b.len() - 1]));
+    assert_eq!(
+        p.budget_vector(b, b[b.len() - 1] * 2.0),
+        p.budget_vector(b, b[b.len() - 1])
+    );
 }
 
 #[test]
 fn same_seed_same_architectures() {
     let (g, o) = setup("i7-8700k");
     let budget = (g.manifest.range[0] + g.manifest.range[1]) / 2.0;
-    let run = |seed| g.generate(&o, budget, &GenerateOptions { seed, ..Default::default() }).unwrap().arch;
+    let run = |seed| {
+        g.generate(
+            &o,
+            budget,
+            &GenerateOptions {
+                seed,
+                ..Default::default()
+            },
+        )
+        .unwrap()
+        .arch
+    };
     assert_eq!(run(7), run(7));
     // Each budget has its own stream: asking for more budgets does not change this one.
-    let alone = g.generate(&o, budget, &GenerateOptions::default()).unwrap().arch;
-    let _ = g.generate(&o, budget * 0.8, &GenerateOptions::default()).unwrap();
-    assert_eq!(g.generate(&o, budget, &GenerateOptions::default()).unwrap().arch, alone);
+    let alone = g
+        .generate(&o, budget, &GenerateOptions::default())
+        .unwrap()
+        .arch;
+    let _ = g
+        .generate(&o, budget * 0.8, &GenerateOptions::default())
+        .unwrap();
+    assert_eq!(
+        g.generate(&o, budget, &GenerateOptions::default())
+            .unwrap()
+            .arch,
+        alone
+    );
 }
 
 #[test]
@@ -75,11 +108,17 @@ fn bad_budgets_get_one_clear_error_each() {
     assert!(e.to_string().contains("minimum 17.77 ms"), "{e}");
     // Above the range: the best answer, with a warning.
     let r = g.generate(&o, 500.0, &opts).unwrap();
-    assert!(r.warning.as_deref().unwrap().contains("above device `note10`'s range"));
+    assert!(r
+        .warning
+        .as_deref()
+        .unwrap()
+        .contains("above device `note10`'s range"));
 }
 
 fn copy_model(device: &str, dir: &Path) {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../models").join(device);
+    let src = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../models")
+        .join(device);
     std::fs::create_dir_all(dir).unwrap();
     for f in [MANIFEST_FILE, WEIGHTS_FILE] {
         std::fs::copy(src.join(f), dir.join(f)).unwrap();
@@ -96,7 +135,10 @@ fn missing_corrupt_or_foreign_models_are_refused() {
     // Corrupt manifest.
     copy_model("note10", &dir);
     std::fs::write(dir.join(MANIFEST_FILE), b"{ not json").unwrap();
-    assert!(matches!(Generator::load(&dir).unwrap_err(), GeneratorError::Manifest { .. }));
+    assert!(matches!(
+        Generator::load(&dir).unwrap_err(),
+        GeneratorError::Manifest { .. }
+    ));
     // Truncated weights.
     copy_model("note10", &dir);
     let w = std::fs::read(dir.join(WEIGHTS_FILE)).unwrap();
@@ -107,15 +149,26 @@ fn missing_corrupt_or_foreign_models_are_refused() {
     copy_model("note10", &dir);
     let g = Generator::load(&dir).unwrap();
     let i7 = Objective::new("i7-8700k", DEFAULT_WIDTH, DEFAULT_RESOLUTION).unwrap();
-    let e = g.generate(&i7, 30.0, &GenerateOptions::default()).unwrap_err();
+    let e = g
+        .generate(&i7, 30.0, &GenerateOptions::default())
+        .unwrap_err();
     assert!(e.to_string().contains("trained for device `note10`"), "{e}");
     // A changed cost model (other content hash) → retrain.
     let text = std::fs::read_to_string(dir.join(MANIFEST_FILE)).unwrap();
     let hash = &g.manifest.models.cost_hash;
-    std::fs::write(dir.join(MANIFEST_FILE), text.replace(hash.as_str(), "0000000000000000")).unwrap();
+    std::fs::write(
+        dir.join(MANIFEST_FILE),
+        text.replace(hash.as_str(), "0000000000000000"),
+    )
+    .unwrap();
     let g = Generator::load(&dir).unwrap();
     let note10 = Objective::new("note10", DEFAULT_WIDTH, DEFAULT_RESOLUTION).unwrap();
-    let e = g.generate(&note10, 50.0, &GenerateOptions::default()).unwrap_err();
-    assert!(e.to_string().contains("cost model") && e.to_string().contains("retrain"), "{e}");
+    let e = g
+        .generate(&note10, 50.0, &GenerateOptions::default())
+        .unwrap_err();
+    assert!(
+        e.to_string().contains("cost model") && e.to_string().contains("retrain"),
+        "{e}"
+    );
     std::fs::remove_dir_all(&tmp).ok();
 }

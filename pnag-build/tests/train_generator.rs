@@ -12,7 +12,18 @@ use pnag_build::train_generator::{sample_with_tch, train, PnagConfig};
 use pnag_runtime::weights::{parse_safetensors, read_f32, WeightTensor};
 
 fn tiny() -> PnagConfig {
-    PnagConfig { archs: 2_000, k: 3, evaluator_steps: 300, evaluator_batch: 64, evaluator_hidden: 64, iterations: 20, samples_per_budget: 8, threads: 1, seed: 5, ..Default::default() }
+    PnagConfig {
+        archs: 2_000,
+        k: 3,
+        evaluator_steps: 300,
+        evaluator_batch: 64,
+        evaluator_hidden: 64,
+        iterations: 20,
+        samples_per_budget: 8,
+        threads: 1,
+        seed: 5,
+        ..Default::default()
+    }
 }
 
 fn tensors(dir: &Path) -> Vec<(String, WeightTensor)> {
@@ -39,7 +50,10 @@ fn rust_policy_matches_tch_and_training_is_deterministic() {
     // Eq. 6 is learnable from the one-hot encoding: far above chance on held-out pairs.
     let pair_accuracy = g.manifest.training.evaluator_pair_accuracy.unwrap();
     assert!(pair_accuracy > 0.8, "{pair_accuracy}");
-    assert!(!a.join(".train").exists(), "checkpoints are removed after a finished run");
+    assert!(
+        !a.join(".train").exists(),
+        "checkpoints are removed after a finished run"
+    );
 
     // tch samples; the Rust policy must give each arch the same log-probability.
     let t = tensors(&a);
@@ -51,11 +65,17 @@ fn rust_policy_matches_tch_and_training_is_deterministic() {
     for ((arch, lp_tch), &k) in sampled.iter().zip(&budget_idx) {
         let b = loaded.policy().budget_vector(budgets, budgets[k]);
         let lp_rust = loaded.policy().log_prob(&b, arch);
-        assert!((lp_rust - lp_tch).abs() < 1e-4 * lp_tch.abs().max(1.0), "{arch}: rust {lp_rust} vs tch {lp_tch}");
+        assert!(
+            (lp_rust - lp_tch).abs() < 1e-4 * lp_tch.abs().max(1.0),
+            "{arch}: rust {lp_rust} vs tch {lp_tch}"
+        );
     }
 
     // Same seed, same generator (weights and manifest budgets).
     train(&objective, &tiny(), Some(&b), &mut |_, _, _| {}).unwrap();
-    assert_eq!(std::fs::read(a.join(WEIGHTS_FILE)).unwrap(), std::fs::read(b.join(WEIGHTS_FILE)).unwrap());
+    assert_eq!(
+        std::fs::read(a.join(WEIGHTS_FILE)).unwrap(),
+        std::fs::read(b.join(WEIGHTS_FILE)).unwrap()
+    );
     std::fs::remove_dir_all(&tmp).ok();
 }

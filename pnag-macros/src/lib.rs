@@ -1,8 +1,13 @@
 //! `pnag-macros`: procedural macros that turn a PNAG architecture into code
 //! at compile time, so a bad architecture is a compile error, not a runtime one.
 //!
-//! Today: [`arch!`], a compile-time-validated [`pnag_runtime::Arch`]. The
-//! deployment macro that emits a whole specialized network builds on it.
+//! - [`network!`]: one chosen subnet as a module — consts describing it, its
+//!   weights embedded with `include_bytes!` (only its tensors) and an unrolled
+//!   tract builder. The arch comes from the selection a `build.rs` wrote with
+//!   `pnag_build::Config` (by budget name), or from an explicit literal.
+//! - [`arch!`]: a compile-time-validated [`pnag_runtime::Arch`].
+
+mod network;
 
 use proc_macro::TokenStream;
 use quote::quote;
@@ -29,6 +34,41 @@ pub fn arch(input: TokenStream) -> TokenStream {
             }
             .into()
         }
-        Err(err) => syn::Error::new(lit.span(), err.to_string()).to_compile_error().into(),
+        Err(err) => syn::Error::new(lit.span(), err.to_string())
+            .to_compile_error()
+            .into(),
+    }
+}
+
+/// One chosen subnet as a module.
+///
+/// By budget name, from the targets TOML the crate's `build.rs` compiled:
+///
+/// ```ignore
+/// pnag_macros::network!(pub mod fast, budget = "fast");
+/// let net = fast::build(fast::options())?; // a pnag_runtime::Network
+/// println!("{} predicted {} {} on {}", fast::ARCH, fast::PREDICTED_COST, fast::COST_UNIT, fast::DEVICE);
+/// ```
+///
+/// Or an explicit arch (no build.rs needed); weights are a safetensors file
+/// relative to the crate (`weights = "w.safetensors"`) or, by default, seeded
+/// synthetic UNTRAINED ones (`seed = 0`):
+///
+/// ```ignore
+/// pnag_macros::network!(mod small, arch = "2,2,2,2,2:3,3,0,0,...", width = 1.2, resolution = 224);
+/// ```
+///
+/// The module holds `ARCH`, `DEPTHS`, `KERNELS`, `EXPANDS`, `WIDTH`, `RESOLUTION`,
+/// `MACS`, `PARAMS`, `UNTRAINED`, `WEIGHTS_ORIGIN`, `BLOCKS` (every block's kernel,
+/// stride and widths as literals), `WEIGHTS` (embedded bytes), and with a budget
+/// also `DEVICE`, `BUDGET`, `COST_UNIT`, `PREDICTED_COST`, `PREDICTED_TOP1`,
+/// `THREADS`, `RUNTIME`; functions `arch()`, `spec()`, `weights()`, `options()`,
+/// `build(options)`. The crate must depend on `pnag-runtime`.
+#[proc_macro]
+pub fn network(input: TokenStream) -> TokenStream {
+    let input = parse_macro_input!(input as network::NetworkInput);
+    match network::expand(input) {
+        Ok(tokens) => tokens.into(),
+        Err(e) => e.to_compile_error().into(),
     }
 }

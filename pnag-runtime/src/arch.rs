@@ -38,15 +38,40 @@ pub enum ArchError {
     #[error("arch string `{input}`: expected 3 groups `depths:kernels:expands` separated by ':', found {found}")]
     Groups { input: String, found: usize },
     #[error("arch string `{input}`: group `{group}` must have {expected} comma-separated values, found {found}")]
-    Count { input: String, group: &'static str, expected: usize, found: usize },
-    #[error("arch string `{input}`: `{token}` in group `{group}` (position {index}) is not a number")]
-    NotANumber { input: String, group: &'static str, index: usize, token: String },
+    Count {
+        input: String,
+        group: &'static str,
+        expected: usize,
+        found: usize,
+    },
+    #[error(
+        "arch string `{input}`: `{token}` in group `{group}` (position {index}) is not a number"
+    )]
+    NotANumber {
+        input: String,
+        group: &'static str,
+        index: usize,
+        token: String,
+    },
     #[error("arch: stage {stage} depth {value} is not in the space (expected one of 2, 3, 4)")]
     Depth { stage: usize, value: u8 },
     #[error("arch: slot {slot} (stage {stage}, layer {layer}) {field} {value} is not in the space (expected one of {allowed})")]
-    Slot { slot: usize, stage: usize, layer: usize, field: &'static str, value: u8, allowed: &'static str },
+    Slot {
+        slot: usize,
+        stage: usize,
+        layer: usize,
+        field: &'static str,
+        value: u8,
+        allowed: &'static str,
+    },
     #[error("arch: slot {slot} (stage {stage}) is unused at depth {depth} but holds {field} {value}; unused slots must be 0 (use `Arch::normalized` to zero them)")]
-    UnusedNonZero { slot: usize, stage: usize, depth: u8, field: &'static str, value: u8 },
+    UnusedNonZero {
+        slot: usize,
+        stage: usize,
+        depth: u8,
+        field: &'static str,
+        value: u8,
+    },
     #[error("width {0} is not supported (expected 1.0 or 1.2)")]
     Width(String),
     #[error("resolution {0} is not supported (expected a multiple of 4 in 128..=256)")]
@@ -140,12 +165,20 @@ fn allowed_str(set: &[u8; 3]) -> &'static str {
 
 impl Arch {
     /// Builds an arch, requiring 0 in unused slots and values of the space elsewhere.
-    pub fn new(depths: [u8; STAGES], kernels: [u8; SLOTS], expands: [u8; SLOTS]) -> Result<Self, ArchError> {
+    pub fn new(
+        depths: [u8; STAGES],
+        kernels: [u8; SLOTS],
+        expands: [u8; SLOTS],
+    ) -> Result<Self, ArchError> {
         Self::check(depths, kernels, expands, true)
     }
 
     /// Builds an arch, zeroing whatever unused slots hold (OFA semantics).
-    pub fn normalized(depths: [u8; STAGES], mut kernels: [u8; SLOTS], mut expands: [u8; SLOTS]) -> Result<Self, ArchError> {
+    pub fn normalized(
+        depths: [u8; STAGES],
+        mut kernels: [u8; SLOTS],
+        mut expands: [u8; SLOTS],
+    ) -> Result<Self, ArchError> {
         for slot in 0..SLOTS {
             let d = depths[slot / SLOTS_PER_STAGE];
             if (slot % SLOTS_PER_STAGE) as u8 >= d && DEPTHS.contains(&d) {
@@ -156,30 +189,62 @@ impl Arch {
         Self::check(depths, kernels, expands, true)
     }
 
-    fn check(depths: [u8; STAGES], kernels: [u8; SLOTS], expands: [u8; SLOTS], strict: bool) -> Result<Self, ArchError> {
+    fn check(
+        depths: [u8; STAGES],
+        kernels: [u8; SLOTS],
+        expands: [u8; SLOTS],
+        strict: bool,
+    ) -> Result<Self, ArchError> {
         for (stage, &d) in depths.iter().enumerate() {
             if !DEPTHS.contains(&d) {
-                return Err(ArchError::Depth { stage: stage + 1, value: d });
+                return Err(ArchError::Depth {
+                    stage: stage + 1,
+                    value: d,
+                });
             }
         }
         for slot in 0..SLOTS {
             let (stage, layer) = (slot / SLOTS_PER_STAGE, slot % SLOTS_PER_STAGE);
             let used = (layer as u8) < depths[stage];
-            for (field, value, set) in [("kernel", kernels[slot], &KERNELS), ("expand", expands[slot], &EXPANDS)] {
+            for (field, value, set) in [
+                ("kernel", kernels[slot], &KERNELS),
+                ("expand", expands[slot], &EXPANDS),
+            ] {
                 if used && !set.contains(&value) {
-                    return Err(ArchError::Slot { slot: slot + 1, stage: stage + 1, layer: layer + 1, field, value, allowed: allowed_str(set) });
+                    return Err(ArchError::Slot {
+                        slot: slot + 1,
+                        stage: stage + 1,
+                        layer: layer + 1,
+                        field,
+                        value,
+                        allowed: allowed_str(set),
+                    });
                 }
                 if !used && strict && value != 0 {
-                    return Err(ArchError::UnusedNonZero { slot: slot + 1, stage: stage + 1, depth: depths[stage], field, value });
+                    return Err(ArchError::UnusedNonZero {
+                        slot: slot + 1,
+                        stage: stage + 1,
+                        depth: depths[stage],
+                        field,
+                        value,
+                    });
                 }
             }
         }
-        Ok(Arch { depths, kernels, expands })
+        Ok(Arch {
+            depths,
+            kernels,
+            expands,
+        })
     }
 
     /// The largest subnet: depth 4, kernel 7, expand 6 everywhere.
     pub fn largest() -> Self {
-        Arch { depths: [4; STAGES], kernels: [7; SLOTS], expands: [6; SLOTS] }
+        Arch {
+            depths: [4; STAGES],
+            kernels: [7; SLOTS],
+            expands: [6; SLOTS],
+        }
     }
 
     /// The smallest subnet: depth 2, kernel 3, expand 3 everywhere.
@@ -192,7 +257,11 @@ impl Arch {
                 e[s * SLOTS_PER_STAGE + l] = 3;
             }
         }
-        Arch { depths: [2; STAGES], kernels: k, expands: e }
+        Arch {
+            depths: [2; STAGES],
+            kernels: k,
+            expands: e,
+        }
     }
 
     /// Parses a PNAG arch string strictly (see the module docs).
@@ -226,7 +295,9 @@ impl Arch {
 
     /// The active `(slot, kernel, expand)` triples in network order.
     pub fn active_layers(&self) -> impl Iterator<Item = (usize, u8, u8)> + '_ {
-        (0..SLOTS).filter(|&s| self.is_used(s)).map(|s| (s, self.kernels[s], self.expands[s]))
+        (0..SLOTS)
+            .filter(|&s| self.is_used(s))
+            .map(|s| (s, self.kernels[s], self.expands[s]))
     }
 }
 
@@ -234,16 +305,33 @@ fn parse_groups(s: &str) -> Result<([u8; STAGES], [u8; SLOTS], [u8; SLOTS]), Arc
     let input = s.to_string();
     let groups: Vec<&str> = s.trim().split(':').collect();
     if groups.len() != 3 {
-        return Err(ArchError::Groups { input, found: groups.len() });
+        return Err(ArchError::Groups {
+            input,
+            found: groups.len(),
+        });
     }
-    fn numbers<const N: usize>(input: &str, text: &str, group: &'static str) -> Result<[u8; N], ArchError> {
+    fn numbers<const N: usize>(
+        input: &str,
+        text: &str,
+        group: &'static str,
+    ) -> Result<[u8; N], ArchError> {
         let tokens: Vec<&str> = text.split(',').map(str::trim).collect();
         if tokens.len() != N {
-            return Err(ArchError::Count { input: input.into(), group, expected: N, found: tokens.len() });
+            return Err(ArchError::Count {
+                input: input.into(),
+                group,
+                expected: N,
+                found: tokens.len(),
+            });
         }
         let mut out = [0u8; N];
         for (i, t) in tokens.iter().enumerate() {
-            out[i] = t.parse().map_err(|_| ArchError::NotANumber { input: input.into(), group, index: i + 1, token: t.to_string() })?;
+            out[i] = t.parse().map_err(|_| ArchError::NotANumber {
+                input: input.into(),
+                group,
+                index: i + 1,
+                token: t.to_string(),
+            })?;
         }
         Ok(out)
     }
@@ -263,8 +351,19 @@ impl FromStr for Arch {
 
 impl fmt::Display for Arch {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let join = |v: &[u8]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(",");
-        write!(f, "{}:{}:{}", join(&self.depths), join(&self.kernels), join(&self.expands))
+        let join = |v: &[u8]| {
+            v.iter()
+                .map(|x| x.to_string())
+                .collect::<Vec<_>>()
+                .join(",")
+        };
+        write!(
+            f,
+            "{}:{}:{}",
+            join(&self.depths),
+            join(&self.kernels),
+            join(&self.expands)
+        )
     }
 }
 
@@ -272,42 +371,90 @@ impl fmt::Display for Arch {
 mod tests {
     use super::*;
 
-    const TUTORIAL: &str = "2,2,3,4,3:5,3,0,0,5,3,0,0,7,7,3,0,5,5,7,3,3,3,5,0:3,3,0,0,4,4,0,0,6,3,4,0,4,4,4,3,6,6,6,0";
+    const TUTORIAL: &str =
+        "2,2,3,4,3:5,3,0,0,5,3,0,0,7,7,3,0,5,5,7,3,3,3,5,0:3,3,0,0,4,4,0,0,6,3,4,0,4,4,4,3,6,6,6,0";
 
     #[test]
     fn round_trip_is_exact() {
-        for s in [TUTORIAL.to_string(), Arch::largest().to_string(), Arch::smallest().to_string()] {
+        for s in [
+            TUTORIAL.to_string(),
+            Arch::largest().to_string(),
+            Arch::smallest().to_string(),
+        ] {
             assert_eq!(Arch::parse(&s).unwrap().to_string(), s);
         }
     }
 
     #[test]
     fn widths_match_ofa_make_divisible() {
-        assert_eq!(Width::W1_0.channels(), [16, 16, 24, 40, 80, 112, 160, 960, 1280]);
-        assert_eq!(Width::W1_2.channels(), [24, 24, 32, 48, 96, 136, 192, 1152, 1536]);
+        assert_eq!(
+            Width::W1_0.channels(),
+            [16, 16, 24, 40, 80, 112, 160, 960, 1280]
+        );
+        assert_eq!(
+            Width::W1_2.channels(),
+            [24, 24, 32, 48, 96, 136, 192, 1152, 1536]
+        );
     }
 
     #[test]
     fn unused_slots_are_normalized() {
         let noisy = TUTORIAL.replacen("5,3,0,0", "5,3,7,5", 1);
-        assert!(matches!(Arch::parse(&noisy), Err(ArchError::UnusedNonZero { slot: 3, .. })));
-        assert_eq!(Arch::parse_normalized(&noisy).unwrap().to_string(), TUTORIAL);
+        assert!(matches!(
+            Arch::parse(&noisy),
+            Err(ArchError::UnusedNonZero { slot: 3, .. })
+        ));
+        assert_eq!(
+            Arch::parse_normalized(&noisy).unwrap().to_string(),
+            TUTORIAL
+        );
     }
 
     #[test]
     fn bad_strings_are_rejected_with_position() {
-        assert!(matches!(Arch::parse("2,2,2,2,2"), Err(ArchError::Groups { found: 1, .. })));
-        assert!(matches!(Arch::parse("2,2,2,2:3:3"), Err(ArchError::Count { group: "depths", found: 4, .. })));
-        assert!(matches!(Arch::parse(&TUTORIAL.replacen("2,2,3", "2,x,3", 1)), Err(ArchError::NotANumber { index: 2, .. })));
-        assert!(matches!(Arch::parse(&TUTORIAL.replacen("2,2,3", "2,5,3", 1)), Err(ArchError::Depth { stage: 2, value: 5 })));
-        assert!(matches!(Arch::parse(&TUTORIAL.replacen(":5,3", ":4,3", 1)), Err(ArchError::Slot { slot: 1, field: "kernel", value: 4, .. })));
-        assert!(matches!(Arch::parse(&TUTORIAL.replace(';', ",").replacen(",", ";", 1)), Err(_)));
+        assert!(matches!(
+            Arch::parse("2,2,2,2,2"),
+            Err(ArchError::Groups { found: 1, .. })
+        ));
+        assert!(matches!(
+            Arch::parse("2,2,2,2:3:3"),
+            Err(ArchError::Count {
+                group: "depths",
+                found: 4,
+                ..
+            })
+        ));
+        assert!(matches!(
+            Arch::parse(&TUTORIAL.replacen("2,2,3", "2,x,3", 1)),
+            Err(ArchError::NotANumber { index: 2, .. })
+        ));
+        assert!(matches!(
+            Arch::parse(&TUTORIAL.replacen("2,2,3", "2,5,3", 1)),
+            Err(ArchError::Depth { stage: 2, value: 5 })
+        ));
+        assert!(matches!(
+            Arch::parse(&TUTORIAL.replacen(":5,3", ":4,3", 1)),
+            Err(ArchError::Slot {
+                slot: 1,
+                field: "kernel",
+                value: 4,
+                ..
+            })
+        ));
+        assert!(matches!(
+            Arch::parse(&TUTORIAL.replace(';', ",").replacen(",", ";", 1)),
+            Err(_)
+        ));
     }
 
     #[test]
     fn resolution_range() {
         assert!(check_resolution(224).is_ok());
         assert!(check_resolution(128).is_ok() && check_resolution(256).is_ok());
-        assert!(check_resolution(226).is_err() && check_resolution(124).is_err() && check_resolution(260).is_err());
+        assert!(
+            check_resolution(226).is_err()
+                && check_resolution(124).is_err()
+                && check_resolution(260).is_err()
+        );
     }
 }

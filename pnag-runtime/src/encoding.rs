@@ -34,8 +34,14 @@ pub fn pnag_onehot(arch: &Arch) -> [f32; PNAG_FEATURES] {
 }
 
 /// OFA's 128-d accuracy-predictor features; `resolution` must be one of [`OFA_RESOLUTIONS`].
-pub fn ofa_predictor_features(arch: &Arch, resolution: u32) -> Result<[f32; OFA_FEATURES], ArchError> {
-    let r = OFA_RESOLUTIONS.iter().position(|&x| x == resolution).ok_or(ArchError::EncodingResolution(resolution))?;
+pub fn ofa_predictor_features(
+    arch: &Arch,
+    resolution: u32,
+) -> Result<[f32; OFA_FEATURES], ArchError> {
+    let r = OFA_RESOLUTIONS
+        .iter()
+        .position(|&x| x == resolution)
+        .ok_or(ArchError::EncodingResolution(resolution))?;
     let mut f = [0.0; OFA_FEATURES];
     f[..PNAG_FEATURES].copy_from_slice(&pnag_onehot(arch));
     f[PNAG_FEATURES + r] = 1.0;
@@ -58,6 +64,9 @@ mod tests {
         assert_eq!(&small[0..6], &[1.0, 0.0, 0.0, 1.0, 0.0, 0.0]);
         assert_eq!(&small[6..12], &[0.0; 6], "unused slots 3 and 4 of stage 1");
         assert_eq!(small[123], 1.0);
-        assert!(matches!(ofa_predictor_features(&Arch::smallest(), 200), Err(ArchError::EncodingResolution(200))));
+        assert!(matches!(
+            ofa_predictor_features(&Arch::smallest(), 200),
+            Err(ArchError::EncodingResolution(200))
+        ));
     }
 }

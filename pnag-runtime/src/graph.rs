@@ -7,8 +7,8 @@
 //! ReLU / h-swish, sums, one multiply per SE block and the residual adds.
 
 use tract_core::internal::*;
-use tract_core::ops::cnn::{Conv, KernelFormat, PaddingSpec, PoolSpec};
 use tract_core::ops::change_axes::AxisOp;
+use tract_core::ops::cnn::{Conv, KernelFormat, PaddingSpec, PoolSpec};
 use tract_core::ops::nn::{DataFormat, Reduce, Reducer};
 
 use crate::spec::{Activation, BlockSpec, NetworkSpec};
@@ -18,32 +18,77 @@ use crate::weights::Weights;
 pub const BN_EPS: f64 = 1e-5;
 
 /// Builds the (unoptimized) typed model: input `[batch, 3, R, R]` f32, output `[batch, 1000]`.
+///
+/// This walks `spec.blocks`; code emitted by `pnag_macros::network!` instead
+/// calls [`SubnetGraph::block`] once per block with literal [`BlockSpec`]s.
 pub fn build_model(spec: &NetworkSpec, weights: &Weights, batch: usize) -> TractResult<TypedModel> {
-    let mut g = GraphBuilder { model: TypedModel::default(), weights };
-    let r = spec.resolution;
-    let mut x = g.model.add_source("input", f32::fact([batch, 3, r, r]))?;
-    x = g.conv_bn("first_conv", x, 2, 1)?;
-    x = g.act("first_conv.act", x, Activation::HSwish)?;
+    let mut g = SubnetGraph::stem(weights, batch, spec.resolution)?;
     for block in &spec.blocks {
-        x = g.block(block, x)?;
+        g.block(block)?;
     }
-    x = g.conv_bn("final_expand_layer", x, 1, 1)?;
-    x = g.act("final_expand_layer.act", x, Activation::HSwish)?;
-    let area = (spec.final_size * spec.final_size) as f32;
-    x = g.wire("global_avg_pool", Reduce::new(tvec![2, 3], Reducer::Sum), &[x])?;
-    // Mean = sum / area, folded into the feature-mix weights.
-    let fm = g.tensor("feature_mix_layer.conv.weight")?;
-    let fm_w: Vec<f32> = fm.data.iter().map(|w| w / area).collect();
-    x = g.conv("feature_mix_layer.conv", x, &fm.shape, fm_w, None, 1, 1)?;
-    x = g.act("feature_mix_layer.act", x, Activation::HSwish)?;
-    let cls = g.tensor("classifier.linear.weight")?;
-    let (classes, features) = (cls.shape[0], cls.shape[1]);
-    let bias = g.tensor("classifier.linear.bias")?.data.clone();
-    x = g.conv("classifier.linear", x, &[classes, features, 1, 1], cls.data.clone(), Some(bias), 1, 1)?;
-    x = g.wire("logits.squeeze_w", AxisOp::Rm(3), &[x])?;
-    x = g.wire("logits.squeeze_h", AxisOp::Rm(2), &[x])?;
-    g.model.select_output_outlets(&[x])?;
-    Ok(g.model)
+    g.head(spec.final_size)
+}
+
+/// A subnet graph under construction, one stage at a time: [`stem`](Self::stem),
+/// then [`block`](Self::block) for every block in order, then [`head`](Self::head).
+pub struct SubnetGraph<'a> {
+    g: GraphBuilder<'a>,
+    x: OutletId,
+}
+
+impl<'a> SubnetGraph<'a> {
+    /// The input `[batch, 3, resolution, resolution]` and the first conv (3x3, stride 2, h-swish).
+    pub fn stem(weights: &'a Weights, batch: usize, resolution: usize) -> TractResult<Self> {
+        let mut g = GraphBuilder {
+            model: TypedModel::default(),
+            weights,
+        };
+        let r = resolution;
+        let mut x = g.model.add_source("input", f32::fact([batch, 3, r, r]))?;
+        x = g.conv_bn("first_conv", x, 2, 1)?;
+        x = g.act("first_conv.act", x, Activation::HSwish)?;
+        Ok(SubnetGraph { g, x })
+    }
+
+    /// Appends one MBConv block.
+    pub fn block(&mut self, block: &BlockSpec) -> TractResult<()> {
+        self.x = self.g.block(block, self.x)?;
+        Ok(())
+    }
+
+    /// Final expand conv, global pooling over the `final_size`² map, feature mix and classifier.
+    pub fn head(self, final_size: usize) -> TractResult<TypedModel> {
+        let SubnetGraph { mut g, mut x } = self;
+        x = g.conv_bn("final_expand_layer", x, 1, 1)?;
+        x = g.act("final_expand_layer.act", x, Activation::HSwish)?;
+        let area = (final_size * final_size) as f32;
+        x = g.wire(
+            "global_avg_pool",
+            Reduce::new(tvec![2, 3], Reducer::Sum),
+            &[x],
+        )?;
+        // Mean = sum / area, folded into the feature-mix weights.
+        let fm = g.tensor("feature_mix_layer.conv.weight")?;
+        let fm_w: Vec<f32> = fm.data.iter().map(|w| w / area).collect();
+        x = g.conv("feature_mix_layer.conv", x, &fm.shape, fm_w, None, 1, 1)?;
+        x = g.act("feature_mix_layer.act", x, Activation::HSwish)?;
+        let cls = g.tensor("classifier.linear.weight")?;
+        let (classes, features) = (cls.shape[0], cls.shape[1]);
+        let bias = g.tensor("classifier.linear.bias")?.data.clone();
+        x = g.conv(
+            "classifier.linear",
+            x,
+            &[classes, features, 1, 1],
+            cls.data.clone(),
+            Some(bias),
+            1,
+            1,
+        )?;
+        x = g.wire("logits.squeeze_w", AxisOp::Rm(3), &[x])?;
+        x = g.wire("logits.squeeze_h", AxisOp::Rm(2), &[x])?;
+        g.model.select_output_outlets(&[x])?;
+        Ok(g.model)
+    }
 }
 
 struct GraphBuilder<'a> {
@@ -56,7 +101,12 @@ impl<'a> GraphBuilder<'a> {
         self.weights.get(name).map_err(|e| anyhow!(e.to_string()))
     }
 
-    fn wire(&mut self, name: &str, op: impl Into<Box<dyn TypedOp>>, inputs: &[OutletId]) -> TractResult<OutletId> {
+    fn wire(
+        &mut self,
+        name: &str,
+        op: impl Into<Box<dyn TypedOp>>,
+        inputs: &[OutletId],
+    ) -> TractResult<OutletId> {
         Ok(self.model.wire_node(name, op, inputs)?[0])
     }
 
@@ -64,8 +114,19 @@ impl<'a> GraphBuilder<'a> {
         self.model.add_const(name, tensor0(v))
     }
 
-    fn binary(&mut self, name: &str, op: tract_core::ops::binary::TypedBinOp, a: OutletId, b: OutletId) -> TractResult<OutletId> {
-        Ok(tract_core::ops::change_axes::wire_with_rank_broadcast(name, &mut self.model, op, &[a, b])?[0])
+    fn binary(
+        &mut self,
+        name: &str,
+        op: tract_core::ops::binary::TypedBinOp,
+        a: OutletId,
+        b: OutletId,
+    ) -> TractResult<OutletId> {
+        Ok(tract_core::ops::change_axes::wire_with_rank_broadcast(
+            name,
+            &mut self.model,
+            op,
+            &[a, b],
+        )?[0])
     }
 
     /// A 2-D convolution, NCHW, OIHW kernel, PyTorch `padding = k / 2`.
@@ -81,9 +142,14 @@ impl<'a> GraphBuilder<'a> {
         group: usize,
     ) -> TractResult<OutletId> {
         let (cout, k) = (shape[0], shape[2]);
-        let kernel = self.model.add_const(format!("{name}.weight"), Tensor::from_shape(shape, &weight)?)?;
+        let kernel = self.model.add_const(
+            format!("{name}.weight"),
+            Tensor::from_shape(shape, &weight)?,
+        )?;
         let bias = match bias {
-            Some(b) => self.model.add_const(format!("{name}.bias"), Tensor::from_shape(&[cout], &b)?)?,
+            Some(b) => self
+                .model
+                .add_const(format!("{name}.bias"), Tensor::from_shape(&[cout], &b)?)?,
             None => self.scalar(&format!("{name}.bias"), 0.0)?,
         };
         let pool_spec = PoolSpec {
@@ -95,22 +161,55 @@ impl<'a> GraphBuilder<'a> {
             input_channels: shape[1] * group,
             output_channels: cout,
         };
-        let op = Conv { pool_spec, kernel_fmt: KernelFormat::OIHW, group, q_params: None };
+        let op = Conv {
+            pool_spec,
+            kernel_fmt: KernelFormat::OIHW,
+            group,
+            q_params: None,
+        };
         self.wire(name, op, &[x, kernel, bias])
     }
 
     /// `{prefix}.conv` followed by `{prefix}.bn`, folded into one conv with bias.
-    fn conv_bn(&mut self, prefix: &str, x: OutletId, stride: usize, group: usize) -> TractResult<OutletId> {
+    fn conv_bn(
+        &mut self,
+        prefix: &str,
+        x: OutletId,
+        stride: usize,
+        group: usize,
+    ) -> TractResult<OutletId> {
         let w = self.tensor(&format!("{prefix}.conv.weight"))?;
         let bn = |stat: &str| self.tensor(&format!("{prefix}.bn.{stat}")).map(|t| &t.data);
-        let (gamma, beta, mean, var) = (bn("weight")?, bn("bias")?, bn("running_mean")?, bn("running_var")?);
+        let (gamma, beta, mean, var) = (
+            bn("weight")?,
+            bn("bias")?,
+            bn("running_mean")?,
+            bn("running_var")?,
+        );
         let cout = w.shape[0];
         let per_out = w.data.len() / cout;
-        let scale: Vec<f64> = (0..cout).map(|o| gamma[o] as f64 / (var[o] as f64 + BN_EPS).sqrt()).collect();
-        let weight: Vec<f32> = w.data.iter().enumerate().map(|(i, &v)| (v as f64 * scale[i / per_out]) as f32).collect();
-        let bias: Vec<f32> = (0..cout).map(|o| (beta[o] as f64 - mean[o] as f64 * scale[o]) as f32).collect();
+        let scale: Vec<f64> = (0..cout)
+            .map(|o| gamma[o] as f64 / (var[o] as f64 + BN_EPS).sqrt())
+            .collect();
+        let weight: Vec<f32> = w
+            .data
+            .iter()
+            .enumerate()
+            .map(|(i, &v)| (v as f64 * scale[i / per_out]) as f32)
+            .collect();
+        let bias: Vec<f32> = (0..cout)
+            .map(|o| (beta[o] as f64 - mean[o] as f64 * scale[o]) as f32)
+            .collect();
         let shape = w.shape.clone();
-        self.conv(&format!("{prefix}.conv"), x, &shape, weight, Some(bias), stride, group)
+        self.conv(
+            &format!("{prefix}.conv"),
+            x,
+            &shape,
+            weight,
+            Some(bias),
+            stride,
+            group,
+        )
     }
 
     fn act(&mut self, name: &str, x: OutletId, act: Activation) -> TractResult<OutletId> {
@@ -137,7 +236,12 @@ impl<'a> GraphBuilder<'a> {
         }
         x = self.conv_bn(&format!("{p}.point_linear"), x, 1, 1)?;
         if b.residual {
-            x = self.binary(&format!("blocks.{}.residual", b.index), tract_core::ops::math::add(), x, input)?;
+            x = self.binary(
+                &format!("blocks.{}.residual", b.index),
+                tract_core::ops::math::add(),
+                x,
+                input,
+            )?;
         }
         Ok(x)
     }
@@ -146,19 +250,49 @@ impl<'a> GraphBuilder<'a> {
     /// folded into `reduce` and h-sigmoid's `(.+3)/6` folded into `expand`.
     fn squeeze_excite(&mut self, p: &str, x: OutletId, size: usize) -> TractResult<OutletId> {
         let area = (size * size) as f32;
-        let pooled = self.wire(&format!("{p}.pool"), Reduce::new(tvec![2, 3], Reducer::Sum), &[x])?;
+        let pooled = self.wire(
+            &format!("{p}.pool"),
+            Reduce::new(tvec![2, 3], Reducer::Sum),
+            &[x],
+        )?;
         let rw = self.tensor(&format!("{p}.fc.reduce.weight"))?;
         let (r_shape, r_w) = (rw.shape.clone(), rw.data.iter().map(|w| w / area).collect());
         let r_b = self.tensor(&format!("{p}.fc.reduce.bias"))?.data.clone();
-        let mut y = self.conv(&format!("{p}.fc.reduce"), pooled, &r_shape, r_w, Some(r_b), 1, 1)?;
+        let mut y = self.conv(
+            &format!("{p}.fc.reduce"),
+            pooled,
+            &r_shape,
+            r_w,
+            Some(r_b),
+            1,
+            1,
+        )?;
         y = self.act(&format!("{p}.fc.relu"), y, Activation::Relu)?;
         let ew = self.tensor(&format!("{p}.fc.expand.weight"))?;
         let (e_shape, e_w) = (ew.shape.clone(), ew.data.iter().map(|w| w / 6.0).collect());
-        let e_b = self.tensor(&format!("{p}.fc.expand.bias"))?.data.iter().map(|b| b / 6.0 + 0.5).collect();
+        let e_b = self
+            .tensor(&format!("{p}.fc.expand.bias"))?
+            .data
+            .iter()
+            .map(|b| b / 6.0 + 0.5)
+            .collect();
         y = self.conv(&format!("{p}.fc.expand"), y, &e_shape, e_w, Some(e_b), 1, 1)?;
-        let (zero, one) = (self.scalar(&format!("{p}.zero"), 0.0)?, self.scalar(&format!("{p}.one"), 1.0)?);
-        y = self.binary(&format!("{p}.h_sigmoid.lo"), tract_core::ops::math::max(), y, zero)?;
-        y = self.binary(&format!("{p}.h_sigmoid.hi"), tract_core::ops::math::min(), y, one)?;
+        let (zero, one) = (
+            self.scalar(&format!("{p}.zero"), 0.0)?,
+            self.scalar(&format!("{p}.one"), 1.0)?,
+        );
+        y = self.binary(
+            &format!("{p}.h_sigmoid.lo"),
+            tract_core::ops::math::max(),
+            y,
+            zero,
+        )?;
+        y = self.binary(
+            &format!("{p}.h_sigmoid.hi"),
+            tract_core::ops::math::min(),
+            y,
+            one,
+        )?;
         self.binary(&format!("{p}.scale"), tract_core::ops::math::mul(), x, y)
     }
 }

@@ -6,12 +6,17 @@
 //! - [`weights`]: OFA-named safetensors weights and a seeded *untrained* initializer.
 //! - [`graph`] / [`network`]: the tract graph and the runnable [`Network`].
 //!
+//! - [`selection`] (feature `selection`): what `pnag-build` hands the `network!` macro.
+//!
 //! With `default-features = false` only `arch`, `encoding` and `spec` are compiled (no tract),
 //! which is what the proc macro and build tooling use.
 
 pub mod arch;
 pub mod encoding;
 pub mod spec;
+
+#[cfg(feature = "selection")]
+pub mod selection;
 
 #[cfg(feature = "engine")]
 pub mod error;

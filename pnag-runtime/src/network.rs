@@ -7,7 +7,7 @@ use tract_core::internal::*;
 use tract_core::prelude::TypedRunnableModel;
 use tract_linalg::multithread::Executor;
 
-use crate::error::{Result, RuntimeError};
+use crate::error::{tract_err, Result, RuntimeError};
 use crate::graph::build_model;
 use crate::spec::{NetworkSpec, NUM_CLASSES};
 use crate::weights::{Weights, WeightsSource};
@@ -23,7 +23,10 @@ pub struct NetworkOptions {
 
 impl Default for NetworkOptions {
     fn default() -> Self {
-        NetworkOptions { batch: 1, threads: 1 }
+        NetworkOptions {
+            batch: 1,
+            threads: 1,
+        }
     }
 }
 
@@ -49,6 +52,16 @@ impl Logits {
     }
 }
 
+fn check_options(options: NetworkOptions) -> Result<()> {
+    if options.batch == 0 || options.threads == 0 {
+        return Err(RuntimeError::Options(format!(
+            "batch and threads must be at least 1 (got batch {}, threads {})",
+            options.batch, options.threads
+        )));
+    }
+    Ok(())
+}
+
 /// A subnet ready to run: tract graph built, batch norm folded, optimized.
 #[derive(Debug, Clone)]
 pub struct Network {
@@ -58,27 +71,40 @@ pub struct Network {
     plan: Arc<TypedRunnableModel>,
 }
 
-fn tract_err(what: &'static str) -> impl FnOnce(TractError) -> RuntimeError {
-    move |source| RuntimeError::Tract { what, source }
-}
-
 impl Network {
     /// Builds and optimizes the tract graph of `spec` with `weights`.
     pub fn new(spec: NetworkSpec, weights: &Weights, options: NetworkOptions) -> Result<Self> {
-        if options.batch == 0 || options.threads == 0 {
-            return Err(RuntimeError::Options(format!(
-                "batch and threads must be at least 1 (got batch {}, threads {})",
-                options.batch, options.threads
-            )));
-        }
-        let model = build_model(&spec, weights, options.batch).map_err(tract_err("building the tract graph"))?;
-        let model = model.into_optimized().map_err(tract_err("optimizing the tract graph"))?;
+        check_options(options)?;
+        let model = build_model(&spec, weights, options.batch)
+            .map_err(tract_err("building the tract graph"))?;
+        Self::from_model(spec, weights.source.clone(), model, options)
+    }
+
+    /// Optimizes and prepares a graph built elsewhere (by [`crate::graph::SubnetGraph`],
+    /// as the code `pnag_macros::network!` emits does) for the subnet `spec`.
+    pub fn from_model(
+        spec: NetworkSpec,
+        source: WeightsSource,
+        model: TypedModel,
+        options: NetworkOptions,
+    ) -> Result<Self> {
+        check_options(options)?;
+        let model = model
+            .into_optimized()
+            .map_err(tract_err("optimizing the tract graph"))?;
         let run_options = RunOptions {
             executor: (options.threads > 1).then(|| Executor::multithread(options.threads)),
             ..Default::default()
         };
-        let plan = model.into_runnable_with_options(&run_options).map_err(tract_err("preparing the tract plan"))?;
-        Ok(Network { spec, options, source: weights.source.clone(), plan })
+        let plan = model
+            .into_runnable_with_options(&run_options)
+            .map_err(tract_err("preparing the tract plan"))?;
+        Ok(Network {
+            spec,
+            options,
+            source,
+            plan,
+        })
     }
 
     /// Convenience: a network with seeded synthetic (**untrained**) weights.
@@ -108,27 +134,47 @@ impl Network {
     fn input_tensor(&self, shape: &[usize], data: &[f32]) -> Result<Tensor> {
         let expected = self.input_shape();
         if shape != expected || data.len() != expected.iter().product::<usize>() {
-            let found = if shape.iter().product::<usize>() == data.len() { shape.to_vec() } else { vec![data.len()] };
-            return Err(RuntimeError::InputShape { expected: expected.to_vec(), found });
+            let found = if shape.iter().product::<usize>() == data.len() {
+                shape.to_vec()
+            } else {
+                vec![data.len()]
+            };
+            return Err(RuntimeError::InputShape {
+                expected: expected.to_vec(),
+                found,
+            });
         }
         Tensor::from_shape(&expected, data).map_err(tract_err("creating the input tensor"))
     }
 
     fn logits(&self, out: &[TValue]) -> Result<Logits> {
-        let view = out[0].to_plain_array_view::<f32>().map_err(tract_err("reading the logits"))?;
-        Ok(Logits { batch: self.options.batch, data: view.iter().copied().collect() })
+        let view = out[0]
+            .to_plain_array_view::<f32>()
+            .map_err(tract_err("reading the logits"))?;
+        Ok(Logits {
+            batch: self.options.batch,
+            data: view.iter().copied().collect(),
+        })
     }
 
     /// Runs a batch of NCHW f32 images (already resized and normalized).
     pub fn run(&self, shape: &[usize], data: &[f32]) -> Result<Logits> {
         let input = self.input_tensor(shape, data)?;
-        let out = self.plan.run(tvec![input.into_tvalue()]).map_err(tract_err("running the network"))?;
+        let out = self
+            .plan
+            .run(tvec![input.into_tvalue()])
+            .map_err(tract_err("running the network"))?;
         self.logits(&out)
     }
 
     /// Runs once on the calling thread, reporting each node's name, op name
     /// and wall time to `on_node` (for `pnag bench` op breakdowns).
-    pub fn run_profiled(&self, shape: &[usize], data: &[f32], on_node: &mut dyn FnMut(&str, &str, Duration)) -> Result<Logits> {
+    pub fn run_profiled(
+        &self,
+        shape: &[usize],
+        data: &[f32],
+        on_node: &mut dyn FnMut(&str, &str, Duration),
+    ) -> Result<Logits> {
         let input = self.input_tensor(shape, data)?;
         let mut state = self.plan.spawn().map_err(tract_err("preparing a run"))?;
         let out = state

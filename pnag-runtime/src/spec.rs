@@ -4,12 +4,19 @@
 //! builder, the weight loader and the MACs / parameter counts all read it, so
 //! they cannot disagree about the network's shape.
 
-use crate::arch::{check_resolution, make_divisible, Arch, ArchError, Width, SLOTS_PER_STAGE, STAGES};
+use crate::arch::{
+    check_resolution, make_divisible, Arch, ArchError, Width, SLOTS_PER_STAGE, STAGES,
+};
 
 /// Stage strides, activations and squeeze-excite use, from OFA's `ofa_mbv3.py`.
 const STAGE_STRIDES: [usize; STAGES] = [2, 2, 2, 1, 2];
-const STAGE_ACTS: [Activation; STAGES] =
-    [Activation::Relu, Activation::Relu, Activation::HSwish, Activation::HSwish, Activation::HSwish];
+const STAGE_ACTS: [Activation; STAGES] = [
+    Activation::Relu,
+    Activation::Relu,
+    Activation::HSwish,
+    Activation::HSwish,
+    Activation::HSwish,
+];
 const STAGE_SE: [bool; STAGES] = [false, true, false, true, true];
 /// OFA's `SEModule.REDUCTION`.
 const SE_REDUCTION: usize = 4;
@@ -117,7 +124,8 @@ impl NetworkSpec {
                     kernel: k,
                     stride,
                     activation: STAGE_ACTS[stage],
-                    se_channels: STAGE_SE[stage].then(|| make_divisible((mid / SE_REDUCTION) as f64, 8)),
+                    se_channels: STAGE_SE[stage]
+                        .then(|| make_divisible((mid / SE_REDUCTION) as f64, 8)),
                     residual: stride == 1 && c == out,
                     in_size: size,
                     out_size,
@@ -141,7 +149,10 @@ impl NetworkSpec {
 
     /// Channels entering the final expand layer.
     pub fn last_block_channels(&self) -> usize {
-        self.blocks.last().map(|b| b.out_channels).unwrap_or(self.stem_channels)
+        self.blocks
+            .last()
+            .map(|b| b.out_channels)
+            .unwrap_or(self.stem_channels)
     }
 
     /// Multiply-accumulates of one image, counted as OFA's `count_net_flops`
@@ -155,13 +166,25 @@ impl NetworkSpec {
             if let Some(m) = b.expand_channels {
                 total += conv(b.in_channels, m, 1, b.in_size, 1);
             }
-            total += conv(b.mid_channels, b.mid_channels, b.kernel, b.out_size, b.mid_channels);
+            total += conv(
+                b.mid_channels,
+                b.mid_channels,
+                b.kernel,
+                b.out_size,
+                b.mid_channels,
+            );
             if let Some(se) = b.se_channels {
                 total += 2 * (b.mid_channels * se) as u64;
             }
             total += conv(b.mid_channels, b.out_channels, 1, b.out_size, 1);
         }
-        total += conv(self.last_block_channels(), self.final_expand_channels, 1, self.final_size, 1);
+        total += conv(
+            self.last_block_channels(),
+            self.final_expand_channels,
+            1,
+            self.final_size,
+            1,
+        );
         total += (self.final_expand_channels * self.feature_mix_channels) as u64;
         total + (self.feature_mix_channels * NUM_CLASSES) as u64
     }
@@ -180,7 +203,8 @@ impl NetworkSpec {
             }
             total += b.mid_channels * b.out_channels + 2 * b.out_channels;
         }
-        total += self.last_block_channels() * self.final_expand_channels + 2 * self.final_expand_channels;
+        total += self.last_block_channels() * self.final_expand_channels
+            + 2 * self.final_expand_channels;
         total += self.final_expand_channels * self.feature_mix_channels;
         total += self.feature_mix_channels * NUM_CLASSES + NUM_CLASSES;
         total as u64

@@ -26,9 +26,14 @@ pub enum WeightsSource {
     File(PathBuf),
     Embedded(String),
     /// Extracted from an OFA supernet checkpoint.
-    Extracted { supernet: String, arch: String },
+    Extracted {
+        supernet: String,
+        arch: String,
+    },
     /// Deterministic pseudo-random weights (not trained).
-    Synthetic { seed: u64 },
+    Synthetic {
+        seed: u64,
+    },
 }
 
 impl WeightsSource {
@@ -42,7 +47,9 @@ impl WeightsSource {
         match self {
             WeightsSource::File(p) => format!("`{}`", p.display()),
             WeightsSource::Embedded(name) => format!("`{name}` (embedded)"),
-            WeightsSource::Extracted { supernet, .. } => format!("extracted from supernet {supernet}"),
+            WeightsSource::Extracted { supernet, .. } => {
+                format!("extracted from supernet {supernet}")
+            }
             WeightsSource::Synthetic { seed } => format!("synthetic (untrained, seed {seed})"),
         }
     }
@@ -63,7 +70,13 @@ pub struct Weights {
 
 /// Names and shapes of every tensor a subnet needs, in OFA state-dict order.
 pub fn expected_tensors(spec: &NetworkSpec) -> Vec<(String, Vec<usize>)> {
-    fn conv_bn(out: &mut Vec<(String, Vec<usize>)>, prefix: &str, cout: usize, cin: usize, k: usize) {
+    fn conv_bn(
+        out: &mut Vec<(String, Vec<usize>)>,
+        prefix: &str,
+        cout: usize,
+        cin: usize,
+        k: usize,
+    ) {
         out.push((format!("{prefix}.conv.weight"), vec![cout, cin, k, k]));
         for stat in ["weight", "bias", "running_mean", "running_var"] {
             out.push((format!("{prefix}.bn.{stat}"), vec![cout]));
@@ -74,21 +87,57 @@ pub fn expected_tensors(spec: &NetworkSpec) -> Vec<(String, Vec<usize>)> {
     for b in &spec.blocks {
         let p = format!("blocks.{}.conv", b.index);
         if let Some(m) = b.expand_channels {
-            conv_bn(&mut out, &format!("{p}.inverted_bottleneck"), m, b.in_channels, 1);
+            conv_bn(
+                &mut out,
+                &format!("{p}.inverted_bottleneck"),
+                m,
+                b.in_channels,
+                1,
+            );
         }
-        conv_bn(&mut out, &format!("{p}.depth_conv"), b.mid_channels, 1, b.kernel);
+        conv_bn(
+            &mut out,
+            &format!("{p}.depth_conv"),
+            b.mid_channels,
+            1,
+            b.kernel,
+        );
         if let Some(se) = b.se_channels {
             let fc = format!("{p}.depth_conv.se.fc");
-            out.push((format!("{fc}.reduce.weight"), vec![se, b.mid_channels, 1, 1]));
+            out.push((
+                format!("{fc}.reduce.weight"),
+                vec![se, b.mid_channels, 1, 1],
+            ));
             out.push((format!("{fc}.reduce.bias"), vec![se]));
-            out.push((format!("{fc}.expand.weight"), vec![b.mid_channels, se, 1, 1]));
+            out.push((
+                format!("{fc}.expand.weight"),
+                vec![b.mid_channels, se, 1, 1],
+            ));
             out.push((format!("{fc}.expand.bias"), vec![b.mid_channels]));
         }
-        conv_bn(&mut out, &format!("{p}.point_linear"), b.out_channels, b.mid_channels, 1);
+        conv_bn(
+            &mut out,
+            &format!("{p}.point_linear"),
+            b.out_channels,
+            b.mid_channels,
+            1,
+        );
     }
-    conv_bn(&mut out, "final_expand_layer", spec.final_expand_channels, spec.last_block_channels(), 1);
-    out.push(("feature_mix_layer.conv.weight".into(), vec![spec.feature_mix_channels, spec.final_expand_channels, 1, 1]));
-    out.push(("classifier.linear.weight".into(), vec![NUM_CLASSES, spec.feature_mix_channels]));
+    conv_bn(
+        &mut out,
+        "final_expand_layer",
+        spec.final_expand_channels,
+        spec.last_block_channels(),
+        1,
+    );
+    out.push((
+        "feature_mix_layer.conv.weight".into(),
+        vec![spec.feature_mix_channels, spec.final_expand_channels, 1, 1],
+    ));
+    out.push((
+        "classifier.linear.weight".into(),
+        vec![NUM_CLASSES, spec.feature_mix_channels],
+    ));
     out.push(("classifier.linear.bias".into(), vec![NUM_CLASSES]));
     out
 }
@@ -97,16 +146,30 @@ impl Weights {
     /// Reads and validates a safetensors file for `spec`.
     pub fn load(path: impl AsRef<Path>, spec: &NetworkSpec) -> Result<Self> {
         let path = path.as_ref();
-        let bytes = std::fs::read(path).map_err(|source| RuntimeError::Io { path: path.into(), source })?;
+        let bytes = std::fs::read(path).map_err(|source| RuntimeError::Io {
+            path: path.into(),
+            source,
+        })?;
         Self::from_safetensors(&bytes, WeightsSource::File(path.into()), spec)
     }
 
     /// Parses and validates safetensors bytes (e.g. from `include_bytes!`).
-    pub fn from_safetensors(bytes: &[u8], source: WeightsSource, spec: &NetworkSpec) -> Result<Self> {
+    pub fn from_safetensors(
+        bytes: &[u8],
+        source: WeightsSource,
+        spec: &NetworkSpec,
+    ) -> Result<Self> {
         let origin = source.origin();
         let st = parse_safetensors(bytes, &origin)?;
         let expected = expected_tensors(spec);
-        check_names(&origin, &expected, &st.names().into_iter().map(String::as_str).collect::<Vec<_>>())?;
+        check_names(
+            &origin,
+            &expected,
+            &st.names()
+                .into_iter()
+                .map(String::as_str)
+                .collect::<Vec<_>>(),
+        )?;
         let mut tensors = BTreeMap::new();
         for (name, shape) in expected {
             let tensor = read_f32(&st, &origin, &name, &shape)?;
@@ -116,14 +179,27 @@ impl Weights {
     }
 
     /// Validates tensors produced in memory (e.g. extracted from a supernet).
-    pub fn from_tensors(tensors: BTreeMap<String, WeightTensor>, source: WeightsSource, spec: &NetworkSpec) -> Result<Self> {
+    pub fn from_tensors(
+        tensors: BTreeMap<String, WeightTensor>,
+        source: WeightsSource,
+        spec: &NetworkSpec,
+    ) -> Result<Self> {
         let origin = source.origin();
         let expected = expected_tensors(spec);
-        check_names(&origin, &expected, &tensors.keys().map(String::as_str).collect::<Vec<_>>())?;
+        check_names(
+            &origin,
+            &expected,
+            &tensors.keys().map(String::as_str).collect::<Vec<_>>(),
+        )?;
         for (name, shape) in &expected {
             let t = &tensors[name];
             if &t.shape != shape || t.data.len() != shape.iter().product::<usize>() {
-                return Err(RuntimeError::Shape { origin, name: name.clone(), expected: shape.clone(), found: t.shape.clone() });
+                return Err(RuntimeError::Shape {
+                    origin,
+                    name: name.clone(),
+                    expected: shape.clone(),
+                    found: t.shape.clone(),
+                });
             }
         }
         Ok(Weights { source, tensors })
@@ -147,16 +223,21 @@ impl Weights {
                 (name, WeightTensor { shape, data })
             })
             .collect();
-        Weights { source: WeightsSource::Synthetic { seed }, tensors }
+        Weights {
+            source: WeightsSource::Synthetic { seed },
+            tensors,
+        }
     }
 
     /// The tensor called `name`; the weights were validated against the spec,
     /// so every name from [`expected_tensors`] is present.
     pub fn get(&self, name: &str) -> Result<&WeightTensor> {
-        self.tensors.get(name).ok_or_else(|| RuntimeError::MissingTensors {
-            origin: self.source.origin(),
-            names: vec![name.to_string()],
-        })
+        self.tensors
+            .get(name)
+            .ok_or_else(|| RuntimeError::MissingTensors {
+                origin: self.source.origin(),
+                names: vec![name.to_string()],
+            })
     }
 
     pub fn tensors(&self) -> impl Iterator<Item = (&String, &WeightTensor)> {
@@ -165,7 +246,10 @@ impl Weights {
 
     /// Serializes to safetensors bytes (OFA names, f32).
     pub fn to_safetensors(&self) -> Vec<u8> {
-        serialize_f32(self.tensors.iter().map(|(n, t)| (n.as_str(), t)), Some(("pnag.source", self.source.origin())))
+        serialize_f32(
+            self.tensors.iter().map(|(n, t)| (n.as_str(), t)),
+            Some(("pnag.source", self.source.origin())),
+        )
     }
 
     /// Writes safetensors atomically (temporary file, then rename).
@@ -176,12 +260,19 @@ impl Weights {
 
 /// Parses a safetensors header, naming `origin` on failure.
 pub fn parse_safetensors<'a>(bytes: &'a [u8], origin: &str) -> Result<SafeTensors<'a>> {
-    SafeTensors::deserialize(bytes).map_err(|e| RuntimeError::NotSafetensors { origin: origin.into(), reason: e.to_string() })
+    SafeTensors::deserialize(bytes).map_err(|e| RuntimeError::NotSafetensors {
+        origin: origin.into(),
+        reason: e.to_string(),
+    })
 }
 
 /// Compares the tensor names present with the ones expected (ignoring OFA's
 /// `num_batches_tracked` buffers) and reports every difference at once.
-pub fn check_names(origin: &str, expected: &[(String, Vec<usize>)], present: &[&str]) -> Result<()> {
+pub fn check_names(
+    origin: &str,
+    expected: &[(String, Vec<usize>)],
+    present: &[&str],
+) -> Result<()> {
     let wanted: BTreeSet<&str> = expected.iter().map(|(n, _)| n.as_str()).collect();
     let have: BTreeSet<&str> = present.iter().copied().collect();
     let unexpected: Vec<String> = have
@@ -189,36 +280,78 @@ pub fn check_names(origin: &str, expected: &[(String, Vec<usize>)], present: &[&
         .filter(|n| !wanted.contains(*n) && !n.ends_with(".num_batches_tracked"))
         .map(|n| n.to_string())
         .collect();
-    let missing: Vec<String> = expected.iter().filter(|(n, _)| !have.contains(n.as_str())).map(|(n, _)| n.clone()).collect();
+    let missing: Vec<String> = expected
+        .iter()
+        .filter(|(n, _)| !have.contains(n.as_str()))
+        .map(|(n, _)| n.clone())
+        .collect();
     let origin = origin.to_string();
     match (missing.is_empty(), unexpected.is_empty()) {
         (true, true) => Ok(()),
-        (false, false) => Err(RuntimeError::OtherSubnet { origin, missing, unexpected }),
-        (false, true) => Err(RuntimeError::MissingTensors { origin, names: missing }),
-        (true, false) => Err(RuntimeError::UnexpectedTensors { origin, names: unexpected }),
+        (false, false) => Err(RuntimeError::OtherSubnet {
+            origin,
+            missing,
+            unexpected,
+        }),
+        (false, true) => Err(RuntimeError::MissingTensors {
+            origin,
+            names: missing,
+        }),
+        (true, false) => Err(RuntimeError::UnexpectedTensors {
+            origin,
+            names: unexpected,
+        }),
     }
 }
 
 /// Reads tensor `name` as f32 with the expected shape, or names what is wrong.
-pub fn read_f32(st: &SafeTensors<'_>, origin: &str, name: &str, shape: &[usize]) -> Result<WeightTensor> {
-    let view = st
-        .tensor(name)
-        .map_err(|_| RuntimeError::MissingTensors { origin: origin.into(), names: vec![name.into()] })?;
+pub fn read_f32(
+    st: &SafeTensors<'_>,
+    origin: &str,
+    name: &str,
+    shape: &[usize],
+) -> Result<WeightTensor> {
+    let view = st.tensor(name).map_err(|_| RuntimeError::MissingTensors {
+        origin: origin.into(),
+        names: vec![name.into()],
+    })?;
     if view.dtype() != Dtype::F32 {
-        return Err(RuntimeError::DType { origin: origin.into(), name: name.into(), found: format!("{:?}", view.dtype()) });
+        return Err(RuntimeError::DType {
+            origin: origin.into(),
+            name: name.into(),
+            found: format!("{:?}", view.dtype()),
+        });
     }
     if view.shape() != shape {
-        return Err(RuntimeError::Shape { origin: origin.into(), name: name.into(), expected: shape.to_vec(), found: view.shape().to_vec() });
+        return Err(RuntimeError::Shape {
+            origin: origin.into(),
+            name: name.into(),
+            expected: shape.to_vec(),
+            found: view.shape().to_vec(),
+        });
     }
-    let data = view.data().chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
-    Ok(WeightTensor { shape: shape.to_vec(), data })
+    let data = view
+        .data()
+        .chunks_exact(4)
+        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect();
+    Ok(WeightTensor {
+        shape: shape.to_vec(),
+        data,
+    })
 }
 
 /// Writes `bytes` to `path` via a sibling temporary file and a rename, so an
 /// interrupted run never leaves a half-written artifact.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let err = |source| RuntimeError::Write { path: path.into(), source };
-    let file_name = path.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
+    let err = |source| RuntimeError::Write {
+        path: path.into(),
+        source,
+    };
+    let file_name = path
+        .file_name()
+        .map(|f| f.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let tmp = path.with_file_name(format!(".{file_name}.tmp{}", std::process::id()));
     std::fs::write(&tmp, bytes).map_err(err)?;
     std::fs::rename(&tmp, path).map_err(|e| {
@@ -228,12 +361,22 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 }
 
 /// Serializes named f32 tensors as safetensors bytes, with one optional metadata entry.
-pub fn serialize_f32<'a>(tensors: impl IntoIterator<Item = (&'a str, &'a WeightTensor)>, meta: Option<(&str, String)>) -> Vec<u8> {
+pub fn serialize_f32<'a>(
+    tensors: impl IntoIterator<Item = (&'a str, &'a WeightTensor)>,
+    meta: Option<(&str, String)>,
+) -> Vec<u8> {
     let views: Vec<(String, safetensors::tensor::TensorView<'_>)> = tensors
         .into_iter()
         .map(|(n, t)| {
-            let view = safetensors::tensor::TensorView::new(Dtype::F32, t.shape.clone(), f32_bytes(&t.data));
-            (n.to_string(), view.expect("a WeightTensor's data matches its shape"))
+            let view = safetensors::tensor::TensorView::new(
+                Dtype::F32,
+                t.shape.clone(),
+                f32_bytes(&t.data),
+            );
+            (
+                n.to_string(),
+                view.expect("a WeightTensor's data matches its shape"),
+            )
         })
         .collect();
     let meta = meta.map(|(k, v)| std::collections::HashMap::from([(k.to_string(), v)]));
@@ -259,7 +402,9 @@ pub fn splitmix64(x: u64) -> u64 {
 }
 
 fn fnv1a64(s: &str) -> u64 {
-    s.bytes().fold(0xCBF2_9CE4_8422_2325, |h, b| (h ^ b as u64).wrapping_mul(0x0000_0100_0000_01B3))
+    s.bytes().fold(0xCBF2_9CE4_8422_2325, |h, b| {
+        (h ^ b as u64).wrapping_mul(0x0000_0100_0000_01B3)
+    })
 }
 
 /// `n` values uniform in [-1, 1) (multiples of 2^-23) from the stream `key`.
@@ -277,15 +422,19 @@ pub fn synthetic_uniform(key: &str, seed: u64, n: usize) -> Vec<f32> {
 /// used for synthetic OFA supernets, keyed by supernet tensor names).
 pub fn synthetic_tensor(name: &str, shape: &[usize], seed: u64) -> Vec<f32> {
     let n: usize = shape.iter().product();
-    let (center, half): (f32, f32) = if name.ends_with(".bn.weight") || name.ends_with(".bn.running_var") {
-        (1.0, 0.5)
-    } else if name.ends_with(".bn.bias") || name.ends_with(".bn.running_mean") {
-        (0.0, 0.2)
-    } else if name.ends_with(".bias") {
-        (0.0, 0.1)
-    } else {
-        let fan_in: usize = shape[1..].iter().product();
-        (0.0, (4.0 / fan_in as f64).sqrt() as f32)
-    };
-    synthetic_uniform(name, seed, n).into_iter().map(|u| center + half * u).collect()
+    let (center, half): (f32, f32) =
+        if name.ends_with(".bn.weight") || name.ends_with(".bn.running_var") {
+            (1.0, 0.5)
+        } else if name.ends_with(".bn.bias") || name.ends_with(".bn.running_mean") {
+            (0.0, 0.2)
+        } else if name.ends_with(".bias") {
+            (0.0, 0.1)
+        } else {
+            let fan_in: usize = shape[1..].iter().product();
+            (0.0, (4.0 / fan_in as f64).sqrt() as f32)
+        };
+    synthetic_uniform(name, seed, n)
+        .into_iter()
+        .map(|u| center + half * u)
+        .collect()
 }

@@ -18,8 +18,10 @@ fn origin() -> WeightsSource {
 
 /// Serializes `tensors` (name, dtype, shape, bytes).
 fn serialize(tensors: &[(String, Dtype, Vec<usize>, Vec<u8>)]) -> Vec<u8> {
-    let views: Vec<(String, TensorView<'_>)> =
-        tensors.iter().map(|(n, d, s, b)| (n.clone(), TensorView::new(*d, s.clone(), b).unwrap())).collect();
+    let views: Vec<(String, TensorView<'_>)> = tensors
+        .iter()
+        .map(|(n, d, s, b)| (n.clone(), TensorView::new(*d, s.clone(), b).unwrap()))
+        .collect();
     safetensors::serialize(views, &None::<HashMap<String, String>>).unwrap()
 }
 
@@ -27,7 +29,14 @@ fn serialize(tensors: &[(String, Dtype, Vec<usize>, Vec<u8>)]) -> Vec<u8> {
 fn good_rows() -> Vec<(String, Dtype, Vec<usize>, Vec<u8>)> {
     let w = Weights::synthetic(&spec(), 1);
     w.tensors()
-        .map(|(n, t)| (n.clone(), Dtype::F32, t.shape.clone(), t.data.iter().flat_map(|v| v.to_le_bytes()).collect()))
+        .map(|(n, t)| {
+            (
+                n.clone(),
+                Dtype::F32,
+                t.shape.clone(),
+                t.data.iter().flat_map(|v| v.to_le_bytes()).collect(),
+            )
+        })
         .collect()
 }
 
@@ -35,7 +44,12 @@ fn good_rows() -> Vec<(String, Dtype, Vec<usize>, Vec<u8>)> {
 fn synthetic_weights_round_trip_through_safetensors_with_ofa_extras() {
     let mut rows = good_rows();
     // OFA's state_dict also holds int64 num_batches_tracked scalars: accepted and ignored.
-    rows.push(("first_conv.bn.num_batches_tracked".into(), Dtype::I64, vec![], 7i64.to_le_bytes().to_vec()));
+    rows.push((
+        "first_conv.bn.num_batches_tracked".into(),
+        Dtype::I64,
+        vec![],
+        7i64.to_le_bytes().to_vec(),
+    ));
     let loaded = Weights::from_safetensors(&serialize(&rows), origin(), &spec()).unwrap();
     let synthetic = Weights::synthetic(&spec(), 1);
     assert!(loaded.tensors().eq(synthetic.tensors()));
@@ -47,7 +61,10 @@ fn synthetic_weights_round_trip_through_safetensors_with_ofa_extras() {
 fn missing_file_names_the_path() {
     let err = Weights::load("/nonexistent/w.safetensors", &spec()).unwrap_err();
     assert!(matches!(err, RuntimeError::Io { .. }));
-    assert!(err.to_string().contains("/nonexistent/w.safetensors"), "{err}");
+    assert!(
+        err.to_string().contains("/nonexistent/w.safetensors"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -62,10 +79,19 @@ fn garbage_and_truncated_files_are_not_safetensors() {
 
 #[test]
 fn every_missing_tensor_is_listed() {
-    let rows: Vec<_> = good_rows().into_iter().filter(|r| !r.0.starts_with("blocks.3.") && r.0 != "classifier.linear.bias").collect();
+    let rows: Vec<_> = good_rows()
+        .into_iter()
+        .filter(|r| !r.0.starts_with("blocks.3.") && r.0 != "classifier.linear.bias")
+        .collect();
     let err = Weights::from_safetensors(&serialize(&rows), origin(), &spec()).unwrap_err();
-    let RuntimeError::MissingTensors { names, .. } = &err else { panic!("{err}") };
-    let expected_missing = expected_tensors(&spec()).iter().filter(|(n, _)| n.starts_with("blocks.3.")).count() + 1;
+    let RuntimeError::MissingTensors { names, .. } = &err else {
+        panic!("{err}")
+    };
+    let expected_missing = expected_tensors(&spec())
+        .iter()
+        .filter(|(n, _)| n.starts_with("blocks.3."))
+        .count()
+        + 1;
     assert_eq!(names.len(), expected_missing);
     assert!(err.to_string().contains("classifier.linear.bias"));
 }
@@ -76,14 +102,27 @@ fn weights_of_a_deeper_arch_are_rejected_as_unexpected() {
     let bytes = Weights::synthetic(&deeper, 0).to_safetensors();
     let err = Weights::from_safetensors(&bytes, origin(), &spec()).unwrap_err();
     // Block indices shift with depth, so some names are missing and others unused.
-    let RuntimeError::OtherSubnet { missing, unexpected, .. } = &err else { panic!("{err}") };
-    assert!(!missing.is_empty() && unexpected.iter().any(|n| n.starts_with("blocks.20.")), "{err}");
+    let RuntimeError::OtherSubnet {
+        missing,
+        unexpected,
+        ..
+    } = &err
+    else {
+        panic!("{err}")
+    };
+    assert!(
+        !missing.is_empty() && unexpected.iter().any(|n| n.starts_with("blocks.20.")),
+        "{err}"
+    );
 }
 
 #[test]
 fn wrong_shape_names_tensor_expected_and_found() {
     let mut rows = good_rows();
-    let row = rows.iter_mut().find(|r| r.0 == "first_conv.conv.weight").unwrap();
+    let row = rows
+        .iter_mut()
+        .find(|r| r.0 == "first_conv.conv.weight")
+        .unwrap();
     row.2 = vec![16, 3, 9];
     let err = Weights::from_safetensors(&serialize(&rows), origin(), &spec()).unwrap_err();
     assert_eq!(err.to_string(), "weights `test.safetensors` (embedded): tensor `first_conv.conv.weight` has shape [16, 3, 9], expected [16, 3, 3, 3]");
@@ -92,17 +131,25 @@ fn wrong_shape_names_tensor_expected_and_found() {
 #[test]
 fn wrong_dtype_names_tensor() {
     let mut rows = good_rows();
-    let row = rows.iter_mut().find(|r| r.0 == "classifier.linear.bias").unwrap();
+    let row = rows
+        .iter_mut()
+        .find(|r| r.0 == "classifier.linear.bias")
+        .unwrap();
     row.1 = Dtype::F16;
     row.3.truncate(row.3.len() / 2);
     let err = Weights::from_safetensors(&serialize(&rows), origin(), &spec()).unwrap_err();
-    assert!(matches!(&err, RuntimeError::DType { name, .. } if name == "classifier.linear.bias"), "{err}");
+    assert!(
+        matches!(&err, RuntimeError::DType { name, .. } if name == "classifier.linear.bias"),
+        "{err}"
+    );
 }
 
 #[test]
 fn wrong_input_shape_is_an_error() {
     let net = pnag_runtime::Network::synthetic(spec(), 0, Default::default()).unwrap();
-    let err = net.run(&[1, 3, 64, 64], &vec![0.0; 3 * 64 * 64]).unwrap_err();
+    let err = net
+        .run(&[1, 3, 64, 64], &vec![0.0; 3 * 64 * 64])
+        .unwrap_err();
     assert!(matches!(err, RuntimeError::InputShape { .. }), "{err}");
     let err = net.run(&[1, 3, 128, 128], &[0.0; 10]).unwrap_err();
     assert!(matches!(err, RuntimeError::InputShape { .. }), "{err}");

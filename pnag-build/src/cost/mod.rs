@@ -15,11 +15,23 @@ pub enum CostError {
     #[error("unknown device `{0}` (see `pnag devices`)")]
     UnknownDevice(String),
     #[error("device `{device}` has no data for width {width} (supported: {supported})")]
-    Width { device: &'static str, width: Width, supported: String },
+    Width {
+        device: &'static str,
+        width: Width,
+        supported: String,
+    },
     #[error("device `{device}` has no data for resolution {resolution} (supported: {supported})")]
-    Resolution { device: &'static str, resolution: u32, supported: String },
+    Resolution {
+        device: &'static str,
+        resolution: u32,
+        supported: String,
+    },
     #[error("latency table `{table}` line {line}: {reason}")]
-    Table { table: String, line: usize, reason: String },
+    Table {
+        table: String,
+        line: usize,
+        reason: String,
+    },
     #[error("latency table `{table}` has no entry `{key}`")]
     MissingKey { table: String, key: String },
     #[error("cost model: {0}")]
@@ -91,7 +103,9 @@ impl Note10 {
         let tables = NOTE10_RESOLUTIONS
             .iter()
             .zip(NOTE10_TABLES)
-            .map(|(r, text)| LatencyTable::parse(&format!("data/ofa_note10_lut/{r}_lookup_table.yaml"), text))
+            .map(|(r, text)| {
+                LatencyTable::parse(&format!("data/ofa_note10_lut/{r}_lookup_table.yaml"), text)
+            })
             .collect::<Result<_, _>>()?;
         Ok(Note10 { tables })
     }
@@ -112,13 +126,20 @@ impl CostModel for Note10 {
 
     fn cost(&self, arch: Arch, width: Width, resolution: u32) -> Result<f64, CostError> {
         if width != Width::W1_2 {
-            return Err(CostError::Width { device: "note10", width, supported: "1.2".into() });
+            return Err(CostError::Width {
+                device: "note10",
+                width,
+                supported: "1.2".into(),
+            });
         }
-        let table = NOTE10_RESOLUTIONS.iter().position(|&r| r == resolution).ok_or(CostError::Resolution {
-            device: "note10",
-            resolution,
-            supported: "160, 176, 192, 208, 224".into(),
-        })?;
+        let table = NOTE10_RESOLUTIONS
+            .iter()
+            .position(|&r| r == resolution)
+            .ok_or(CostError::Resolution {
+                device: "note10",
+                resolution,
+                supported: "160, 176, 192, 208, 224".into(),
+            })?;
         self.tables[table].sum(note10_keys(&NetworkSpec::new(arch, width, resolution)?))
     }
 
@@ -134,7 +155,9 @@ pub struct I7_8700k {
 
 impl I7_8700k {
     pub fn new() -> Result<Self, CostError> {
-        Ok(I7_8700k { table: LatencyTable::parse("data/nsganetv2_i7-8700K_lut.yaml", I7_TABLE)? })
+        Ok(I7_8700k {
+            table: LatencyTable::parse("data/nsganetv2_i7-8700K_lut.yaml", I7_TABLE)?,
+        })
     }
 }
 
@@ -152,7 +175,8 @@ impl CostModel for I7_8700k {
     }
 
     fn cost(&self, arch: Arch, width: Width, resolution: u32) -> Result<f64, CostError> {
-        self.table.sum(nsganetv2_keys(&NetworkSpec::new(arch, width, resolution)?))
+        self.table
+            .sum(nsganetv2_keys(&NetworkSpec::new(arch, width, resolution)?))
     }
 
     fn content_hash(&self) -> u64 {
@@ -169,7 +193,10 @@ pub struct TitanXp {
 
 impl TitanXp {
     pub fn new() -> Result<Self, CostError> {
-        Ok(TitanXp { predictor: crate::predictor::embedded("titan-xp").map_err(|e| CostError::Model(e.to_string()))? })
+        Ok(TitanXp {
+            predictor: crate::predictor::embedded("titan-xp")
+                .map_err(|e| CostError::Model(e.to_string()))?,
+        })
     }
 }
 
@@ -188,10 +215,18 @@ impl CostModel for TitanXp {
 
     fn cost(&self, arch: Arch, width: Width, resolution: u32) -> Result<f64, CostError> {
         if width != Width::W1_2 {
-            return Err(CostError::Width { device: "titan-xp", width, supported: "1.2".into() });
+            return Err(CostError::Width {
+                device: "titan-xp",
+                width,
+                supported: "1.2".into(),
+            });
         }
         if !(128..=224).contains(&resolution) || resolution % 4 != 0 {
-            return Err(CostError::Resolution { device: "titan-xp", resolution, supported: "128..=224, step 4".into() });
+            return Err(CostError::Resolution {
+                device: "titan-xp",
+                resolution,
+                supported: "128..=224, step 4".into(),
+            });
         }
         Ok(self.predictor.predict(&arch, resolution))
     }
@@ -211,7 +246,8 @@ pub struct Host {
 
 impl Host {
     pub fn new() -> Result<Self, CostError> {
-        let model = serde_json::from_str(HOST_MODEL).map_err(|e| CostError::Model(format!("models/host/host.json: {e}")))?;
+        let model = serde_json::from_str(HOST_MODEL)
+            .map_err(|e| CostError::Model(format!("models/host/host.json: {e}")))?;
         Ok(Host { model })
     }
 
@@ -235,10 +271,21 @@ impl CostModel for Host {
 
     fn cost(&self, arch: Arch, width: Width, resolution: u32) -> Result<f64, CostError> {
         if width.to_string() != self.model.width {
-            return Err(CostError::Width { device: "host", width, supported: self.model.width.clone() });
+            return Err(CostError::Width {
+                device: "host",
+                width,
+                supported: self.model.width.clone(),
+            });
         }
         if resolution != self.model.resolution {
-            return Err(CostError::Resolution { device: "host", resolution, supported: format!("{} (re-run `pnag profile-device host --resolution {resolution}`)", self.model.resolution) });
+            return Err(CostError::Resolution {
+                device: "host",
+                resolution,
+                supported: format!(
+                    "{} (re-run `pnag profile-device host --resolution {resolution}`)",
+                    self.model.resolution
+                ),
+            });
         }
         Ok(self.model.predict(&arch))
     }

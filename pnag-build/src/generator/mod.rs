@@ -9,7 +9,9 @@ pub mod policy;
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use pnag_runtime::weights::{parse_safetensors, read_f32, serialize_f32, write_atomic, WeightTensor};
+use pnag_runtime::weights::{
+    parse_safetensors, read_f32, serialize_f32, write_atomic, WeightTensor,
+};
 use pnag_runtime::{Arch, NetworkSpec, RuntimeError};
 use serde::{Deserialize, Serialize};
 
@@ -28,23 +30,49 @@ pub const WEIGHTS_FILE: &str = "generator.safetensors";
 #[derive(Debug, thiserror::Error)]
 pub enum GeneratorError {
     #[error("generator `{path}`: {source}")]
-    Io { path: String, source: std::io::Error },
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("generator manifest `{path}`: {reason}")]
     Manifest { path: String, reason: String },
     #[error(transparent)]
     Weights(#[from] RuntimeError),
-    #[error("generator weights `{path}`: tensor `{tensor}` has shape {found:?}, expected {expected:?}")]
-    Shape { path: String, tensor: String, found: Vec<usize>, expected: Vec<usize> },
+    #[error(
+        "generator weights `{path}`: tensor `{tensor}` has shape {found:?}, expected {expected:?}"
+    )]
+    Shape {
+        path: String,
+        tensor: String,
+        found: Vec<usize>,
+        expected: Vec<usize>,
+    },
     #[error("generator `{path}` was trained for {what} `{trained}`, but this run uses `{current}`; retrain with `pnag train --device {device}`")]
-    Mismatch { path: String, what: &'static str, trained: String, current: String, device: String },
+    Mismatch {
+        path: String,
+        what: &'static str,
+        trained: String,
+        current: String,
+        device: String,
+    },
     #[error("no trained generator is shipped for device `{0}` (train one with `pnag train --device {0}`)")]
     NotShipped(String),
     #[error("budget {0} is not a positive number")]
     BadBudget(f64),
     #[error("budget {budget} {unit} is below device `{device}`'s minimum {min:.2} {unit} (its cheapest known subnet)")]
-    BelowMinimum { device: String, budget: f64, min: f64, unit: String },
+    BelowMinimum {
+        device: String,
+        budget: f64,
+        min: f64,
+        unit: String,
+    },
     #[error("no feasible subnet under {budget} {unit} in {drawn} samples (cheapest sampled: {cheapest:.2} {unit}); raise the budget or `--samples`")]
-    NoneFeasible { budget: f64, unit: String, drawn: usize, cheapest: f64 },
+    NoneFeasible {
+        budget: f64,
+        unit: String,
+        drawn: usize,
+        cheapest: f64,
+    },
     #[error(transparent)]
     Objective(#[from] ObjectiveError),
 }
@@ -112,7 +140,12 @@ pub struct GenerateOptions {
 
 impl Default for GenerateOptions {
     fn default() -> Self {
-        GenerateOptions { samples: 100, max_rounds: 10, seed: 0, temperature: 1.0 }
+        GenerateOptions {
+            samples: 100,
+            max_rounds: 10,
+            seed: 0,
+            temperature: 1.0,
+        }
     }
 }
 
@@ -137,7 +170,8 @@ include!(concat!(env!("OUT_DIR"), "/shipped_generators.rs"));
 impl Generator {
     /// The trained generator shipped for a built-in device (embedded: no files needed).
     pub fn embedded(device: &str) -> Result<Self, GeneratorError> {
-        let (manifest, weights) = shipped(device).ok_or_else(|| GeneratorError::NotShipped(device.into()))?;
+        let (manifest, weights) =
+            shipped(device).ok_or_else(|| GeneratorError::NotShipped(device.into()))?;
         Self::from_bytes(manifest, weights, &format!("models/{device}"))
     }
 
@@ -145,50 +179,104 @@ impl Generator {
     pub fn load(dir: &Path) -> Result<Self, GeneratorError> {
         let read = |name: &str| {
             let p = dir.join(name);
-            std::fs::read(&p).map_err(|source| GeneratorError::Io { path: p.display().to_string(), source })
+            std::fs::read(&p).map_err(|source| GeneratorError::Io {
+                path: p.display().to_string(),
+                source,
+            })
         };
-        Self::from_bytes(&read(MANIFEST_FILE)?, &read(WEIGHTS_FILE)?, &dir.display().to_string())
+        Self::from_bytes(
+            &read(MANIFEST_FILE)?,
+            &read(WEIGHTS_FILE)?,
+            &dir.display().to_string(),
+        )
     }
 
     /// Parses and checks a manifest and its weights.
-    pub fn from_bytes(manifest: &[u8], weights: &[u8], origin: &str) -> Result<Self, GeneratorError> {
+    pub fn from_bytes(
+        manifest: &[u8],
+        weights: &[u8],
+        origin: &str,
+    ) -> Result<Self, GeneratorError> {
         let path = format!("{origin}/{MANIFEST_FILE}");
-        let bad = |reason: String| GeneratorError::Manifest { path: path.clone(), reason };
-        let manifest: GeneratorManifest = serde_json::from_slice(manifest).map_err(|e| bad(e.to_string()))?;
+        let bad = |reason: String| GeneratorError::Manifest {
+            path: path.clone(),
+            reason,
+        };
+        let manifest: GeneratorManifest =
+            serde_json::from_slice(manifest).map_err(|e| bad(e.to_string()))?;
         if manifest.format != FORMAT {
-            return Err(bad(format!("format {} (this pnag reads format {FORMAT}; retrain)", manifest.format)));
+            return Err(bad(format!(
+                "format {} (this pnag reads format {FORMAT}; retrain)",
+                manifest.format
+            )));
         }
         if manifest.hidden != HIDDEN {
-            return Err(bad(format!("hidden {} (expected {HIDDEN})", manifest.hidden)));
+            return Err(bad(format!(
+                "hidden {} (expected {HIDDEN})",
+                manifest.hidden
+            )));
         }
         let k = manifest.budgets.len();
-        if k < 1 || manifest.budgets.windows(2).any(|w| !(w[0] < w[1])) || manifest.budgets.iter().any(|b| !b.is_finite()) {
-            return Err(bad("`budgets` must hold finite, strictly increasing values".into()));
+        if k < 1
+            || manifest.budgets.windows(2).any(|w| !(w[0] < w[1]))
+            || manifest.budgets.iter().any(|b| !b.is_finite())
+        {
+            return Err(bad(
+                "`budgets` must hold finite, strictly increasing values".into(),
+            ));
         }
         let wpath = format!("{origin}/{WEIGHTS_FILE}");
         let st = parse_safetensors(weights, &wpath)?;
         let get = |name: &str, expected: &[usize]| -> Result<WeightTensor, GeneratorError> {
-            let found = st.tensor(name).map(|v| v.shape().to_vec()).unwrap_or_default();
+            let found = st
+                .tensor(name)
+                .map(|v| v.shape().to_vec())
+                .unwrap_or_default();
             if found != expected {
-                return Err(GeneratorError::Shape { path: wpath.clone(), tensor: name.into(), found, expected: expected.to_vec() });
+                return Err(GeneratorError::Shape {
+                    path: wpath.clone(),
+                    tensor: name.into(),
+                    found,
+                    expected: expected.to_vec(),
+                });
             }
             Ok(read_f32(&st, &wpath, name, expected)?)
         };
         let h = HIDDEN;
         let budget_embedding = get(policy::BUDGET_EMBEDDING, &[k, h])?;
-        let embeddings = [0, 1, 2].map(|i| get(policy::DECISION_EMBEDDINGS[i], &[policy::CHOICES, h]));
+        let embeddings =
+            [0, 1, 2].map(|i| get(policy::DECISION_EMBEDDINGS[i], &[policy::CHOICES, h]));
         let [e0, e1, e2] = embeddings;
-        let lstm = [get(policy::LSTM[0], &[4 * h, h])?, get(policy::LSTM[1], &[4 * h, h])?, get(policy::LSTM[2], &[4 * h])?, get(policy::LSTM[3], &[4 * h])?];
+        let lstm = [
+            get(policy::LSTM[0], &[4 * h, h])?,
+            get(policy::LSTM[1], &[4 * h, h])?,
+            get(policy::LSTM[2], &[4 * h])?,
+            get(policy::LSTM[3], &[4 * h])?,
+        ];
         let head = |name: &str| -> Result<_, GeneratorError> {
-            Ok((get(&format!("{name}.weight"), &[policy::CHOICES, h])?, get(&format!("{name}.bias"), &[policy::CHOICES])?))
+            Ok((
+                get(&format!("{name}.weight"), &[policy::CHOICES, h])?,
+                get(&format!("{name}.bias"), &[policy::CHOICES])?,
+            ))
         };
-        let heads = [head(policy::HEADS[0])?, head(policy::HEADS[1])?, head(policy::HEADS[2])?];
+        let heads = [
+            head(policy::HEADS[0])?,
+            head(policy::HEADS[1])?,
+            head(policy::HEADS[2])?,
+        ];
         let policy = Policy::new(budget_embedding, [e0?, e1?, e2?], lstm, heads);
-        Ok(Generator { manifest, policy, origin: origin.into() })
+        Ok(Generator {
+            manifest,
+            policy,
+            origin: origin.into(),
+        })
     }
 
     /// Builds from just-trained tensors (name → tensor, as in [`policy`]).
-    pub fn from_tensors(manifest: GeneratorManifest, tensors: &[(String, WeightTensor)]) -> Result<Self, GeneratorError> {
+    pub fn from_tensors(
+        manifest: GeneratorManifest,
+        tensors: &[(String, WeightTensor)],
+    ) -> Result<Self, GeneratorError> {
         let bytes = serialize_f32(tensors.iter().map(|(n, t)| (n.as_str(), t)), None);
         let json = serde_json::to_vec(&manifest).expect("manifest serializes");
         Self::from_bytes(&json, &bytes, "(trained)")
@@ -205,13 +293,31 @@ impl Generator {
         let checks: [(&'static str, String, String); 5] = [
             ("device", m.device.clone(), objective.device.clone()),
             ("width", m.width.clone(), objective.width.to_string()),
-            ("resolution", m.resolution.to_string(), objective.resolution.to_string()),
-            ("cost model", format!("{} #{}", m.models.cost_model, m.models.cost_hash), format!("{} #{}", current.cost_model, current.cost_hash)),
-            ("accuracy model", format!("{} #{}", m.models.accuracy_model, m.models.accuracy_hash), format!("{} #{}", current.accuracy_model, current.accuracy_hash)),
+            (
+                "resolution",
+                m.resolution.to_string(),
+                objective.resolution.to_string(),
+            ),
+            (
+                "cost model",
+                format!("{} #{}", m.models.cost_model, m.models.cost_hash),
+                format!("{} #{}", current.cost_model, current.cost_hash),
+            ),
+            (
+                "accuracy model",
+                format!("{} #{}", m.models.accuracy_model, m.models.accuracy_hash),
+                format!("{} #{}", current.accuracy_model, current.accuracy_hash),
+            ),
         ];
         for (what, trained, now) in checks {
             if trained != now {
-                return Err(GeneratorError::Mismatch { path: self.origin.clone(), what, trained, current: now, device: objective.device.clone() });
+                return Err(GeneratorError::Mismatch {
+                    path: self.origin.clone(),
+                    what,
+                    trained,
+                    current: now,
+                    device: objective.device.clone(),
+                });
             }
         }
         Ok(())
@@ -219,7 +325,12 @@ impl Generator {
 
     /// Section 3.5: sample `samples` candidates for `budget`, resample until one
     /// is feasible (at most `max_rounds` rounds), return the most accurate feasible one.
-    pub fn generate(&self, objective: &Objective, budget: f64, opts: &GenerateOptions) -> Result<Generated, GeneratorError> {
+    pub fn generate(
+        &self,
+        objective: &Objective,
+        budget: f64,
+        opts: &GenerateOptions,
+    ) -> Result<Generated, GeneratorError> {
         self.check(objective)?;
         let unit = match self.manifest.unit {
             CostUnit::Ms => "ms",
@@ -231,7 +342,12 @@ impl Generator {
         // Not always the smallest subnet: measured tables are not monotone (i7-8700k).
         let min = self.manifest.range[0].min(objective.cost(Arch::smallest())?);
         if budget < min {
-            return Err(GeneratorError::BelowMinimum { device: objective.device.clone(), budget, min, unit: unit.into() });
+            return Err(GeneratorError::BelowMinimum {
+                device: objective.device.clone(),
+                budget,
+                min,
+                unit: unit.into(),
+            });
         }
         let top = self.manifest.range[1];
         let warning = (budget > top).then(|| {
@@ -266,8 +382,14 @@ impl Generator {
                 best = Some((arch, cost, top1));
             }
         }
-        let (arch, cost, top1) = best.ok_or(GeneratorError::NoneFeasible { budget, unit: unit.into(), drawn, cheapest })?;
-        let spec = NetworkSpec::new(arch, objective.width, objective.resolution).map_err(|e| ObjectiveError::Cost(e.into()))?;
+        let (arch, cost, top1) = best.ok_or(GeneratorError::NoneFeasible {
+            budget,
+            unit: unit.into(),
+            drawn,
+            cheapest,
+        })?;
+        let spec = NetworkSpec::new(arch, objective.width, objective.resolution)
+            .map_err(|e| ObjectiveError::Cost(e.into()))?;
         Ok(Generated {
             budget,
             arch: arch.to_string(),
@@ -283,9 +405,19 @@ impl Generator {
 
     /// Writes the model directory: weights, then manifest, each atomically
     /// (a reader never sees a manifest whose weights are missing).
-    pub fn save(manifest: &GeneratorManifest, tensors: &[(String, WeightTensor)], dir: &Path) -> Result<(), GeneratorError> {
-        std::fs::create_dir_all(dir).map_err(|source| GeneratorError::Io { path: dir.display().to_string(), source })?;
-        let bytes = serialize_f32(tensors.iter().map(|(n, t)| (n.as_str(), t)), Some(("pnag.generator", manifest.device.clone())));
+    pub fn save(
+        manifest: &GeneratorManifest,
+        tensors: &[(String, WeightTensor)],
+        dir: &Path,
+    ) -> Result<(), GeneratorError> {
+        std::fs::create_dir_all(dir).map_err(|source| GeneratorError::Io {
+            path: dir.display().to_string(),
+            source,
+        })?;
+        let bytes = serialize_f32(
+            tensors.iter().map(|(n, t)| (n.as_str(), t)),
+            Some(("pnag.generator", manifest.device.clone())),
+        );
         write_atomic(&dir.join(WEIGHTS_FILE), &bytes)?;
         let json = serde_json::to_string_pretty(manifest).expect("manifest serializes");
         write_atomic(&dir.join(MANIFEST_FILE), json.as_bytes())?;

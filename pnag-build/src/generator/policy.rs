@@ -22,9 +22,15 @@ pub const CHOICES: usize = 3;
 
 /// Tensor names and shapes (`K` = number of budget embeddings).
 pub const BUDGET_EMBEDDING: &str = "budget_embedding"; // [K, H]
-pub const DECISION_EMBEDDINGS: [&str; 3] = ["depth_embedding", "kernel_embedding", "expand_embedding"]; // [3, H]
+pub const DECISION_EMBEDDINGS: [&str; 3] =
+    ["depth_embedding", "kernel_embedding", "expand_embedding"]; // [3, H]
 pub const HEADS: [&str; 3] = ["depth_head", "kernel_head", "expand_head"]; // .weight [3, H], .bias [3]
-pub const LSTM: [&str; 4] = ["lstm.weight_ih", "lstm.weight_hh", "lstm.bias_ih", "lstm.bias_hh"]; // [4H, H], [4H, H], [4H], [4H]
+pub const LSTM: [&str; 4] = [
+    "lstm.weight_ih",
+    "lstm.weight_hh",
+    "lstm.bias_ih",
+    "lstm.bias_hh",
+]; // [4H, H], [4H, H], [4H], [4H]
 
 /// Which of the three decisions a step makes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,17 +72,38 @@ fn sigmoid(x: f32) -> f32 {
 
 impl Policy {
     /// Builds from tensors whose shapes the caller has checked (see `Generator::from_bytes`).
-    pub(crate) fn new(budget_embedding: WeightTensor, embeddings: [WeightTensor; 3], lstm: [WeightTensor; 4], heads: [(WeightTensor, WeightTensor); 3]) -> Self {
+    pub(crate) fn new(
+        budget_embedding: WeightTensor,
+        embeddings: [WeightTensor; 3],
+        lstm: [WeightTensor; 4],
+        heads: [(WeightTensor, WeightTensor); 3],
+    ) -> Self {
         let [w_ih, w_hh, b_ih, b_hh] = lstm;
         let input_of_choice = std::array::from_fn(|d| {
             std::array::from_fn(|c| {
                 let mut v = vec![0.0; 4 * HIDDEN];
-                matvec(&w_ih, &embeddings[d].data[c * HIDDEN..(c + 1) * HIDDEN], &mut v);
+                matvec(
+                    &w_ih,
+                    &embeddings[d].data[c * HIDDEN..(c + 1) * HIDDEN],
+                    &mut v,
+                );
                 v
             })
         });
-        let bias = b_ih.data.iter().zip(&b_hh.data).map(|(a, b)| a + b).collect();
-        Policy { budget_embedding, input_of_choice, w_ih, w_hh, bias, heads }
+        let bias = b_ih
+            .data
+            .iter()
+            .zip(&b_hh.data)
+            .map(|(a, b)| a + b)
+            .collect();
+        Policy {
+            budget_embedding,
+            input_of_choice,
+            w_ih,
+            w_hh,
+            bias,
+            heads,
+        }
     }
 
     pub fn k(&self) -> usize {
@@ -94,13 +121,24 @@ impl Policy {
         if budget >= budgets[last] {
             return row(last).to_vec();
         }
-        let hi = budgets.iter().position(|&b| b >= budget).expect("inside the range");
+        let hi = budgets
+            .iter()
+            .position(|&b| b >= budget)
+            .expect("inside the range");
         let xi = ((budgets[hi] - budget) / (budgets[hi] - budgets[hi - 1])) as f32;
-        row(hi - 1).iter().zip(row(hi)).map(|(a, b)| xi * a + (1.0 - xi) * b).collect()
+        row(hi - 1)
+            .iter()
+            .zip(row(hi))
+            .map(|(a, b)| xi * a + (1.0 - xi) * b)
+            .collect()
     }
 
     /// Runs the decisions; `choose(decision, probs)` picks each choice index.
-    fn run(&self, b: &[f32], mut choose: impl FnMut(Decision, usize, &[f32; CHOICES]) -> usize) -> (Arch, f64) {
+    fn run(
+        &self,
+        b: &[f32],
+        mut choose: impl FnMut(Decision, usize, &[f32; CHOICES]) -> usize,
+    ) -> (Arch, f64) {
         let mut base = vec![0.0f32; 4 * HIDDEN];
         matvec(&self.w_ih, b, &mut base);
         base.iter_mut().zip(&self.bias).for_each(|(g, b)| *g += b);
@@ -109,30 +147,39 @@ impl Policy {
         let mut gates = vec![0.0f32; 4 * HIDDEN];
         let mut log_prob = 0.0f64;
         let (mut depths, mut kernels, mut expands) = ([0u8; STAGES], [0u8; SLOTS], [0u8; SLOTS]);
-        let mut step = |decision: Decision, index: usize, prev: &mut Option<(usize, usize)>| -> usize {
-            gates.copy_from_slice(&base);
-            if let Some((d, ch)) = *prev {
-                gates.iter_mut().zip(&self.input_of_choice[d][ch]).for_each(|(g, x)| *g += x);
-            }
-            matvec(&self.w_hh, &h, &mut gates);
-            for j in 0..HIDDEN {
-                let (i, f, g, o) = (sigmoid(gates[j]), sigmoid(gates[HIDDEN + j]), gates[2 * HIDDEN + j].tanh(), sigmoid(gates[3 * HIDDEN + j]));
-                c[j] = f * c[j] + i * g;
-                h[j] = o * c[j].tanh();
-            }
-            let (w, bias) = &self.heads[decision as usize];
-            let mut logits = [0.0f32; CHOICES];
-            logits.copy_from_slice(&bias.data);
-            matvec(w, &h, &mut logits);
-            let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-            let exp = logits.map(|l| (l - max).exp());
-            let sum: f32 = exp.iter().sum();
-            let probs = exp.map(|e| e / sum);
-            let ch = choose(decision, index, &probs);
-            log_prob += (probs[ch] as f64).ln();
-            *prev = Some((decision as usize, ch));
-            ch
-        };
+        let mut step =
+            |decision: Decision, index: usize, prev: &mut Option<(usize, usize)>| -> usize {
+                gates.copy_from_slice(&base);
+                if let Some((d, ch)) = *prev {
+                    gates
+                        .iter_mut()
+                        .zip(&self.input_of_choice[d][ch])
+                        .for_each(|(g, x)| *g += x);
+                }
+                matvec(&self.w_hh, &h, &mut gates);
+                for j in 0..HIDDEN {
+                    let (i, f, g, o) = (
+                        sigmoid(gates[j]),
+                        sigmoid(gates[HIDDEN + j]),
+                        gates[2 * HIDDEN + j].tanh(),
+                        sigmoid(gates[3 * HIDDEN + j]),
+                    );
+                    c[j] = f * c[j] + i * g;
+                    h[j] = o * c[j].tanh();
+                }
+                let (w, bias) = &self.heads[decision as usize];
+                let mut logits = [0.0f32; CHOICES];
+                logits.copy_from_slice(&bias.data);
+                matvec(w, &h, &mut logits);
+                let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+                let exp = logits.map(|l| (l - max).exp());
+                let sum: f32 = exp.iter().sum();
+                let probs = exp.map(|e| e / sum);
+                let ch = choose(decision, index, &probs);
+                log_prob += (probs[ch] as f64).ln();
+                *prev = Some((decision as usize, ch));
+                ch
+            };
         for stage in 0..STAGES {
             let d = DEPTHS[step(Decision::Depth, stage, &mut prev)];
             depths[stage] = d;
@@ -141,7 +188,10 @@ impl Policy {
                 expands[slot] = EXPANDS[step(Decision::Expand, slot, &mut prev)];
             }
         }
-        (Arch::new(depths, kernels, expands).expect("every choice is from the space"), log_prob)
+        (
+            Arch::new(depths, kernels, expands).expect("every choice is from the space"),
+            log_prob,
+        )
     }
 
     /// Samples one arch for budget vector `b` at `temperature` (1 = the trained
@@ -178,13 +228,20 @@ impl Policy {
                 Decision::Kernel => (arch.kernels()[index], &KERNELS),
                 Decision::Expand => (arch.expands()[index], &EXPANDS),
             };
-            set.iter().position(|&x| x == v).expect("arch from the space")
+            set.iter()
+                .position(|&x| x == v)
+                .expect("arch from the space")
         };
         self.run(b, |d, i, _| pick(d, i)).1
     }
 
     /// The most likely arch (greedy decoding), for reports.
     pub fn greedy(&self, b: &[f32]) -> Arch {
-        self.run(b, |_, _, p| (0..CHOICES).max_by(|&i, &j| p[i].total_cmp(&p[j])).expect("3 choices")).0
+        self.run(b, |_, _, p| {
+            (0..CHOICES)
+                .max_by(|&i, &j| p[i].total_cmp(&p[j]))
+                .expect("3 choices")
+        })
+        .0
     }
 }

@@ -18,12 +18,17 @@ use super::frontier::{Method, Point};
 
 fn trained(objective: &Objective, cfg: &PnagConfig, dir: &Path, label: &str) -> Result<Generator> {
     if let Ok(g) = Generator::load(dir) {
-        if g.check(objective).is_ok() && g.manifest.reward == cfg.reward && g.manifest.seed == cfg.seed {
+        if g.check(objective).is_ok()
+            && g.manifest.reward == cfg.reward
+            && g.manifest.seed == cfg.seed
+        {
             return Ok(g);
         }
     }
     let bar = ProgressBar::new(1);
-    bar.set_style(ProgressStyle::with_template("{msg:>28} [{bar:30}] {pos}/{len}")?.progress_chars("=> "));
+    bar.set_style(
+        ProgressStyle::with_template("{msg:>28} [{bar:30}] {pos}/{len}")?.progress_chars("=> "),
+    );
     bar.set_message(format!("training {label}"));
     let g = train(objective, cfg, Some(dir), &mut |_, done, total| {
         bar.set_length(total as u64);
@@ -33,28 +38,101 @@ fn trained(objective: &Objective, cfg: &PnagConfig, dir: &Path, label: &str) -> 
     Ok(g)
 }
 
-pub fn train_and_measure(objective: &Objective, budgets: &[f64], models: &Path, opts: &GenerateOptions) -> Result<Vec<Method>> {
-    let base = PnagConfig { seed: opts.seed, ..Default::default() };
+pub fn train_and_measure(
+    objective: &Objective,
+    budgets: &[f64],
+    models: &Path,
+    opts: &GenerateOptions,
+) -> Result<Vec<Method>> {
+    let base = PnagConfig {
+        seed: opts.seed,
+        ..Default::default()
+    };
     let mut methods = Vec::new();
     let variants: [(&str, &str, PnagConfig); 7] = [
-        ("Pareto order, no evaluator", "pareto-exact", PnagConfig { reward: RewardKind::ParetoExact, ..base.clone() }),
-        ("RL, MnasNet reward", "mnas", PnagConfig { reward: RewardKind::Mnas, ..base.clone() }),
-        ("RL, TuNAS reward", "tunas", PnagConfig { reward: RewardKind::Tunas, ..base.clone() }),
-        ("Pareto w/o accuracy rule", "pareto-no-acc", PnagConfig { reward: RewardKind::ParetoNoAcc, ..base.clone() }),
-        ("PNAG, K = 2", "k2", PnagConfig { k: 2, ..base.clone() }),
-        ("PNAG, K = 5", "k5", PnagConfig { k: 5, ..base.clone() }),
-        ("PNAG, K = 30", "k30", PnagConfig { k: 30, ..base.clone() }),
+        (
+            "Pareto order, no evaluator",
+            "pareto-exact",
+            PnagConfig {
+                reward: RewardKind::ParetoExact,
+                ..base.clone()
+            },
+        ),
+        (
+            "RL, MnasNet reward",
+            "mnas",
+            PnagConfig {
+                reward: RewardKind::Mnas,
+                ..base.clone()
+            },
+        ),
+        (
+            "RL, TuNAS reward",
+            "tunas",
+            PnagConfig {
+                reward: RewardKind::Tunas,
+                ..base.clone()
+            },
+        ),
+        (
+            "Pareto w/o accuracy rule",
+            "pareto-no-acc",
+            PnagConfig {
+                reward: RewardKind::ParetoNoAcc,
+                ..base.clone()
+            },
+        ),
+        (
+            "PNAG, K = 2",
+            "k2",
+            PnagConfig {
+                k: 2,
+                ..base.clone()
+            },
+        ),
+        (
+            "PNAG, K = 5",
+            "k5",
+            PnagConfig {
+                k: 5,
+                ..base.clone()
+            },
+        ),
+        (
+            "PNAG, K = 30",
+            "k30",
+            PnagConfig {
+                k: 30,
+                ..base.clone()
+            },
+        ),
     ];
     for (name, dir, cfg) in variants {
         let g = trained(objective, &cfg, &models.join(dir), name)?;
-        methods.push(super::frontier::generator_method(name, format!("{} reward, K = {}", cfg.reward, g.manifest.budgets.len()), &g, objective, budgets, opts)?);
+        methods.push(super::frontier::generator_method(
+            name,
+            format!("{} reward, K = {}", cfg.reward, g.manifest.budgets.len()),
+            &g,
+            objective,
+            budgets,
+            opts,
+        )?);
     }
     // Independent search: one K = 1 generator per budget, each with 1/len of the samples.
     let mut points: Vec<Point> = Vec::new();
     let mut seconds = 0.0;
     for (i, &b) in budgets.iter().enumerate() {
-        let cfg = PnagConfig { budgets: Some(vec![b]), samples_per_budget: base.samples_per_budget * base.k / budgets.len(), ..base.clone() };
-        let g = trained(objective, &cfg, &models.join(format!("independent-{i}")), &format!("independent {}/{}", i + 1, budgets.len()))?;
+        let cfg = PnagConfig {
+            budgets: Some(vec![b]),
+            samples_per_budget: base.samples_per_budget * base.k / budgets.len(),
+            ..base.clone()
+        };
+        let g = trained(
+            objective,
+            &cfg,
+            &models.join(format!("independent-{i}")),
+            &format!("independent {}/{}", i + 1, budgets.len()),
+        )?;
         seconds += g.manifest.training.seconds;
         let m = super::frontier::generator_method("", String::new(), &g, objective, &[b], opts)?;
         points.extend(m.points);

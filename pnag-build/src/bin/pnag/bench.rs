@@ -70,13 +70,19 @@ pub fn extract(a: &ExtractBenchArgs) -> Result<()> {
         bail!("--runs must be at least 1");
     }
     std::fs::create_dir_all(&a.out).with_context(|| format!("creating {}", a.out.display()))?;
-    let path = a.out.join(format!("synthetic_supernet_w{}.safetensors", a.width));
+    let path = a
+        .out
+        .join(format!("synthetic_supernet_w{}.safetensors", a.width));
     write_atomic(&path, &pnag_build::extract::synthetic_supernet(a.width, 0))?;
     let size_mb = std::fs::metadata(&path)?.len() as f64 / 1e6;
     let mut samples = Vec::new();
     for _ in 0..a.runs {
         let start = std::time::Instant::now();
-        std::hint::black_box(pnag_build::extract::extract_file(&path, a.width, Arch::largest())?);
+        std::hint::black_box(pnag_build::extract::extract_file(
+            &path,
+            a.width,
+            Arch::largest(),
+        )?);
         samples.push(start.elapsed().as_secs_f64() * 1e3);
     }
     let t = Timing::from_samples(&samples);
@@ -92,9 +98,17 @@ pub fn extract(a: &ExtractBenchArgs) -> Result<()> {
 
 /// The benchmarked subnets: the two ends of the space and its middle.
 pub fn bench_archs() -> Vec<(&'static str, Arch)> {
-    let middle = Arch::new([3; 5], std::array::from_fn(|s| if s % 4 < 3 { 5 } else { 0 }), std::array::from_fn(|s| if s % 4 < 3 { 4 } else { 0 }))
-        .expect("valid arch");
-    vec![("smallest", Arch::smallest()), ("middle", middle), ("largest", Arch::largest())]
+    let middle = Arch::new(
+        [3; 5],
+        std::array::from_fn(|s| if s % 4 < 3 { 5 } else { 0 }),
+        std::array::from_fn(|s| if s % 4 < 3 { 4 } else { 0 }),
+    )
+    .expect("valid arch");
+    vec![
+        ("smallest", Arch::smallest()),
+        ("middle", middle),
+        ("largest", Arch::largest()),
+    ]
 }
 
 #[derive(Debug, Serialize)]
@@ -152,7 +166,17 @@ pub fn engines(a: &EnginesArgs) -> Result<()> {
         let xpath = a.out.join(format!("{name}.input.npy"));
         npy::write_f32(&xpath, &[1, 3, r, r], &input)?;
         for &t in &a.threads {
-            nets.insert((i, t), Network::new(spec.clone(), &weights, NetworkOptions { batch: 1, threads: t })?);
+            nets.insert(
+                (i, t),
+                Network::new(
+                    spec.clone(),
+                    &weights,
+                    NetworkOptions {
+                        batch: 1,
+                        threads: t,
+                    },
+                )?,
+            );
         }
         let logits = nets[&(i, a.threads[0])].run(&[1, 3, r, r], &input)?;
         let ypath = a.out.join(format!("{name}.tract.npy"));
@@ -162,25 +186,51 @@ pub fn engines(a: &EnginesArgs) -> Result<()> {
     }
     let jobs_path = a.out.join("jobs.json");
     let jobs_json = json!({"jobs": jobs, "threads": a.threads, "warmup": a.warmup, "runs": a.runs});
-    write_atomic(&jobs_path, serde_json::to_string_pretty(&jobs_json)?.as_bytes())?;
+    write_atomic(
+        &jobs_path,
+        serde_json::to_string_pretty(&jobs_json)?.as_bytes(),
+    )?;
 
     let mut tract_rounds: BTreeMap<(usize, usize), Vec<Timing>> = BTreeMap::new();
     let mut python_rounds: Vec<Value> = Vec::new();
     let per_round = nets.len() * (a.warmup + a.runs);
     let bar = ProgressBar::new((a.rounds * per_round) as u64);
-    bar.set_style(ProgressStyle::with_template("{msg:>22} [{bar:40}] {pos}/{len} tract runs, eta {eta}")?.progress_chars("=> "));
+    bar.set_style(
+        ProgressStyle::with_template("{msg:>22} [{bar:40}] {pos}/{len} tract runs, eta {eta}")?
+            .progress_chars("=> "),
+    );
     for round in 0..a.rounds {
         for (&(i, t), net) in &nets {
             bar.set_message(format!("round {} {} t{t}", round + 1, archs[i].0));
-            tract_rounds.entry((i, t)).or_default().push(time_network(net, a.warmup, a.runs, &mut || bar.inc(1))?);
+            tract_rounds.entry((i, t)).or_default().push(time_network(
+                net,
+                a.warmup,
+                a.runs,
+                &mut || bar.inc(1),
+            )?);
         }
         if !a.tract_only {
             bar.set_message(format!("round {} onnxruntime+torch", round + 1));
             let out = a.out.join(format!("python_round{}.json", round + 1));
-            let status = bar.suspend(|| Command::new(&a.python).arg(script_path()).arg(&jobs_path).arg(&out).status())
-                .with_context(|| format!("running {} (set --python or PNAG_PYTHON; scripts/python-env.sh makes one)", a.python))?;
+            let status = bar
+                .suspend(|| {
+                    Command::new(&a.python)
+                        .arg(script_path())
+                        .arg(&jobs_path)
+                        .arg(&out)
+                        .status()
+                })
+                .with_context(|| {
+                    format!(
+                        "running {} (set --python or PNAG_PYTHON; scripts/python-env.sh makes one)",
+                        a.python
+                    )
+                })?;
             if !status.success() {
-                bail!("{} failed ({status}); see its output above", script_path().display());
+                bail!(
+                    "{} failed ({status}); see its output above",
+                    script_path().display()
+                );
             }
             python_rounds.push(serde_json::from_str(&std::fs::read_to_string(&out)?)?);
         }
@@ -191,7 +241,10 @@ pub fn engines(a: &EnginesArgs) -> Result<()> {
         let mut timings = Vec::new();
         let mut diff = 0f64;
         for round in &python_rounds {
-            let row = round["results"].as_array()?.iter().find(|r| r["name"] == name && r["threads"] == t)?;
+            let row = round["results"]
+                .as_array()?
+                .iter()
+                .find(|r| r["name"] == name && r["threads"] == t)?;
             let timing: Timing = Timing {
                 median_ms: row[engine]["median_ms"].as_f64()?,
                 p10_ms: row[engine]["p10_ms"].as_f64()?,
@@ -223,11 +276,18 @@ pub fn engines(a: &EnginesArgs) -> Result<()> {
     rows.sort_by_key(|r| (r.threads, (r.macs_m * 1e3) as u64));
 
     let (largest_name, largest) = archs[archs.len() - 1];
-    let breakdown = op_breakdown(&NetworkSpec::new(largest, a.width, a.resolution)?, a.runs.min(10), &input)?;
+    let breakdown = op_breakdown(
+        &NetworkSpec::new(largest, a.width, a.resolution)?,
+        a.runs.min(10),
+        &input,
+    )?;
     let md = markdown(a, &rows, largest_name, &breakdown, &python_rounds);
     write_atomic(&a.out.join("engines.md"), md.as_bytes())?;
     let json = json!({"width": a.width.to_string(), "resolution": r, "rows": rows, "breakdown": breakdown});
-    write_atomic(&a.out.join("engines.json"), serde_json::to_string_pretty(&json)?.as_bytes())?;
+    write_atomic(
+        &a.out.join("engines.json"),
+        serde_json::to_string_pretty(&json)?.as_bytes(),
+    )?;
     println!("{md}");
     eprintln!("wrote {}", a.out.join("engines.md").display());
     Ok(())
@@ -237,7 +297,10 @@ pub fn engines(a: &EnginesArgs) -> Result<()> {
 /// builder gives and the op tract chose. tract fuses activations and residual
 /// adds into the preceding 1x1 conv's matmul, so those count as 1x1 conv time.
 fn layer_kind(spec: &NetworkSpec, node: &str, op: &str) -> String {
-    let block = node.strip_prefix("blocks.").and_then(|r| r.split('.').next()).and_then(|b| b.parse::<usize>().ok());
+    let block = node
+        .strip_prefix("blocks.")
+        .and_then(|r| r.split('.').next())
+        .and_then(|b| b.parse::<usize>().ok());
     match block.and_then(|b| spec.blocks.get(b)) {
         Some(_) if node.contains(".se.") => "squeeze-excite".into(),
         Some(b) if op.starts_with("DepthWise") || node.contains("depth_conv.conv") => {
@@ -264,20 +327,32 @@ struct BreakdownRow {
 
 /// Mean time per layer kind over `runs` single-thread profiled runs.
 fn op_breakdown(spec: &NetworkSpec, runs: usize, input: &[f32]) -> Result<Vec<BreakdownRow>> {
-    let net = Network::synthetic(spec.clone(), 0, NetworkOptions { batch: 1, threads: 1 })?;
+    let net = Network::synthetic(
+        spec.clone(),
+        0,
+        NetworkOptions {
+            batch: 1,
+            threads: 1,
+        },
+    )?;
     let shape = net.input_shape();
     let mut by_kind: BTreeMap<String, Duration> = BTreeMap::new();
     net.run(&shape, input)?;
     for _ in 0..runs.max(1) {
-        net.run_profiled(&shape, input, &mut |node, op, d| *by_kind.entry(layer_kind(spec, node, op)).or_default() += d)?;
+        net.run_profiled(&shape, input, &mut |node, op, d| {
+            *by_kind.entry(layer_kind(spec, node, op)).or_default() += d
+        })?;
     }
     // MACs per depthwise kind, for GMAC/s.
     let mut macs: BTreeMap<String, u64> = BTreeMap::new();
     for b in &spec.blocks {
         let kind = format!("depthwise {}x{} stride {}", b.kernel, b.kernel, b.stride);
-        *macs.entry(kind).or_default() += (b.mid_channels * b.kernel * b.kernel * b.out_size * b.out_size) as u64;
+        *macs.entry(kind).or_default() +=
+            (b.mid_channels * b.kernel * b.kernel * b.out_size * b.out_size) as u64;
         *macs.entry(ONE_BY_ONE.into()).or_default() +=
-            (b.expand_channels.map_or(0, |m| b.in_channels * m * b.in_size * b.in_size) + b.mid_channels * b.out_channels * b.out_size * b.out_size) as u64;
+            (b.expand_channels
+                .map_or(0, |m| b.in_channels * m * b.in_size * b.in_size)
+                + b.mid_channels * b.out_channels * b.out_size * b.out_size) as u64;
     }
     let total: f64 = by_kind.values().map(|d| d.as_secs_f64()).sum();
     let mut rows: Vec<BreakdownRow> = by_kind
@@ -285,7 +360,12 @@ fn op_breakdown(spec: &NetworkSpec, runs: usize, input: &[f32]) -> Result<Vec<Br
         .map(|(kind, d)| {
             let ms = d.as_secs_f64() * 1e3 / runs.max(1) as f64;
             let gmacs = macs.get(&kind).map(|&m| m as f64 / (ms * 1e-3) / 1e9);
-            BreakdownRow { share: d.as_secs_f64() / total, kind, ms, gmacs }
+            BreakdownRow {
+                share: d.as_secs_f64() / total,
+                kind,
+                ms,
+                gmacs,
+            }
         })
         .collect();
     rows.sort_by(|a, b| b.ms.total_cmp(&a.ms));
@@ -293,17 +373,29 @@ fn op_breakdown(spec: &NetworkSpec, runs: usize, input: &[f32]) -> Result<Vec<Br
 }
 
 fn fmt_opt(t: Option<f64>, prec: usize) -> String {
-    t.map(|v| format!("{v:.prec$}")).unwrap_or_else(|| "—".into())
+    t.map(|v| format!("{v:.prec$}"))
+        .unwrap_or_else(|| "—".into())
 }
 
-fn markdown(a: &EnginesArgs, rows: &[Row], largest: &str, breakdown: &[BreakdownRow], python: &[Value]) -> String {
+fn markdown(
+    a: &EnginesArgs,
+    rows: &[Row],
+    largest: &str,
+    breakdown: &[BreakdownRow],
+    python: &[Value],
+) -> String {
     let mut s = format!(
         "Subnets of OFA MobileNetV3 w{} at {}x{}, batch 1, same synthetic (untrained) weights and input in every engine; \
          median of {} interleaved rounds of {} timed runs ({} warm-up).\n",
         a.width, a.resolution, a.resolution, a.rounds, a.runs, a.warmup
     );
     if let Some(p) = python.first() {
-        s.push_str(&format!("onnxruntime {}, PyTorch {} (eager CPU); tract {}.\n", p["onnxruntime"].as_str().unwrap_or("?"), p["torch"].as_str().unwrap_or("?"), "0.23.9"));
+        s.push_str(&format!(
+            "onnxruntime {}, PyTorch {} (eager CPU); tract {}.\n",
+            p["onnxruntime"].as_str().unwrap_or("?"),
+            p["torch"].as_str().unwrap_or("?"),
+            "0.23.9"
+        ));
     }
     s.push_str("\n| arch | MMACs | threads | tract (ours) ms | onnxruntime ms | PyTorch ms | ours / ORT | ours GMAC/s | ORT GMAC/s | max abs Δ logits ORT vs ours |\n");
     s.push_str("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
@@ -320,12 +412,20 @@ fn markdown(a: &EnginesArgs, rows: &[Row], largest: &str, breakdown: &[Breakdown
             fmt_opt(ort.map(|o| r.tract.median_ms / o), 2),
             r.macs_m / r.tract.median_ms,
             fmt_opt(ort.map(|o| r.macs_m / o), 1),
-            r.onnxruntime_max_abs_diff.map(|d| format!("{d:.1e}")).unwrap_or_else(|| "—".into()),
+            r.onnxruntime_max_abs_diff
+                .map(|d| format!("{d:.1e}"))
+                .unwrap_or_else(|| "—".into()),
         ));
     }
     s.push_str(&format!("\nWhere tract's time goes ({largest} arch, 1 thread, per-node timing):\n\n| layer kind | ms | share | GMAC/s |\n|---|---:|---:|---:|\n"));
     for b in breakdown {
-        s.push_str(&format!("| {} | {:.2} | {:.1} % | {} |\n", b.kind, b.ms, b.share * 100.0, fmt_opt(b.gmacs, 1)));
+        s.push_str(&format!(
+            "| {} | {:.2} | {:.1} % | {} |\n",
+            b.kind,
+            b.ms,
+            b.share * 100.0,
+            fmt_opt(b.gmacs, 1)
+        ));
     }
     s
 }

@@ -69,31 +69,68 @@ pub struct Method {
 
 impl Method {
     fn feasible(&self) -> usize {
-        self.points.iter().filter(|p| p.cost.is_some_and(|c| c <= p.budget + 1e-9)).count()
+        self.points
+            .iter()
+            .filter(|p| p.cost.is_some_and(|c| c <= p.budget + 1e-9))
+            .count()
     }
 }
 
 fn point(budget: f64, found: Option<Scored>, seconds: f64) -> Point {
-    Point { budget, arch: found.map(|s| s.arch.to_string()), cost: found.map(|s| s.cost), top1: found.map(|s| s.top1), seconds }
+    Point {
+        budget,
+        arch: found.map(|s| s.arch.to_string()),
+        cost: found.map(|s| s.cost),
+        top1: found.map(|s| s.top1),
+        seconds,
+    }
 }
 
-pub fn generator_method(name: &str, note: String, g: &Generator, objective: &Objective, budgets: &[f64], opts: &GenerateOptions) -> Result<Method> {
+pub fn generator_method(
+    name: &str,
+    note: String,
+    g: &Generator,
+    objective: &Objective,
+    budgets: &[f64],
+    opts: &GenerateOptions,
+) -> Result<Method> {
     let mut points = Vec::new();
     for &b in budgets {
         let t = Instant::now();
         let r = g.generate(objective, b, opts);
         let seconds = t.elapsed().as_secs_f64();
         points.push(match r {
-            Ok(r) => Point { budget: b, arch: Some(r.arch), cost: Some(r.cost), top1: Some(r.top1), seconds },
-            Err(_) => Point { budget: b, arch: None, cost: None, top1: None, seconds },
+            Ok(r) => Point {
+                budget: b,
+                arch: Some(r.arch),
+                cost: Some(r.cost),
+                top1: Some(r.top1),
+                seconds,
+            },
+            Err(_) => Point {
+                budget: b,
+                arch: None,
+                cost: None,
+                top1: None,
+                seconds,
+            },
         });
     }
-    Ok(Method { name: name.into(), note, train_seconds: Some(g.manifest.training.seconds), points })
+    Ok(Method {
+        name: name.into(),
+        note,
+        train_seconds: Some(g.manifest.training.seconds),
+        points,
+    })
 }
 
 /// 2-D hypervolume (cost ↓, top-1 ↑) of the feasible points against `(ref_cost, ref_top1)`.
 fn hypervolume(points: &[Point], ref_cost: f64, ref_top1: f64) -> f64 {
-    let mut pts: Vec<(f64, f64)> = points.iter().filter_map(|p| Some((p.cost?, p.top1?))).filter(|&(c, t)| c <= ref_cost && t >= ref_top1).collect();
+    let mut pts: Vec<(f64, f64)> = points
+        .iter()
+        .filter_map(|p| Some((p.cost?, p.top1?)))
+        .filter(|&(c, t)| c <= ref_cost && t >= ref_top1)
+        .collect();
     pts.sort_by(|a, b| a.0.total_cmp(&b.0));
     let (mut hv, mut best) = (0.0, ref_top1);
     for (i, &(c, t)) in pts.iter().enumerate() {
@@ -113,19 +150,45 @@ pub fn frontier(a: &FrontierArgs) -> Result<()> {
     let [lo, hi] = generator.manifest.range;
     let budgets: Vec<f64> = FRACTIONS.iter().map(|f| lo + f * (hi - lo)).collect();
     let unit = if a.device == "macs" { "MMACs" } else { "ms" };
-    let gen_opts = GenerateOptions { seed: a.seed, temperature: a.temperature, ..Default::default() };
+    let gen_opts = GenerateOptions {
+        seed: a.seed,
+        temperature: a.temperature,
+        ..Default::default()
+    };
 
-    let mut methods = vec![generator_method("PNAG", format!("{} reward, K = {}", generator.manifest.reward, generator.manifest.budgets.len()), &generator, &objective, &budgets, &gen_opts)?];
+    let mut methods = vec![generator_method(
+        "PNAG",
+        format!(
+            "{} reward, K = {}",
+            generator.manifest.reward,
+            generator.manifest.budgets.len()
+        ),
+        &generator,
+        &objective,
+        &budgets,
+        &gen_opts,
+    )?];
     if a.ablations {
         #[cfg(feature = "train")]
-        methods.extend(super::ablations::train_and_measure(&objective, &budgets, &a.out.join("models"), &gen_opts)?);
+        methods.extend(super::ablations::train_and_measure(
+            &objective,
+            &budgets,
+            &a.out.join("models"),
+            &gen_opts,
+        )?);
         #[cfg(not(feature = "train"))]
         anyhow::bail!("--ablations trains generators: build with `--features train` (see scripts/setup-libtorch.sh)");
     }
 
     let bar = ProgressBar::new(2 * budgets.len() as u64);
-    bar.set_style(ProgressStyle::with_template("{msg:>14} [{bar:40}] {pos}/{len} searches, eta {eta}")?.progress_chars("=> "));
-    let evo_cfg = EvolutionConfig { iterations: a.evolution_iterations, ..Default::default() };
+    bar.set_style(
+        ProgressStyle::with_template("{msg:>14} [{bar:40}] {pos}/{len} searches, eta {eta}")?
+            .progress_chars("=> "),
+    );
+    let evo_cfg = EvolutionConfig {
+        iterations: a.evolution_iterations,
+        ..Default::default()
+    };
     let (mut random, mut evo) = (Vec::new(), Vec::new());
     let mut evo_evals = 0;
     for &b in &budgets {
@@ -142,10 +205,18 @@ pub fn frontier(a: &FrontierArgs) -> Result<()> {
         bar.inc(1);
     }
     bar.finish_and_clear();
-    methods.push(Method { name: "Random search".into(), note: format!("{} samples per budget", a.random_samples), train_seconds: None, points: random });
+    methods.push(Method {
+        name: "Random search".into(),
+        note: format!("{} samples per budget", a.random_samples),
+        train_seconds: None,
+        points: random,
+    });
     methods.push(Method {
         name: "OFA evolution (oracle)".into(),
-        note: format!("population 100, {} iterations, ≤ {evo_evals} distinct archs scored per budget", a.evolution_iterations),
+        note: format!(
+            "population 100, {} iterations, ≤ {evo_evals} distinct archs scored per budget",
+            a.evolution_iterations
+        ),
         train_seconds: None,
         points: evo,
     });
@@ -181,23 +252,57 @@ pub fn frontier(a: &FrontierArgs) -> Result<()> {
     md += &format!("\n## Summary\n\nRegret = oracle top-1 − method top-1, averaged over budgets where both found a feasible arch. Hypervolume of the feasible (cost, top-1) points against ({hi:.2} {unit}, {ref_top1:.2} %), in {unit}·%.\n\n| method | feasible | mean regret (points) | worst regret | hypervolume | generation / search per budget (ms) | training (s) | notes |\n|---|---:|---:|---:|---:|---:|---:|---|\n");
     let mut summary = Vec::new();
     for m in &methods {
-        let regrets: Vec<f64> = m.points.iter().zip(&oracle).filter_map(|(p, o)| Some(o.top1? - p.top1.filter(|_| p.cost.is_some_and(|c| c <= p.budget + 1e-9))?)).collect();
+        let regrets: Vec<f64> = m
+            .points
+            .iter()
+            .zip(&oracle)
+            .filter_map(|(p, o)| {
+                Some(
+                    o.top1?
+                        - p.top1
+                            .filter(|_| p.cost.is_some_and(|c| c <= p.budget + 1e-9))?,
+                )
+            })
+            .collect();
         let mean = regrets.iter().sum::<f64>() / regrets.len().max(1) as f64;
         let worst = regrets.iter().copied().fold(f64::NEG_INFINITY, f64::max);
         let hv = hypervolume(&m.points, hi, ref_top1);
         let ms = 1e3 * m.points.iter().map(|p| p.seconds).sum::<f64>() / m.points.len() as f64;
         let train = m.train_seconds.map_or("–".into(), |s| format!("{s:.0}"));
-        md += &format!("| {} | {}/{} | {mean:.3} | {worst:.3} | {hv:.1} | {ms:.1} | {train} | {} |\n", m.name, m.feasible(), m.points.len(), m.note);
+        md += &format!(
+            "| {} | {}/{} | {mean:.3} | {worst:.3} | {hv:.1} | {ms:.1} | {train} | {} |\n",
+            m.name,
+            m.feasible(),
+            m.points.len(),
+            m.note
+        );
         summary.push(serde_json::json!({"name": m.name, "feasible": m.feasible(), "mean_regret": mean, "worst_regret": worst, "hypervolume": hv, "ms_per_budget": ms}));
     }
     md += "\nGeneration time is `Generator::generate` on one core (sampling, cost and accuracy of the candidates); search time is the whole per-budget search.\n";
     std::fs::create_dir_all(&a.out)?;
     write_atomic(&a.out.join("frontier.md"), md.as_bytes())?;
     let json = serde_json::json!({"device": objective.device, "unit": unit, "budgets": budgets, "methods": methods, "summary": summary});
-    write_atomic(&a.out.join("frontier.json"), serde_json::to_string_pretty(&json)?.as_bytes())?;
-    let series: Vec<(String, Vec<(f64, f64)>)> =
-        methods.iter().map(|m| (m.name.clone(), m.points.iter().filter_map(|p| Some((p.cost.filter(|&c| c <= p.budget + 1e-9)?, p.top1?))).collect())).collect();
-    let svg = frontier_svg(&format!("Frontiers on {} (predicted)", objective.device), unit, &series);
+    write_atomic(
+        &a.out.join("frontier.json"),
+        serde_json::to_string_pretty(&json)?.as_bytes(),
+    )?;
+    let series: Vec<(String, Vec<(f64, f64)>)> = methods
+        .iter()
+        .map(|m| {
+            (
+                m.name.clone(),
+                m.points
+                    .iter()
+                    .filter_map(|p| Some((p.cost.filter(|&c| c <= p.budget + 1e-9)?, p.top1?)))
+                    .collect(),
+            )
+        })
+        .collect();
+    let svg = frontier_svg(
+        &format!("Frontiers on {} (predicted)", objective.device),
+        unit,
+        &series,
+    );
     write_atomic(&a.out.join("frontier.svg"), svg.as_bytes())?;
     print!("{md}");
     eprintln!("wrote {}/frontier.{{md,json,svg}}", a.out.display());

@@ -84,13 +84,33 @@ pub fn train(a: TrainArgs) -> Result<()> {
 
     use pnag_build::objective::{DEFAULT_RESOLUTION, DEFAULT_WIDTH};
     let objective = Objective::new(&a.device, DEFAULT_WIDTH, DEFAULT_RESOLUTION)?;
-    let cfg = PnagConfig { seed: a.seed, iterations: a.iterations, k: a.k, samples_per_budget: a.samples, archs: a.archs, reward: a.reward, learning_rate: a.lr, entropy_coeff: a.entropy, elite: (!a.moving_average).then_some(a.elite), ..Default::default() };
-    if cfg.k < 2 || cfg.samples_per_budget < 2 || cfg.archs < 100 || !(a.elite > 0.0 && a.elite <= 1.0) {
+    let cfg = PnagConfig {
+        seed: a.seed,
+        iterations: a.iterations,
+        k: a.k,
+        samples_per_budget: a.samples,
+        archs: a.archs,
+        reward: a.reward,
+        learning_rate: a.lr,
+        entropy_coeff: a.entropy,
+        elite: (!a.moving_average).then_some(a.elite),
+        ..Default::default()
+    };
+    if cfg.k < 2
+        || cfg.samples_per_budget < 2
+        || cfg.archs < 100
+        || !(a.elite > 0.0 && a.elite <= 1.0)
+    {
         bail!("--k must be ≥ 2, --samples ≥ 2, --archs ≥ 100 and --elite in (0, 1]");
     }
-    let out = a.out.unwrap_or_else(|| PathBuf::from("models").join(&objective.device));
+    let out = a
+        .out
+        .unwrap_or_else(|| PathBuf::from("models").join(&objective.device));
     let bar = ProgressBar::new(1);
-    bar.set_style(ProgressStyle::with_template("{msg:>22} [{bar:40}] {pos}/{len}, eta {eta}")?.progress_chars("=> "));
+    bar.set_style(
+        ProgressStyle::with_template("{msg:>22} [{bar:40}] {pos}/{len}, eta {eta}")?
+            .progress_chars("=> "),
+    );
     let mut phase = None;
     let generator = train(&objective, &cfg, Some(&out), &mut |p, done, total| {
         if phase != Some(p) {
@@ -107,7 +127,12 @@ pub fn train(a: TrainArgs) -> Result<()> {
     })?;
     bar.finish_and_clear();
     let t = &generator.manifest.training;
-    let feasible = t.feasible_rate.iter().map(|r| format!("{:.0}", r * 100.0)).collect::<Vec<_>>().join(" ");
+    let feasible = t
+        .feasible_rate
+        .iter()
+        .map(|r| format!("{:.0}", r * 100.0))
+        .collect::<Vec<_>>()
+        .join(" ");
     eprintln!(
         "trained `{}` ({} reward) in {:.0} s: evaluator pair accuracy {} on held-out pairs; feasible samples per budget (%): {feasible} -> {}",
         objective.device,
@@ -126,10 +151,22 @@ pub fn generate(a: GenerateArgs) -> Result<()> {
         None => Generator::embedded(&a.device)?,
     };
     // `Generator::generate` refuses a model trained for another device or model version.
-    let width = generator.manifest.width.parse().context("generator manifest width")?;
+    let width = generator
+        .manifest
+        .width
+        .parse()
+        .context("generator manifest width")?;
     let objective = Objective::new(&a.device, width, generator.manifest.resolution)?;
-    let opts = GenerateOptions { samples: a.samples.max(1), seed: a.seed, ..Default::default() };
-    let results: Vec<Generated> = a.budgets.iter().map(|&b| generator.generate(&objective, b, &opts)).collect::<Result<_, _>>()?;
+    let opts = GenerateOptions {
+        samples: a.samples.max(1),
+        seed: a.seed,
+        ..Default::default()
+    };
+    let results: Vec<Generated> = a
+        .budgets
+        .iter()
+        .map(|&b| generator.generate(&objective, b, &opts))
+        .collect::<Result<_, _>>()?;
     for r in &results {
         if let Some(w) = &r.warning {
             eprintln!("warning: {w}");
@@ -140,10 +177,26 @@ pub fn generate(a: GenerateArgs) -> Result<()> {
         return Ok(());
     }
     let unit = if a.device == "macs" { "MMACs" } else { "ms" };
-    println!("device {} (w{} r{}), reward {}; cost and top-1 are model predictions", a.device, generator.manifest.width, generator.manifest.resolution, generator.manifest.reward);
-    println!("{:>10}  {:>10}  {:>7}  {:>7}  {:>7}  arch", format!("budget {unit}"), format!("cost {unit}"), "top-1 %", "MMACs", "params M");
+    println!(
+        "device {} (w{} r{}), reward {}; cost and top-1 are model predictions",
+        a.device,
+        generator.manifest.width,
+        generator.manifest.resolution,
+        generator.manifest.reward
+    );
+    println!(
+        "{:>10}  {:>10}  {:>7}  {:>7}  {:>7}  arch",
+        format!("budget {unit}"),
+        format!("cost {unit}"),
+        "top-1 %",
+        "MMACs",
+        "params M"
+    );
     for r in &results {
-        println!("{:>10.2}  {:>10.2}  {:>7.2}  {:>7.0}  {:>7.2}  {}", r.budget, r.cost, r.top1, r.mmacs, r.params_m, r.arch);
+        println!(
+            "{:>10.2}  {:>10.2}  {:>7.2}  {:>7.0}  {:>7.2}  {}",
+            r.budget, r.cost, r.top1, r.mmacs, r.params_m, r.arch
+        );
     }
     Ok(())
 }

@@ -19,7 +19,11 @@ use pnag_build::{cost, npy, sample};
 use pnag_runtime::{Arch, Network, NetworkOptions, NetworkSpec, Weights, Width};
 
 #[derive(Parser)]
-#[command(name = "pnag", version, about = "PNAG-rs: Pareto-optimal OFA MobileNetV3 subnets, built into tract")]
+#[command(
+    name = "pnag",
+    version,
+    about = "PNAG-rs: Pareto-optimal OFA MobileNetV3 subnets, built into tract"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -281,7 +285,12 @@ fn infer(a: InferArgs) -> Result<()> {
     let input = npy::read_f32(&a.input)?;
     let r = spec.resolution;
     if input.shape.len() != 4 || input.shape[1..] != [3, r, r] || input.shape[0] == 0 {
-        return Err(npy::NpyError::Shape { path: a.input.clone(), expected: format!("[N, 3, {r}, {r}]"), found: input.shape }.into());
+        return Err(npy::NpyError::Shape {
+            path: a.input.clone(),
+            expected: format!("[N, 3, {r}, {r}]"),
+            found: input.shape,
+        }
+        .into());
     }
     let weights = match (&a.weights, a.seed) {
         (Some(path), _) => Weights::load(path, &spec)?,
@@ -291,10 +300,21 @@ fn infer(a: InferArgs) -> Result<()> {
         }
         (None, None) => bail!("give --weights FILE.safetensors or --seed N"),
     };
-    let net = Network::new(spec, &weights, NetworkOptions { batch: input.shape[0], threads: a.threads })?;
+    let net = Network::new(
+        spec,
+        &weights,
+        NetworkOptions {
+            batch: input.shape[0],
+            threads: a.threads,
+        },
+    )?;
     let logits = net.run(&input.shape, &input.data)?;
     npy::write_f32(&a.output, &[logits.batch, 1000], &logits.data)?;
-    eprintln!("wrote logits [{}, 1000] to {}", logits.batch, a.output.display());
+    eprintln!(
+        "wrote logits [{}, 1000] to {}",
+        logits.batch,
+        a.output.display()
+    );
     Ok(())
 }
 
@@ -312,23 +332,49 @@ fn profile_device(a: ProfileDeviceArgs) -> Result<()> {
     let mut fit_archs = vec![Arch::smallest(), Arch::largest()];
     fit_archs.extend(sample::random_archs(a.fit - 2, a.seed));
     let fit_set: std::collections::HashSet<Arch> = fit_archs.iter().copied().collect();
-    let val_archs: Vec<Arch> =
-        sample::random_archs(a.validate * 2, a.seed.wrapping_add(1)).into_iter().filter(|x| !fit_set.contains(x)).take(a.validate).collect();
-    let settings = ProfileSettings { width: a.width, resolution: a.resolution, threads: a.threads, warmup: 2, runs: 5, weights_seed: 0 };
+    let val_archs: Vec<Arch> = sample::random_archs(a.validate * 2, a.seed.wrapping_add(1))
+        .into_iter()
+        .filter(|x| !fit_set.contains(x))
+        .take(a.validate)
+        .collect();
+    let settings = ProfileSettings {
+        width: a.width,
+        resolution: a.resolution,
+        threads: a.threads,
+        warmup: 2,
+        runs: 5,
+        weights_seed: 0,
+    };
     // Fit and validation archs interleaved in every pass, so slow spells hit both alike.
     let all: Vec<Arch> = fit_archs.iter().chain(&val_archs).copied().collect();
     let bar = ProgressBar::new((a.passes.max(1) * all.len() * 7) as u64);
-    bar.set_style(ProgressStyle::with_template("{msg:>18} [{bar:40}] {pos}/{len} runs, eta {eta}")?.progress_chars("=> "));
+    bar.set_style(
+        ProgressStyle::with_template("{msg:>18} [{bar:40}] {pos}/{len} runs, eta {eta}")?
+            .progress_chars("=> "),
+    );
     let mut best = vec![f64::INFINITY; all.len()];
     for pass in 0..a.passes.max(1) {
         for (i, arch) in all.iter().enumerate() {
-            bar.set_message(format!("pass {}/{} arch {}", pass + 1, a.passes.max(1), i + 1));
+            bar.set_message(format!(
+                "pass {}/{} arch {}",
+                pass + 1,
+                a.passes.max(1),
+                i + 1
+            ));
             best[i] = best[i].min(profile_arch(*arch, &settings, &mut || bar.inc(1))?.median_ms);
         }
     }
     bar.finish_and_clear();
-    let fitted: Vec<(Arch, f64)> = fit_archs.iter().copied().zip(best.iter().copied()).collect();
-    let validation: Vec<(Arch, f64)> = val_archs.iter().copied().zip(best[fit_archs.len()..].iter().copied()).collect();
+    let fitted: Vec<(Arch, f64)> = fit_archs
+        .iter()
+        .copied()
+        .zip(best.iter().copied())
+        .collect();
+    let validation: Vec<(Arch, f64)> = val_archs
+        .iter()
+        .copied()
+        .zip(best[fit_archs.len()..].iter().copied())
+        .collect();
     let (intercept_ms, lut_ms) = fit(&fitted, 1e-3);
     let mut model = HostModel {
         machine: machine_name(),
@@ -345,8 +391,19 @@ fn profile_device(a: ProfileDeviceArgs) -> Result<()> {
         validation: vec![],
         validation_metrics: pnag_build::metrics::Metrics::new(&[1.0], &[1.0]),
     };
-    model.validation = validation.iter().map(|(x, ms)| HostPoint { arch: x.to_string(), measured_ms: *ms, predicted_ms: model.predict(x) }).collect();
-    let (p, m): (Vec<f64>, Vec<f64>) = model.validation.iter().map(|v| (v.predicted_ms, v.measured_ms)).unzip();
+    model.validation = validation
+        .iter()
+        .map(|(x, ms)| HostPoint {
+            arch: x.to_string(),
+            measured_ms: *ms,
+            predicted_ms: model.predict(x),
+        })
+        .collect();
+    let (p, m): (Vec<f64>, Vec<f64>) = model
+        .validation
+        .iter()
+        .map(|v| (v.predicted_ms, v.measured_ms))
+        .unzip();
     model.validation_metrics = pnag_build::metrics::Metrics::new(&p, &m);
     model.profile_seconds = start.elapsed().as_secs_f64();
     std::fs::create_dir_all(&a.out)?;
@@ -392,11 +449,22 @@ fn train_predictor(a: TrainPredictorArgs) -> Result<()> {
     let candidates: Vec<Vec<usize>> = match a.hidden.as_str() {
         "auto" => vec![vec![512, 512], vec![]],
         "linear" => vec![vec![]],
-        list => vec![list.split(',').map(|x| x.trim().parse()).collect::<Result<_, _>>().with_context(|| format!("--hidden `{list}`"))?],
+        list => vec![list
+            .split(',')
+            .map(|x| x.trim().parse())
+            .collect::<Result<_, _>>()
+            .with_context(|| format!("--hidden `{list}`"))?],
     };
-    let cfg = TrainConfig { seed: a.seed, epochs: a.epochs, ..Default::default() };
+    let cfg = TrainConfig {
+        seed: a.seed,
+        epochs: a.epochs,
+        ..Default::default()
+    };
     let bar = ProgressBar::new((cfg.epochs * candidates.len()) as u64);
-    bar.set_style(ProgressStyle::with_template("{msg:>24} [{bar:40}] epoch {pos}/{len}, eta {eta}")?.progress_chars("=> "));
+    bar.set_style(
+        ProgressStyle::with_template("{msg:>24} [{bar:40}] epoch {pos}/{len}, eta {eta}")?
+            .progress_chars("=> "),
+    );
     let p = train_best(task, &cfg, &candidates, &mut |_, loss| {
         bar.set_message(format!("val loss {loss:.4}"));
         bar.inc(1);
@@ -412,18 +480,33 @@ fn train_predictor(a: TrainPredictorArgs) -> Result<()> {
 }
 
 fn devices(a: DevicesArgs) -> Result<()> {
-    let infos = cost::DEVICES.iter().map(|d| cost::device(d).map(|m| m.info())).collect::<Result<Vec<_>, _>>()?;
+    let infos = cost::DEVICES
+        .iter()
+        .map(|d| cost::device(d).map(|m| m.info()))
+        .collect::<Result<Vec<_>, _>>()?;
     if a.json {
         println!("{}", serde_json::to_string_pretty(&infos)?);
         return Ok(());
     }
-    println!("{:<10} {:<26} {:<6} {:<9} {:<20} model", "device", "kind", "unit", "widths", "resolutions");
+    println!(
+        "{:<10} {:<26} {:<6} {:<9} {:<20} model",
+        "device", "kind", "unit", "widths", "resolutions"
+    );
     for i in infos {
         let unit = match i.unit {
             cost::CostUnit::Ms => "ms",
             cost::CostUnit::Mmacs => "MMACs",
         };
-        println!("{:<10} {:<26} {:<6} {:<9} {:<20} {} [{}]", i.name, i.kind, unit, i.widths.join(","), i.resolutions, i.model, i.source);
+        println!(
+            "{:<10} {:<26} {:<6} {:<9} {:<20} {} [{}]",
+            i.name,
+            i.kind,
+            unit,
+            i.widths.join(","),
+            i.resolutions,
+            i.model,
+            i.source
+        );
     }
     Ok(())
 }
@@ -449,7 +532,10 @@ fn predict(a: PredictArgs) -> Result<()> {
     let c = model.cost(a.arch, a.net.width, a.net.resolution)?;
     let spec = NetworkSpec::new(a.arch, a.net.width, a.net.resolution)?;
     let acc = pnag_build::accuracy::default_for(a.net.width)?;
-    let (top1, acc_name) = (Some(acc.top1(a.arch, a.net.width, a.net.resolution)?), Some(acc.name()));
+    let (top1, acc_name) = (
+        Some(acc.top1(a.arch, a.net.width, a.net.resolution)?),
+        Some(acc.name()),
+    );
     let out = Prediction {
         arch: a.arch.to_string(),
         width: a.net.width.to_string(),
@@ -467,14 +553,24 @@ fn predict(a: PredictArgs) -> Result<()> {
         println!("{}", serde_json::to_string_pretty(&out)?);
         return Ok(());
     }
-    let unit = if info.unit == cost::CostUnit::Ms { "ms" } else { "MMACs" };
-    println!("arch        {}\nwidth       {}   resolution {}", out.arch, out.width, out.resolution);
+    let unit = if info.unit == cost::CostUnit::Ms {
+        "ms"
+    } else {
+        "MMACs"
+    };
+    println!(
+        "arch        {}\nwidth       {}   resolution {}",
+        out.arch, out.width, out.resolution
+    );
     println!("{:<11} {:.2} {unit}   [{}]", info.name, c, info.model);
     match (top1, acc_name) {
         (Some(t), Some(n)) => println!("top-1       {t:.2} %   [{n}]"),
         _ => println!("top-1       — (no accuracy model for w{} yet)", out.width),
     }
-    println!("MACs        {:.1} M\nparams      {:.3} M", out.macs_m, out.params_m);
+    println!(
+        "MACs        {:.1} M\nparams      {:.3} M",
+        out.macs_m, out.params_m
+    );
     Ok(())
 }
 
@@ -512,11 +608,17 @@ fn profile(a: ProfileArgs) -> Result<()> {
     };
     pnag_runtime::arch::check_resolution(a.net.resolution)?;
     let bar = ProgressBar::new((archs.len() * (a.warmup + a.runs)) as u64);
-    bar.set_style(ProgressStyle::with_template("{msg:>10} [{bar:40}] {pos}/{len} runs, eta {eta}")?.progress_chars("=> "));
+    bar.set_style(
+        ProgressStyle::with_template("{msg:>10} [{bar:40}] {pos}/{len} runs, eta {eta}")?
+            .progress_chars("=> "),
+    );
     let mut rows = Vec::new();
     for (i, arch) in archs.iter().enumerate() {
         bar.set_message(format!("arch {}/{}", i + 1, archs.len()));
-        rows.push(profile_arch(*arch, &settings, &mut || bar.inc(1)).with_context(|| format!("profiling {arch}"))?);
+        rows.push(
+            profile_arch(*arch, &settings, &mut || bar.inc(1))
+                .with_context(|| format!("profiling {arch}"))?,
+        );
     }
     bar.finish_and_clear();
     if let Some(out) = &a.out {
@@ -527,9 +629,15 @@ fn profile(a: ProfileArgs) -> Result<()> {
         println!("{}", serde_json::to_string_pretty(&rows)?);
     } else {
         println!("(synthetic untrained weights; latency does not depend on weight values)");
-        println!("{:>10} {:>10} {:>10} {:>10}  arch", "median ms", "p10 ms", "p90 ms", "MACs (M)");
+        println!(
+            "{:>10} {:>10} {:>10} {:>10}  arch",
+            "median ms", "p10 ms", "p90 ms", "MACs (M)"
+        );
         for r in &rows {
-            println!("{:>10.2} {:>10.2} {:>10.2} {:>10.1}  {}", r.median_ms, r.p10_ms, r.p90_ms, r.macs_m, r.arch);
+            println!(
+                "{:>10.2} {:>10.2} {:>10.2} {:>10.1}  {}",
+                r.median_ms, r.p10_ms, r.p90_ms, r.macs_m, r.arch
+            );
         }
     }
     Ok(())

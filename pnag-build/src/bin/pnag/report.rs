@@ -32,22 +32,51 @@ struct Row {
 }
 
 /// Evaluates a learned predictor on its own held-out test split.
-fn learned_row(p: &LearnedPredictor, data: &pnag_build::datasets::Dataset, out: &std::path::Path) -> Result<Row> {
+fn learned_row(
+    p: &LearnedPredictor,
+    data: &pnag_build::datasets::Dataset,
+    out: &std::path::Path,
+) -> Result<Row> {
     let m = &p.manifest;
     let (_, _, test) = split(data.samples.len(), m.seed);
     let measured: Vec<f64> = test.iter().map(|&i| data.samples[i].value).collect();
-    let predicted: Vec<f64> = test.iter().map(|&i| p.predict(&data.samples[i].arch, data.samples[i].resolution)).collect();
+    let predicted: Vec<f64> = test
+        .iter()
+        .map(|&i| p.predict(&data.samples[i].arch, data.samples[i].resolution))
+        .collect();
     let svg = format!("{}.svg", m.name);
     let unit = if m.kind == "latency" { "ms" } else { "top-1 %" };
-    write_atomic(&out.join(&svg), scatter_svg(&format!("{} — held-out test split (n={})", m.name, test.len()), unit, &measured, &predicted).as_bytes())?;
+    write_atomic(
+        &out.join(&svg),
+        scatter_svg(
+            &format!("{} — held-out test split (n={})", m.name, test.len()),
+            unit,
+            &measured,
+            &predicted,
+        )
+        .as_bytes(),
+    )?;
     Ok(Row {
         model: m.name.clone(),
-        kind: if m.kind == "latency" { "latency" } else { "accuracy" },
-        held_out: format!("seeded test split of {} ({} of {})", data.name, test.len(), data.samples.len()),
+        kind: if m.kind == "latency" {
+            "latency"
+        } else {
+            "accuracy"
+        },
+        held_out: format!(
+            "seeded test split of {} ({} of {})",
+            data.name,
+            test.len(),
+            data.samples.len()
+        ),
         metrics: Some(Metrics::new(&predicted, &measured)),
         note: format!(
             "{}, trained {:.0} s on {} samples; {}",
-            if m.hidden.is_empty() { "linear (beat the 512-512 MLP on validation)".to_string() } else { format!("MLP {:?}", m.hidden) },
+            if m.hidden.is_empty() {
+                "linear (beat the 512-512 MLP on validation)".to_string()
+            } else {
+                format!("MLP {:?}", m.hidden)
+            },
             m.train_seconds,
             m.split[0],
             m.unit
@@ -59,7 +88,11 @@ fn learned_row(p: &LearnedPredictor, data: &pnag_build::datasets::Dataset, out: 
 pub fn models(a: &ModelsReportArgs) -> Result<()> {
     std::fs::create_dir_all(&a.out).with_context(|| format!("creating {}", a.out.display()))?;
     let mut rows = Vec::new();
-    rows.push(learned_row(&embedded("titan-xp")?, &pnag_build::datasets::help_titan_xp(), &a.out)?);
+    rows.push(learned_row(
+        &embedded("titan-xp")?,
+        &pnag_build::datasets::help_titan_xp(),
+        &a.out,
+    )?);
     let moofa = moofa_top1();
     rows.push(learned_row(&embedded("moofa-w1.0")?, &moofa, &a.out)?);
 
@@ -80,17 +113,39 @@ pub fn models(a: &ModelsReportArgs) -> Result<()> {
     });
     let host = pnag_build::cost::Host::new()?;
     let h = host.model();
-    let (hp, hm): (Vec<f64>, Vec<f64>) = h.validation.iter().map(|v| (v.predicted_ms, v.measured_ms)).unzip();
-    write_atomic(&a.out.join("host.svg"), scatter_svg(&format!("host — {} held-out archs", hm.len()), "ms", &hm, &hp).as_bytes())?;
+    let (hp, hm): (Vec<f64>, Vec<f64>) = h
+        .validation
+        .iter()
+        .map(|v| (v.predicted_ms, v.measured_ms))
+        .unzip();
+    write_atomic(
+        &a.out.join("host.svg"),
+        scatter_svg(
+            &format!("host — {} held-out archs", hm.len()),
+            "ms",
+            &hm,
+            &hp,
+        )
+        .as_bytes(),
+    )?;
     rows.push(Row {
         model: "host".into(),
         kind: "latency",
-        held_out: format!("{} random archs measured with tract, never fitted", hm.len()),
+        held_out: format!(
+            "{} random archs measured with tract, never fitted",
+            hm.len()
+        ),
         metrics: Some(Metrics::new(&hp, &hm)),
-        note: format!("{}; w{} r{} {} thread(s); fitted on {} archs, fastest of {} passes", h.machine, h.width, h.resolution, h.threads, h.fit_archs, h.passes),
+        note: format!(
+            "{}; w{} r{} {} thread(s); fitted on {} archs, fastest of {} passes",
+            h.machine, h.width, h.resolution, h.threads, h.fit_archs, h.passes
+        ),
         plot: Some("host.svg".into()),
     });
-    for (name, source) in [("note10", "OFA Note10 LUT"), ("i7-8700k", "nsganetv2 i7-8700K LUT")] {
+    for (name, source) in [
+        ("note10", "OFA Note10 LUT"),
+        ("i7-8700k", "nsganetv2 i7-8700K LUT"),
+    ] {
         rows.push(Row {
             model: name.into(),
             kind: "latency",
@@ -104,14 +159,27 @@ pub fn models(a: &ModelsReportArgs) -> Result<()> {
     let mut md = String::from("| model | kind | held-out data | n | RMSE | MAPE % | within ±10 % | Kendall τ | Spearman ρ | notes |\n|---|---|---|---:|---:|---:|---:|---:|---:|---|\n");
     for r in &rows {
         let cells = match r.metrics {
-            Some(m) => format!("{} | {:.3} | {:.2} | {:.1} % | {:.3} | {:.3}", m.n, m.rmse, m.mape, m.within_10pct, m.kendall_tau, m.spearman_rho),
+            Some(m) => format!(
+                "{} | {:.3} | {:.2} | {:.1} % | {:.3} | {:.3}",
+                m.n, m.rmse, m.mape, m.within_10pct, m.kendall_tau, m.spearman_rho
+            ),
             None => "— | — | — | — | — | —".into(),
         };
-        let plot = r.plot.as_ref().map(|p| format!(" (plot: `{p}`)")).unwrap_or_default();
-        md.push_str(&format!("| {} | {} | {} | {cells} | {}{plot} |\n", r.model, r.kind, r.held_out, r.note));
+        let plot = r
+            .plot
+            .as_ref()
+            .map(|p| format!(" (plot: `{p}`)"))
+            .unwrap_or_default();
+        md.push_str(&format!(
+            "| {} | {} | {} | {cells} | {}{plot} |\n",
+            r.model, r.kind, r.held_out, r.note
+        ));
     }
     write_atomic(&a.out.join("models.md"), md.as_bytes())?;
-    write_atomic(&a.out.join("models.json"), serde_json::to_string_pretty(&rows)?.as_bytes())?;
+    write_atomic(
+        &a.out.join("models.json"),
+        serde_json::to_string_pretty(&rows)?.as_bytes(),
+    )?;
     print!("{md}");
     eprintln!("wrote {}", a.out.join("models.md").display());
     Ok(())

@@ -1,0 +1,524 @@
+//! `targets/<device>.toml`: the budgets an application ships for one device,
+//! parsed with serde + toml and validated once into a checked [`Targets`].
+//!
+//! Every problem is reported at once, each as `file:line:column: field: what
+//! was expected`, so a user fixes the whole file in one pass.
+//!
+//! ```toml
+//! device = "note10"          # a cost model: note10, i7-8700k, titan-xp, host, macs
+//! runtime = "cpu"            # or "cuda"; cuda_fallback = true runs on the CPU without a GPU
+//! width = 1.2                # the generator's width (every shipped generator: 1.2)
+//! resolution = 224
+//! seed = 0                   # generator sampling seed (same seed, same networks)
+//! threads = 1                # tract worker threads in the application
+//! # model = "models/note10"  # a trained generator directory (default: the shipped one)
+//!
+//! [weights]                  # optional; default: synthetic (UNTRAINED demo weights)
+//! source = "synthetic"       # "synthetic" | "supernet" | "subnets"
+//! seed = 0                   # synthetic only
+//! # path = "ofa_w12.safetensors"  # supernet: an OFA supernet checkpoint (safetensors)
+//! #                               # subnets: a directory with <budget name>.safetensors
+//!
+//! [[budget]]
+//! name = "fast"
+//! latency_ms = 25.0          # or macs_m = 300 for device "macs"
+//! ```
+
+use std::fmt;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+use pnag_runtime::arch::{check_resolution, Width};
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::cost::DEVICES;
+
+/// One problem in a targets file, located as precisely as the file allows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TargetsError {
+    pub file: PathBuf,
+    /// 1-based line and column (0 when the problem has no location, e.g. an unreadable file).
+    pub line: usize,
+    pub column: usize,
+    pub field: String,
+    pub message: String,
+}
+
+impl fmt::Display for TargetsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.line > 0 {
+            write!(f, "{}:{}:{}: ", self.file.display(), self.line, self.column)?;
+        } else {
+            write!(f, "{}: ", self.file.display())?;
+        }
+        if self.field.is_empty() {
+            f.write_str(&self.message)
+        } else {
+            write!(f, "`{}`: {}", self.field, self.message)
+        }
+    }
+}
+
+/// Where the application runs the network.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RuntimeKind {
+    Cpu,
+    Cuda,
+}
+
+/// Where each chosen network's weights come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WeightsPlan {
+    /// Seeded pseudo-random weights: UNTRAINED, for demos and latency work.
+    Synthetic { seed: u64 },
+    /// Extracted from an OFA supernet checkpoint (`pnag extract`).
+    Supernet(PathBuf),
+    /// Trained subnet weights, `<dir>/<budget name>.safetensors`.
+    Subnets(PathBuf),
+}
+
+/// One budget: its name (what `network!` refers to) and value in the device's unit.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Budget {
+    pub name: String,
+    pub value: f64,
+    /// Line of the budget's value, for later errors (generator: below minimum, none feasible).
+    pub line: usize,
+}
+
+/// A validated targets file. Relative paths are resolved against the file's directory.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Targets {
+    pub path: PathBuf,
+    pub device: String,
+    pub runtime: RuntimeKind,
+    pub cuda_fallback: bool,
+    pub width: Width,
+    pub resolution: u32,
+    pub seed: u64,
+    pub threads: usize,
+    /// `(path, line)` of a generator directory; `None` = the shipped one.
+    pub model: Option<(PathBuf, usize)>,
+    pub weights: WeightsPlan,
+    pub budgets: Vec<Budget>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTargets {
+    device: Spanned<String>,
+    runtime: Option<Spanned<String>>,
+    #[serde(default)]
+    cuda_fallback: bool,
+    width: Option<Spanned<f64>>,
+    resolution: Option<Spanned<i64>>,
+    seed: Option<u64>,
+    threads: Option<Spanned<i64>>,
+    model: Option<Spanned<String>>,
+    weights: Option<Spanned<RawWeights>>,
+    #[serde(rename = "budget")]
+    budgets: Option<Vec<Spanned<RawBudget>>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawWeights {
+    source: Spanned<String>,
+    seed: Option<u64>,
+    path: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawBudget {
+    name: Spanned<String>,
+    latency_ms: Option<Spanned<f64>>,
+    macs_m: Option<Spanned<f64>>,
+}
+
+/// Collects located errors while validating one file.
+struct Checker<'a> {
+    file: &'a Path,
+    text: &'a str,
+    errors: Vec<TargetsError>,
+}
+
+impl Checker<'_> {
+    fn line_col(&self, span: Range<usize>) -> (usize, usize) {
+        let before = &self.text[..span.start.min(self.text.len())];
+        let line = before.matches('\n').count() + 1;
+        let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+        (line, column)
+    }
+
+    fn error(&mut self, span: Option<Range<usize>>, field: &str, message: impl Into<String>) {
+        let (line, column) = span.map_or((0, 0), |s| self.line_col(s));
+        self.errors.push(TargetsError {
+            file: self.file.into(),
+            line,
+            column,
+            field: field.into(),
+            message: message.into(),
+        });
+    }
+}
+
+impl Targets {
+    /// Reads and validates `path`.
+    pub fn load(path: &Path) -> Result<Self, Vec<TargetsError>> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            vec![TargetsError {
+                file: path.into(),
+                line: 0,
+                column: 0,
+                field: String::new(),
+                message: format!("cannot read the targets file: {e}"),
+            }]
+        })?;
+        Self::parse(path, &text)
+    }
+
+    /// Validates the TOML `text` of the file `path` (used for error locations and relative paths).
+    pub fn parse(path: &Path, text: &str) -> Result<Self, Vec<TargetsError>> {
+        let mut c = Checker {
+            file: path,
+            text,
+            errors: Vec::new(),
+        };
+        let raw: RawTargets = match toml::from_str(text) {
+            Ok(raw) => raw,
+            Err(e) => {
+                let message = e.message().to_string();
+                c.error(e.span(), "", message);
+                return Err(c.errors);
+            }
+        };
+        let base = path.parent().unwrap_or(Path::new(".")).to_path_buf();
+
+        let device = raw.device.get_ref().clone();
+        if !DEVICES.contains(&device.as_str()) {
+            c.error(
+                Some(raw.device.span()),
+                "device",
+                format!(
+                    "unknown device `{device}`; expected one of {}",
+                    DEVICES.join(", ")
+                ),
+            );
+        }
+        let runtime = match raw
+            .runtime
+            .as_ref()
+            .map(|r| (r.get_ref().as_str(), r.span()))
+        {
+            None | Some(("cpu", _)) => RuntimeKind::Cpu,
+            Some(("cuda", _)) => RuntimeKind::Cuda,
+            Some((other, span)) => {
+                c.error(
+                    Some(span),
+                    "runtime",
+                    format!("unknown runtime `{other}`; expected \"cpu\" or \"cuda\""),
+                );
+                RuntimeKind::Cpu
+            }
+        };
+        let width = match &raw.width {
+            None => Width::W1_2,
+            Some(w) => match *w.get_ref() {
+                x if (x - 1.0).abs() < 1e-9 => Width::W1_0,
+                x if (x - 1.2).abs() < 1e-9 => Width::W1_2,
+                x => {
+                    c.error(
+                        Some(w.span()),
+                        "width",
+                        format!("width {x} is not an OFA MobileNetV3 width; expected 1.0 or 1.2"),
+                    );
+                    Width::W1_2
+                }
+            },
+        };
+        let resolution = match &raw.resolution {
+            None => 224,
+            Some(r) => {
+                match u32::try_from(*r.get_ref())
+                    .ok()
+                    .and_then(|v| check_resolution(v).ok())
+                {
+                    Some(v) => v,
+                    None => {
+                        c.error(Some(r.span()), "resolution", format!("resolution {} is not supported; expected a multiple of 4 in 128..=224", r.get_ref()));
+                        224
+                    }
+                }
+            }
+        };
+        let threads = match &raw.threads {
+            None => 1,
+            Some(t) if *t.get_ref() >= 1 && *t.get_ref() <= 256 => *t.get_ref() as usize,
+            Some(t) => {
+                c.error(
+                    Some(t.span()),
+                    "threads",
+                    format!("{} threads; expected 1..=256", t.get_ref()),
+                );
+                1
+            }
+        };
+        let model = raw.model.as_ref().map(|m| {
+            let (line, _) = c.line_col(m.span());
+            (base.join(m.get_ref()), line)
+        });
+        let weights = check_weights(&mut c, raw.weights.as_ref(), &base);
+        let unit_is_macs = device == "macs";
+        let mut budgets = Vec::new();
+        match &raw.budgets {
+            None => c.error(
+                None,
+                "budget",
+                "no budgets: add at least one [[budget]] table with `name` and `latency_ms`",
+            ),
+            Some(list) if list.is_empty() => c.error(None, "budget", "no budgets"),
+            Some(list) => {
+                let mut names = Vec::new();
+                for b in list {
+                    let checked = check_budget(&mut c, b, unit_is_macs, &names);
+                    names.push(b.get_ref().name.get_ref().clone());
+                    if let Some(budget) = checked {
+                        budgets.push(budget);
+                    }
+                }
+            }
+        }
+        if !c.errors.is_empty() {
+            return Err(c.errors);
+        }
+        Ok(Targets {
+            path: path.to_path_buf(),
+            device,
+            runtime,
+            cuda_fallback: raw.cuda_fallback,
+            width,
+            resolution,
+            seed: raw.seed.unwrap_or(0),
+            threads,
+            model,
+            weights,
+            budgets,
+        })
+    }
+
+    /// The line of a budget by name (for errors found after validation).
+    pub fn budget(&self, name: &str) -> Option<&Budget> {
+        self.budgets.iter().find(|b| b.name == name)
+    }
+}
+
+fn check_weights(
+    c: &mut Checker<'_>,
+    raw: Option<&Spanned<RawWeights>>,
+    base: &Path,
+) -> WeightsPlan {
+    let Some(w) = raw else {
+        return WeightsPlan::Synthetic { seed: 0 };
+    };
+    let inner = w.get_ref();
+    let path = inner.path.as_ref();
+    match inner.source.get_ref().as_str() {
+        "synthetic" => {
+            if let Some(p) = path {
+                c.error(
+                    Some(p.span()),
+                    "weights.path",
+                    "synthetic weights take no path (did you mean source = \"supernet\"?)",
+                );
+            }
+            WeightsPlan::Synthetic {
+                seed: inner.seed.unwrap_or(0),
+            }
+        }
+        kind @ ("supernet" | "subnets") => {
+            if inner.seed.is_some() {
+                c.error(
+                    Some(w.span()),
+                    "weights.seed",
+                    "only synthetic weights take a seed",
+                );
+            }
+            match path {
+                None => {
+                    c.error(
+                        Some(w.span()),
+                        "weights.path",
+                        format!("source = \"{kind}\" needs a `path`"),
+                    );
+                    WeightsPlan::Synthetic { seed: 0 }
+                }
+                Some(p) if kind == "supernet" => WeightsPlan::Supernet(base.join(p.get_ref())),
+                Some(p) => WeightsPlan::Subnets(base.join(p.get_ref())),
+            }
+        }
+        other => {
+            c.error(Some(inner.source.span()), "weights.source", format!("unknown weights source `{other}`; expected \"synthetic\", \"supernet\" or \"subnets\""));
+            WeightsPlan::Synthetic { seed: 0 }
+        }
+    }
+}
+
+fn check_budget(
+    c: &mut Checker<'_>,
+    b: &Spanned<RawBudget>,
+    unit_is_macs: bool,
+    seen: &[String],
+) -> Option<Budget> {
+    let raw = b.get_ref();
+    let name = raw.name.get_ref().clone();
+    let mut ok = true;
+    if name.trim().is_empty() {
+        c.error(Some(raw.name.span()), "budget.name", "empty name");
+        ok = false;
+    } else if seen.contains(&name) {
+        c.error(
+            Some(raw.name.span()),
+            "budget.name",
+            format!("budget `{name}` is listed twice"),
+        );
+        ok = false;
+    }
+    let (wanted, wrong) = if unit_is_macs {
+        ("macs_m", &raw.latency_ms)
+    } else {
+        ("latency_ms", &raw.macs_m)
+    };
+    if let Some(w) = wrong {
+        let field = if unit_is_macs {
+            "budget.latency_ms"
+        } else {
+            "budget.macs_m"
+        };
+        let why = if unit_is_macs {
+            "device `macs` budgets are in millions of MACs: use `macs_m`"
+        } else {
+            "this device's budgets are latencies: use `latency_ms` (or device = \"macs\")"
+        };
+        c.error(Some(w.span()), field, why);
+        return None;
+    }
+    let value = if unit_is_macs {
+        &raw.macs_m
+    } else {
+        &raw.latency_ms
+    };
+    let Some(value) = value else {
+        c.error(
+            Some(b.span()),
+            &format!("budget.{wanted}"),
+            format!("budget `{name}` has no `{wanted}`"),
+        );
+        return None;
+    };
+    let v = *value.get_ref();
+    if !v.is_finite() || v <= 0.0 {
+        c.error(
+            Some(value.span()),
+            &format!("budget.{wanted}"),
+            format!("budget `{name}`: {v} is not a positive number"),
+        );
+        ok = false;
+    }
+    let (line, _) = c.line_col(value.span());
+    ok.then_some(Budget {
+        name,
+        value: v,
+        line,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn errors(text: &str) -> Vec<String> {
+        Targets::parse(Path::new("t.toml"), text)
+            .unwrap_err()
+            .iter()
+            .map(|e| e.to_string())
+            .collect()
+    }
+
+    #[test]
+    fn a_full_file_validates_with_defaults() {
+        let t = Targets::parse(
+            Path::new("targets/x.toml"),
+            "device = \"note10\"\n[[budget]]\nname = \"fast\"\nlatency_ms = 25\n",
+        )
+        .unwrap();
+        assert_eq!(
+            (t.width, t.resolution, t.threads, t.seed, t.runtime),
+            (Width::W1_2, 224, 1, 0, RuntimeKind::Cpu)
+        );
+        assert_eq!(
+            t.budgets,
+            vec![Budget {
+                name: "fast".into(),
+                value: 25.0,
+                line: 4
+            }]
+        );
+        assert_eq!(t.weights, WeightsPlan::Synthetic { seed: 0 });
+    }
+
+    #[test]
+    fn every_problem_is_reported_with_its_line_and_field() {
+        let e = errors(
+            "device = \"pixel\"\nruntime = \"tpu\"\nwidth = 1.1\nthreads = 0\n[[budget]]\nname = \"a\"\nlatency_ms = -3\n[[budget]]\nname = \"a\"\nlatency_ms = 5\n",
+        );
+        assert_eq!(e.len(), 6, "{e:#?}");
+        assert!(
+            e[0].starts_with("t.toml:1:10: `device`: unknown device `pixel`"),
+            "{}",
+            e[0]
+        );
+        assert!(e[1].starts_with("t.toml:2:11: `runtime`"), "{}", e[1]);
+        assert!(e[2].starts_with("t.toml:3:9: `width`"), "{}", e[2]);
+        assert!(e[3].starts_with("t.toml:4:11: `threads`"), "{}", e[3]);
+        assert!(
+            e[4].starts_with(
+                "t.toml:7:14: `budget.latency_ms`: budget `a`: -3 is not a positive number"
+            ),
+            "{}",
+            e[4]
+        );
+        assert!(
+            e[5].starts_with("t.toml:9:8: `budget.name`: budget `a` is listed twice"),
+            "{}",
+            e[5]
+        );
+    }
+
+    #[test]
+    fn syntax_errors_and_unknown_fields_are_located() {
+        let e = errors("device = \"note10\"\nlatency = 3\n");
+        assert!(
+            e[0].starts_with("t.toml:2:1: unknown field `latency`"),
+            "{}",
+            e[0]
+        );
+        let e = errors("device = \"note10\"\n[[budget]]\nname = fast\n");
+        assert!(e[0].starts_with("t.toml:3:8:"), "{}", e[0]);
+    }
+
+    #[test]
+    fn units_follow_the_device() {
+        let e = errors("device = \"macs\"\n[[budget]]\nname = \"a\"\nlatency_ms = 3\n");
+        assert!(e[0].contains("use `macs_m`"), "{}", e[0]);
+        let e = errors("device = \"host\"\n[[budget]]\nname = \"a\"\n");
+        assert!(e[0].contains("budget `a` has no `latency_ms`"), "{}", e[0]);
+        let e = errors("device = \"host\"\n[weights]\nsource = \"supernet\"\n[[budget]]\nname = \"a\"\nlatency_ms = 3\n");
+        assert!(
+            e[0].contains("`weights.path`: source = \"supernet\" needs a `path`"),
+            "{}",
+            e[0]
+        );
+    }
+}
