@@ -247,7 +247,7 @@ impl Targets {
                 {
                     Some(v) => v,
                     None => {
-                        c.error(Some(r.span()), "resolution", format!("resolution {} is not supported; expected a multiple of 4 in 128..=224", r.get_ref()));
+                        c.error(Some(r.span()), "resolution", format!("resolution {} is not supported; expected a multiple of 4 in 128..=256", r.get_ref()));
                         224
                     }
                 }

@@ -1,0 +1,2 @@
+pnag_macros::network!(mod net, budget = "fastest");
+fn main() {}

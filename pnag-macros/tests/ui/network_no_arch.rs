@@ -1,0 +1,2 @@
+pnag_macros::network!(mod net);
+fn main() {}
