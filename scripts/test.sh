@@ -18,3 +18,8 @@ export LD_LIBRARY_PATH="$LIBTORCH/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 # One build with the `train` feature (tch) so tract is compiled once; release profile
 # because the network tests run real tract inference (debug is ~20x slower).
 cargo test --workspace --release --locked --features pnag-build/train "$@"
+
+# Deployment: each budget's binary holds only its network (and sizes for the README),
+# then the cross-compiled example (aarch64 under qemu, Android check).
+bash scripts/deploy-proof.sh
+bash scripts/cross.sh

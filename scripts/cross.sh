@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Cross-compiles examples/classify and runs it where this machine can:
+#  - aarch64-unknown-linux-gnu: built with Debian's cross gcc, run under qemu-user;
+#  - aarch64-linux-android: linked with the NDK when ANDROID_NDK_HOME is set, otherwise
+#    `cargo check` (tract-linalg's NEON assembly is assembled by the aarch64 gcc).
+# Installs what it needs (idempotently). Usage: scripts/cross.sh [IMAGE.png]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+need_apt=()
+command -v aarch64-linux-gnu-gcc >/dev/null || need_apt+=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross)
+command -v qemu-aarch64 >/dev/null || need_apt+=(qemu-user)
+if [ ${#need_apt[@]} -gt 0 ]; then
+    SUDO=$([ "$(id -u)" = 0 ] && echo "" || echo sudo)
+    $SUDO apt-get install -y -q "${need_apt[@]}" >/dev/null 2>&1 || { $SUDO apt-get update -q >/dev/null && $SUDO apt-get install -y -q "${need_apt[@]}" >/dev/null; }
+fi
+for t in aarch64-unknown-linux-gnu aarch64-linux-android; do
+    rustup target list --installed | grep -qx "$t" || rustup target add "$t"
+done
+
+echo "== aarch64-unknown-linux-gnu (qemu-user)"
+export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER=aarch64-linux-gnu-gcc
+export CC_aarch64_unknown_linux_gnu=aarch64-linux-gnu-gcc
+cargo build --release --locked -q -p classify --target aarch64-unknown-linux-gnu
+BIN=target/aarch64-unknown-linux-gnu/release/classify
+file "$BIN" 2>/dev/null || true
+IMAGE="${1:-}"
+if [ -z "$IMAGE" ]; then
+    IMAGE=target/cross-test.png
+    python3 - "$IMAGE" <<'PY'
+import struct, sys, zlib
+w, h = 320, 240
+rows = b"".join(b"\0" + bytes(v for x in range(w) for v in ((x * 255) // w, (y * 255) // h, (x * y) % 256)) for y in range(h))
+chunk = lambda t, d: struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d) & 0xFFFFFFFF)
+open(sys.argv[1], "wb").write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0)) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+PY
+fi
+qemu-aarch64 -L /usr/aarch64-linux-gnu "$BIN" "$IMAGE" --runs 1
+
+echo "== aarch64-linux-android"
+if [ -n "${ANDROID_NDK_HOME:-}" ]; then
+    TC="$ANDROID_NDK_HOME/toolchains/llvm/prebuilt/linux-x86_64/bin"
+    export CARGO_TARGET_AARCH64_LINUX_ANDROID_LINKER="$TC/aarch64-linux-android24-clang"
+    export CC_aarch64_linux_android="$TC/aarch64-linux-android24-clang"
+    cargo build --release --locked -q -p classify --target aarch64-linux-android
+    echo "built target/aarch64-linux-android/release/classify (adb push it with the image)"
+else
+    export CC_aarch64_linux_android=aarch64-linux-gnu-gcc
+    cargo check --release --locked -q -p classify --target aarch64-linux-android
+    echo "checked (no ANDROID_NDK_HOME: not linked); uses targets/note10.toml via build.rs's triple mapping"
+fi
