@@ -23,3 +23,6 @@ cargo test --workspace --release --locked --features pnag-build/train "$@"
 # then the cross-compiled example (aarch64 under qemu, Android check).
 bash scripts/deploy-proof.sh
 bash scripts/cross.sh
+# The `cuda` feature compiles tract's CUDA runtime (no CUDA toolkit needed) and, with no GPU
+# here, fails at run time with RuntimeError::Cuda (or falls back to the CPU when allowed).
+cargo test --release --locked -p pnag-runtime --features cuda --test cuda

@@ -78,6 +78,7 @@ fn logits_match_ofa_pytorch() {
             NetworkOptions {
                 batch: case.batch,
                 threads: 1,
+                ..Default::default()
             },
         )
         .unwrap();

@@ -100,6 +100,7 @@ pub fn profile_arch(
         NetworkOptions {
             batch: 1,
             threads: s.threads,
+            ..Default::default()
         },
     )?;
     let t = time_network(&net, s.warmup, s.runs, tick)?;

@@ -136,6 +136,7 @@ fn infer_writes_the_networks_logits() {
         NetworkOptions {
             batch: 2,
             threads: 1,
+            ..Default::default()
         },
     )
     .unwrap();

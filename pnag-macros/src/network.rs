@@ -424,9 +424,13 @@ pub fn expand(input: NetworkInput) -> syn::Result<TokenStream> {
 
             #weights_fn
 
-            /// Batch 1 with the TOML's thread count.
+            /// Batch 1 with the TOML's thread count and runtime (`cuda` or `cpu`).
             pub fn options() -> __pnag::NetworkOptions {
-                __pnag::NetworkOptions { batch: 1, threads: THREADS }
+                let device = match RUNTIME {
+                    "cuda" => __pnag::Device::Cuda { fallback_to_cpu: CUDA_FALLBACK },
+                    _ => __pnag::Device::Cpu,
+                };
+                __pnag::NetworkOptions { batch: 1, threads: THREADS, device }
             }
 
             /// Builds this subnet in tract, block by block, and optimizes it.

@@ -14,6 +14,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let net = pnag_runtime::Network::new(spec, &weights, Default::default())?;
     let shape = net.input_shape();
     let logits = net.run(&shape, &vec![0.0; shape.iter().product()])?;
-    println!("top-1 class {} ({})", logits.top_k(0, 1)[0].0, weights.source);
+    println!(
+        "top-1 class {} ({})",
+        logits.top_k(0, 1)[0].0,
+        weights.source
+    );
     Ok(())
 }

@@ -54,6 +54,10 @@ pub enum RuntimeError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error(
+        "CUDA: {0} (set `cuda_fallback = true` in the targets TOML to run on the CPU instead)"
+    )]
+    Cuda(String),
     #[error("invalid network options: {0}")]
     Options(String),
 }

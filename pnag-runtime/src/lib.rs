@@ -33,6 +33,6 @@ pub use spec::{Activation, BlockSpec, NetworkSpec};
 #[cfg(feature = "engine")]
 pub use error::RuntimeError;
 #[cfg(feature = "engine")]
-pub use network::{Logits, Network, NetworkOptions};
+pub use network::{Device, Logits, Network, NetworkOptions};
 #[cfg(feature = "engine")]
 pub use weights::{Weights, WeightsSource};

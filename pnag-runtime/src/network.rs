@@ -12,6 +12,16 @@ use crate::graph::build_model;
 use crate::spec::{NetworkSpec, NUM_CLASSES};
 use crate::weights::{Weights, WeightsSource};
 
+/// Where the network runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Device {
+    #[default]
+    Cpu,
+    /// tract's CUDA runtime (feature `cuda`); without a usable GPU the build fails
+    /// with [`RuntimeError::Cuda`], or runs on the CPU when `fallback_to_cpu`.
+    Cuda { fallback_to_cpu: bool },
+}
+
 /// How a network is prepared.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct NetworkOptions {
@@ -19,6 +29,16 @@ pub struct NetworkOptions {
     pub batch: usize,
     /// Worker threads for tract's kernels (1 = run on the calling thread).
     pub threads: usize,
+    pub device: Device,
+}
+
+/// The prepared plan: tract's CPU plan (which `run_profiled` can step through) or
+/// another tract runtime's runnable (CUDA).
+#[derive(Debug, Clone)]
+enum Plan {
+    Cpu(Arc<TypedRunnableModel>),
+    #[allow(dead_code)] // only built with the `cuda` feature
+    Runtime(Arc<dyn tract_core::runtime::Runnable>),
 }
 
 impl Default for NetworkOptions {
@@ -26,6 +46,7 @@ impl Default for NetworkOptions {
         NetworkOptions {
             batch: 1,
             threads: 1,
+            device: Device::Cpu,
         }
     }
 }
@@ -68,7 +89,9 @@ pub struct Network {
     spec: NetworkSpec,
     options: NetworkOptions,
     source: WeightsSource,
-    plan: Arc<TypedRunnableModel>,
+    plan: Plan,
+    /// The device the plan actually runs on (CPU after a CUDA fallback).
+    ran_on: Device,
 }
 
 impl Network {
@@ -89,13 +112,28 @@ impl Network {
         options: NetworkOptions,
     ) -> Result<Self> {
         check_options(options)?;
-        let model = model
-            .into_optimized()
-            .map_err(tract_err("optimizing the tract graph"))?;
         let run_options = RunOptions {
             executor: (options.threads > 1).then(|| Executor::multithread(options.threads)),
             ..Default::default()
         };
+        if let Device::Cuda { fallback_to_cpu } = options.device {
+            match cuda_plan(&model, &run_options) {
+                Ok(plan) => {
+                    return Ok(Network {
+                        spec,
+                        options,
+                        source,
+                        plan,
+                        ran_on: options.device,
+                    })
+                }
+                Err(e) if !fallback_to_cpu => return Err(e),
+                Err(_) => {} // the caller asked for the CPU in that case; `device()` says so
+            }
+        }
+        let model = model
+            .into_optimized()
+            .map_err(tract_err("optimizing the tract graph"))?;
         let plan = model
             .into_runnable_with_options(&run_options)
             .map_err(tract_err("preparing the tract plan"))?;
@@ -103,8 +141,14 @@ impl Network {
             spec,
             options,
             source,
-            plan,
+            plan: Plan::Cpu(plan),
+            ran_on: Device::Cpu,
         })
+    }
+
+    /// Where the network runs: `Device::Cpu` after a CUDA fallback.
+    pub fn device(&self) -> Device {
+        self.ran_on
     }
 
     /// Convenience: a network with seeded synthetic (**untrained**) weights.
@@ -160,10 +204,11 @@ impl Network {
     /// Runs a batch of NCHW f32 images (already resized and normalized).
     pub fn run(&self, shape: &[usize], data: &[f32]) -> Result<Logits> {
         let input = self.input_tensor(shape, data)?;
-        let out = self
-            .plan
-            .run(tvec![input.into_tvalue()])
-            .map_err(tract_err("running the network"))?;
+        let out = match &self.plan {
+            Plan::Cpu(plan) => plan.run(tvec![input.into_tvalue()]),
+            Plan::Runtime(plan) => plan.run(tvec![input.into_tvalue()]),
+        }
+        .map_err(tract_err("running the network"))?;
         self.logits(&out)
     }
 
@@ -176,7 +221,12 @@ impl Network {
         on_node: &mut dyn FnMut(&str, &str, Duration),
     ) -> Result<Logits> {
         let input = self.input_tensor(shape, data)?;
-        let mut state = self.plan.spawn().map_err(tract_err("preparing a run"))?;
+        let Plan::Cpu(plan) = &self.plan else {
+            return Err(RuntimeError::Options(
+                "per-node profiling runs on the CPU plan only".into(),
+            ));
+        };
+        let mut state = plan.spawn().map_err(tract_err("preparing a run"))?;
         let out = state
             .run_plan_with_eval(tvec![input.into_tvalue()], |ctx, op_state, node, inputs| {
                 let start = Instant::now();
@@ -187,4 +237,28 @@ impl Network {
             .map_err(tract_err("running the network"))?;
         self.logits(&out)
     }
+}
+
+/// Prepares `model` with tract's CUDA runtime; a clear error without a GPU or the feature.
+#[cfg(feature = "cuda")]
+fn cuda_plan(model: &TypedModel, options: &RunOptions) -> Result<Plan> {
+    use tract_cuda as _; // links the runtime into tract's registry
+                         // tract checks for the CUDA driver and libraries when the runtime is looked up.
+    let runtime = tract_core::runtime::runtime_for_name("cuda")
+        .map_err(|e| RuntimeError::Cuda(format!("no usable CUDA device or driver: {e}")))?
+        .ok_or_else(|| RuntimeError::Cuda("tract's CUDA runtime is not registered".into()))?;
+    runtime
+        .check()
+        .map_err(|e| RuntimeError::Cuda(format!("no usable CUDA device or driver: {e}")))?;
+    let runnable = runtime
+        .prepare_with_options(model.clone(), options)
+        .map_err(tract_err("preparing the CUDA plan"))?;
+    Ok(Plan::Runtime(Arc::from(runnable)))
+}
+
+#[cfg(not(feature = "cuda"))]
+fn cuda_plan(_: &TypedModel, _: &RunOptions) -> Result<Plan> {
+    Err(RuntimeError::Cuda(
+        "this binary was built without the `cuda` feature of pnag-runtime".into(),
+    ))
 }

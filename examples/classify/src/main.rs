@@ -134,10 +134,11 @@ fn main() -> Result<()> {
         );
     }
     println!(
-        "latency on this machine: median {:.2} ms over {} runs ({} thread(s), tract CPU)",
+        "latency on this machine: median {:.2} ms over {} runs ({} thread(s), tract {:?})",
         times[times.len() / 2],
         args.runs,
-        args.threads
+        args.threads,
+        network.device()
     );
     Ok(())
 }

@@ -174,6 +174,7 @@ pub fn engines(a: &EnginesArgs) -> Result<()> {
                     NetworkOptions {
                         batch: 1,
                         threads: t,
+                        ..Default::default()
                     },
                 )?,
             );
@@ -333,6 +334,7 @@ fn op_breakdown(spec: &NetworkSpec, runs: usize, input: &[f32]) -> Result<Vec<Br
         NetworkOptions {
             batch: 1,
             threads: 1,
+            ..Default::default()
         },
     )?;
     let shape = net.input_shape();

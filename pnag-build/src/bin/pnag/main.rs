@@ -306,6 +306,7 @@ fn infer(a: InferArgs) -> Result<()> {
         NetworkOptions {
             batch: input.shape[0],
             threads: a.threads,
+            ..Default::default()
         },
     )?;
     let logits = net.run(&input.shape, &input.data)?;
