@@ -13,7 +13,8 @@ for b in 15 80; do
     { sed "s/^latency_ms = 35.0/latency_ms = $b.0/" examples/classify/targets/host.toml; printf '\n[weights]\nsource = "synthetic"\nseed = %s\n' "$b"; } > "$OUT/host-$b.toml"
     PNAG_TARGETS="$PWD/$OUT/host-$b.toml" cargo build --release --locked -q -p classify
     cp target/release/classify "$OUT/classify-$b"
-    cp "$(ls -td target/release/build/classify-*/out | head -1)/pnag/selection.json" "$OUT/selection-$b.json"
+    # The selection this build wrote: the newest one (other feature sets keep their own OUT_DIRs).
+    cp "$(ls -t target/release/build/classify-*/out/pnag/selection.json | head -1)" "$OUT/selection-$b.json"
     # The selection's weights files are rewritten by the next build: keep this one's.
     python3 - "$OUT" "$b" <<'PY'
 import json, shutil, sys
