@@ -1,5 +1,6 @@
-//! `pnag train` (evaluator + generator, feature `train`) and `pnag generate`
-//! (pure-Rust inference from a trained or shipped generator).
+//! `pnag train` (evaluator + generator, feature `train`), `pnag generate`
+//! (pure-Rust inference from a trained or shipped generator) and `pnag targets`
+//! (what a downstream build.rs would choose for a targets TOML).
 
 use std::path::PathBuf;
 
@@ -196,6 +197,63 @@ pub fn generate(a: GenerateArgs) -> Result<()> {
         println!(
             "{:>10.2}  {:>10.2}  {:>7.2}  {:>7.0}  {:>7.2}  {}",
             r.budget, r.cost, r.top1, r.mmacs, r.params_m, r.arch
+        );
+    }
+    Ok(())
+}
+
+#[derive(Args)]
+pub struct TargetsArgs {
+    /// A targets TOML (`targets/<device>.toml`).
+    file: PathBuf,
+    /// Keep the selection and weights a build.rs would write here (default: a temporary directory).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Print the selection as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Runs exactly what a downstream build.rs runs, and shows what each budget gets.
+pub fn targets(a: TargetsArgs) -> Result<()> {
+    let tmp = std::env::temp_dir().join(format!("pnag-targets-{}", std::process::id()));
+    let out = a.out.clone().unwrap_or_else(|| tmp.clone());
+    let cwd = std::env::current_dir().context("current directory")?;
+    let result = pnag_build::Config::new()
+        .targets(&a.file)
+        .manifest_dir(cwd)
+        .out_dir(&out)
+        .cargo_metadata(false)
+        .compile();
+    if a.out.is_none() {
+        let _ = std::fs::remove_dir_all(&tmp);
+    }
+    let sel = result.map_err(|e| anyhow::anyhow!("{e}"))?;
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&sel)?);
+        return Ok(());
+    }
+    println!(
+        "{}: device {}, runtime {}, {} thread(s); cost and top-1 are model predictions",
+        a.file.display(),
+        sel.device,
+        sel.runtime,
+        sel.threads
+    );
+    println!("| budget | limit | arch | predicted | top-1 % | MMACs | params M | weights |");
+    println!("|---|---|---|---|---|---|---|---|");
+    for n in &sel.networks {
+        println!(
+            "| {} | {} {} | `{}` | {:.2} | {:.2} | {:.0} | {:.2} | {} |",
+            n.name,
+            n.budget,
+            n.unit,
+            n.arch,
+            n.predicted_cost,
+            n.predicted_top1,
+            n.macs as f64 / 1e6,
+            n.params as f64 / 1e6,
+            n.weights_origin
         );
     }
     Ok(())

@@ -54,6 +54,8 @@ enum Command {
     Train(generate::TrainArgs),
     /// The Pareto-optimal subnet for each budget, from a trained generator.
     Generate(generate::GenerateArgs),
+    /// Check a targets TOML and show the network each budget gets (what an app's build.rs embeds).
+    Targets(generate::TargetsArgs),
     /// Benchmarks that write reports.
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -263,6 +265,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Predict(a) => predict(a),
         Command::Train(a) => generate::train(a),
         Command::Generate(a) => generate::generate(a),
+        Command::Targets(a) => generate::targets(a),
         Command::Bench(BenchCommand::Engines(a)) => bench::engines(&a),
         Command::Bench(BenchCommand::Extract(a)) => bench::extract(&a),
         Command::Bench(BenchCommand::Frontier(a)) => frontier::frontier(&a),
