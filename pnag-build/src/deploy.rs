@@ -29,7 +29,7 @@ use crate::cost::CostUnit;
 use crate::extract::extract;
 use crate::generator::{GenerateOptions, Generator};
 use crate::objective::Objective;
-use crate::targets::{RuntimeKind, Targets, TargetsError, WeightsPlan};
+use crate::targets::{Budget, RuntimeKind, Targets, TargetsError, WeightsPlan};
 
 /// Environment variable that overrides the targets file.
 pub const TARGETS_ENV: &str = "PNAG_TARGETS";
@@ -259,100 +259,25 @@ impl Config {
             problems: vec![format!("cannot create `{}`: {e}", dir.display())],
         })?;
         let mut networks = Vec::new();
+        let ctx = BudgetContext {
+            targets: &targets,
+            generator: &generator,
+            objective: &objective,
+            opts: &opts,
+            supernet: supernet.as_deref(),
+            dir: &dir,
+            unit,
+            chosen_by: &chosen_by,
+        };
         for (i, budget) in targets.budgets.iter().enumerate() {
-            let generated = match generator.generate(&objective, budget.value, &opts) {
-                Ok(g) => g,
-                Err(e) => {
-                    problems.push(format!(
-                        "{}: budget `{}`: {e}",
-                        at(budget.line),
-                        budget.name
-                    ));
-                    continue;
-                }
-            };
-            if let Some(w) = &generated.warning {
-                self.cargo(format!(
-                    "warning={}: budget `{}`: {w}",
+            match self.select(&ctx, i, budget) {
+                Ok(network) => networks.push(network),
+                Err(e) => problems.push(format!(
+                    "{}: budget `{}`: {e}",
                     at(budget.line),
                     budget.name
-                ));
+                )),
             }
-            let arch = match Arch::parse(&generated.arch) {
-                Ok(a) => a,
-                Err(e) => {
-                    problems.push(format!(
-                        "budget `{}`: generator produced an invalid arch: {e}",
-                        budget.name
-                    ));
-                    continue;
-                }
-            };
-            let spec = match NetworkSpec::new(arch, targets.width, targets.resolution) {
-                Ok(s) => s,
-                Err(e) => {
-                    problems.push(format!(
-                        "{}: budget `{}`: {e}",
-                        at(budget.line),
-                        budget.name
-                    ));
-                    continue;
-                }
-            };
-            let weights = match &targets.weights {
-                WeightsPlan::Synthetic { seed } => Ok(Weights::synthetic(&spec, *seed)),
-                WeightsPlan::Supernet(p) => {
-                    let origin = format!("`{}`", p.display());
-                    extract(
-                        supernet.as_deref().unwrap_or_default(),
-                        &origin,
-                        targets.width,
-                        arch,
-                    )
-                    .map_err(|e| e.to_string())
-                }
-                WeightsPlan::Subnets(d) => {
-                    let file = d.join(format!("{}.safetensors", budget.name));
-                    self.cargo(format!("rerun-if-changed={}", file.display()));
-                    Weights::load(&file, &spec)
-                        .map_err(|e| format!("{e} (weights for arch {arch})"))
-                }
-            };
-            let weights = match weights {
-                Ok(w) => w,
-                Err(e) => {
-                    problems.push(format!(
-                        "{}: budget `{}`: {e}",
-                        at(budget.line),
-                        budget.name
-                    ));
-                    continue;
-                }
-            };
-            let file = dir.join(format!("{i}-{}.safetensors", file_stem(&budget.name)));
-            if let Err(e) = write_atomic(&file, &weights.to_safetensors()) {
-                problems.push(e.to_string());
-                continue;
-            }
-            networks.push(SelectedNetwork {
-                name: budget.name.clone(),
-                budget: budget.value,
-                unit: unit.into(),
-                arch: generated.arch.clone(),
-                width: targets.width.to_string(),
-                resolution: targets.resolution,
-                predicted_cost: generated.cost,
-                predicted_top1: generated.top1,
-                macs: spec.macs(),
-                params: spec.params(),
-                chosen_by: chosen_by.clone(),
-                weights_file: absolute(&file),
-                weights_origin: weights.source.origin(),
-                synthetic_seed: match weights.source {
-                    WeightsSource::Synthetic { seed } => Some(seed),
-                    _ => None,
-                },
-            });
         }
         if !problems.is_empty() {
             return Err(BuildError { problems });
@@ -374,6 +299,81 @@ impl Config {
             problems: vec![e.to_string()],
         })?;
         Ok(selection)
+    }
+}
+
+/// What every budget of one targets file shares.
+struct BudgetContext<'a> {
+    targets: &'a Targets,
+    generator: &'a Generator,
+    objective: &'a Objective,
+    opts: &'a GenerateOptions,
+    supernet: Option<&'a [u8]>,
+    dir: &'a Path,
+    unit: &'static str,
+    chosen_by: &'a str,
+}
+
+impl Config {
+    /// Generates one budget's arch and writes its weights; the error is located by the caller.
+    fn select(
+        &self,
+        ctx: &BudgetContext<'_>,
+        index: usize,
+        budget: &Budget,
+    ) -> Result<SelectedNetwork, String> {
+        let t = ctx.targets;
+        let generated = ctx
+            .generator
+            .generate(ctx.objective, budget.value, ctx.opts)
+            .map_err(|e| e.to_string())?;
+        if let Some(w) = &generated.warning {
+            self.cargo(format!(
+                "warning={}:{}: budget `{}`: {w}",
+                t.path.display(),
+                budget.line,
+                budget.name
+            ));
+        }
+        let arch = Arch::parse(&generated.arch)
+            .map_err(|e| format!("generator produced an invalid arch: {e}"))?;
+        let spec = NetworkSpec::new(arch, t.width, t.resolution).map_err(|e| e.to_string())?;
+        let weights = match &t.weights {
+            WeightsPlan::Synthetic { seed } => Weights::synthetic(&spec, *seed),
+            WeightsPlan::Supernet(p) => {
+                let origin = format!("`{}`", p.display());
+                extract(ctx.supernet.unwrap_or_default(), &origin, t.width, arch)
+                    .map_err(|e| e.to_string())?
+            }
+            WeightsPlan::Subnets(d) => {
+                let file = d.join(format!("{}.safetensors", budget.name));
+                self.cargo(format!("rerun-if-changed={}", file.display()));
+                Weights::load(&file, &spec).map_err(|e| format!("{e} (weights for arch {arch})"))?
+            }
+        };
+        let file = ctx
+            .dir
+            .join(format!("{index}-{}.safetensors", file_stem(&budget.name)));
+        write_atomic(&file, &weights.to_safetensors()).map_err(|e| e.to_string())?;
+        Ok(SelectedNetwork {
+            name: budget.name.clone(),
+            budget: budget.value,
+            unit: ctx.unit.into(),
+            arch: generated.arch.clone(),
+            width: t.width.to_string(),
+            resolution: t.resolution,
+            predicted_cost: generated.cost,
+            predicted_top1: generated.top1,
+            macs: spec.macs(),
+            params: spec.params(),
+            chosen_by: ctx.chosen_by.into(),
+            weights_file: absolute(&file),
+            weights_origin: weights.source.origin(),
+            synthetic_seed: match weights.source {
+                WeightsSource::Synthetic { seed } => Some(seed),
+                _ => None,
+            },
+        })
     }
 }
 
