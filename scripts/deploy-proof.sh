@@ -28,9 +28,9 @@ for n in sel["networks"]:
 json.dump(sel, open(p, "w"), indent=1)
 PY
 done
-# Restore the default selection for later builds.
-cargo build --release --locked -q -p classify
-cargo build --release --locked -q -p pnag-runtime --example plain_tract
+# Restore the default selection for later builds; plain_tract in the same invocation so
+# tract's crates keep one feature set (built alone, pnag-runtime would recompile tract).
+cargo build --release --locked -q -p classify -p pnag-runtime --bins --example plain_tract
 python3 scripts/deploy_proof.py "$OUT/classify-15" "$OUT/selection-15.json" "$OUT/classify-80" "$OUT/selection-80.json" balanced target/release/examples/plain_tract
 python3 - "$OUT" <<'PY' > docs/deploy/binary-size.md
 import json, os, sys
