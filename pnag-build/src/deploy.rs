@@ -25,7 +25,6 @@ use pnag_runtime::selection::{selection_path, SelectedNetwork, Selection, SELECT
 use pnag_runtime::weights::write_atomic;
 use pnag_runtime::{Arch, NetworkSpec, Weights, WeightsSource};
 
-use crate::cost::CostUnit;
 use crate::extract::extract;
 use crate::generator::{GenerateOptions, Generator};
 use crate::objective::Objective;
@@ -215,10 +214,7 @@ impl Config {
             .map_err(|e| BuildError {
                 problems: vec![format!("{}: `device`: {e}", targets.path.display())],
             })?;
-        let unit = match objective.unit() {
-            CostUnit::Ms => "ms",
-            CostUnit::Mmacs => "MMACs",
-        };
+        let unit = objective.unit().label();
         let mut opts = GenerateOptions {
             seed: targets.seed,
             ..Default::default()

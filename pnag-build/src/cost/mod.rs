@@ -50,6 +50,16 @@ pub enum CostUnit {
     Mmacs,
 }
 
+impl CostUnit {
+    /// How the unit is printed next to a number (`ms`, `MMACs`).
+    pub fn label(self) -> &'static str {
+        match self {
+            CostUnit::Ms => "ms",
+            CostUnit::Mmacs => "MMACs",
+        }
+    }
+}
+
 /// Description of a registered device, for `pnag devices`.
 #[derive(Debug, Clone, Serialize)]
 pub struct DeviceInfo {

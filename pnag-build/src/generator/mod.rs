@@ -332,10 +332,7 @@ impl Generator {
         opts: &GenerateOptions,
     ) -> Result<Generated, GeneratorError> {
         self.check(objective)?;
-        let unit = match self.manifest.unit {
-            CostUnit::Ms => "ms",
-            CostUnit::Mmacs => "MMACs",
-        };
+        let unit = self.manifest.unit.label();
         if !budget.is_finite() || budget <= 0.0 {
             return Err(GeneratorError::BadBudget(budget));
         }

@@ -149,7 +149,7 @@ pub fn frontier(a: &FrontierArgs) -> Result<()> {
     };
     let [lo, hi] = generator.manifest.range;
     let budgets: Vec<f64> = FRACTIONS.iter().map(|f| lo + f * (hi - lo)).collect();
-    let unit = if a.device == "macs" { "MMACs" } else { "ms" };
+    let unit = objective.unit().label();
     let gen_opts = GenerateOptions {
         seed: a.seed,
         temperature: a.temperature,

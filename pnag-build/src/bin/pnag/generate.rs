@@ -177,7 +177,7 @@ pub fn generate(a: GenerateArgs) -> Result<()> {
         println!("{}", serde_json::to_string_pretty(&results)?);
         return Ok(());
     }
-    let unit = if a.device == "macs" { "MMACs" } else { "ms" };
+    let unit = generator.manifest.unit.label();
     println!(
         "device {} (w{} r{}), reward {}; cost and top-1 are model predictions",
         a.device,

@@ -497,10 +497,7 @@ fn devices(a: DevicesArgs) -> Result<()> {
         "device", "kind", "unit", "widths", "resolutions"
     );
     for i in infos {
-        let unit = match i.unit {
-            cost::CostUnit::Ms => "ms",
-            cost::CostUnit::Mmacs => "MMACs",
-        };
+        let unit = i.unit.label();
         println!(
             "{:<10} {:<26} {:<6} {:<9} {:<20} {} [{}]",
             i.name,
@@ -557,11 +554,7 @@ fn predict(a: PredictArgs) -> Result<()> {
         println!("{}", serde_json::to_string_pretty(&out)?);
         return Ok(());
     }
-    let unit = if info.unit == cost::CostUnit::Ms {
-        "ms"
-    } else {
-        "MMACs"
-    };
+    let unit = info.unit.label();
     println!(
         "arch        {}\nwidth       {}   resolution {}",
         out.arch, out.width, out.resolution
