@@ -149,8 +149,10 @@ impl NetworkInput {
         let resolution = match self.option("resolution") {
             None => 224,
             Some((k, lit)) => {
-                let r = lit_u64(lit, k)?;
-                pnag_runtime::arch::check_resolution(r as u32).map_err(|e| err(lit.span(), e))?
+                // Through u64 then u32::try_from, so 2^32 + 224 is not read as 224.
+                let r = u32::try_from(lit_u64(lit, k)?)
+                    .map_err(|_| err(lit.span(), "resolution out of range"))?;
+                pnag_runtime::arch::check_resolution(r).map_err(|e| err(lit.span(), e))?
             }
         };
         let (weights_file, weights_origin, synthetic_seed) =

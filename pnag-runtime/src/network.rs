@@ -242,8 +242,9 @@ impl Network {
 /// Prepares `model` with tract's CUDA runtime; a clear error without a GPU or the feature.
 #[cfg(feature = "cuda")]
 fn cuda_plan(model: &TypedModel, options: &RunOptions) -> Result<Plan> {
-    use tract_cuda as _; // links the runtime into tract's registry
-                         // tract checks for the CUDA driver and libraries when the runtime is looked up.
+    // Links the runtime into tract's registry.
+    use tract_cuda as _;
+    // tract checks for the CUDA driver and libraries when the runtime is looked up.
     let runtime = tract_core::runtime::runtime_for_name("cuda")
         .map_err(|e| RuntimeError::Cuda(format!("no usable CUDA device or driver: {e}")))?
         .ok_or_else(|| RuntimeError::Cuda("tract's CUDA runtime is not registered".into()))?;
