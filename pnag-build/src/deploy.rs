@@ -183,13 +183,12 @@ impl Config {
         let out_dir = self.out_dir.clone().or_else(|| std::env::var_os("OUT_DIR").map(PathBuf::from)).ok_or_else(|| BuildError {
             problems: vec!["no output directory: run from a build script (OUT_DIR) or call `Config::out_dir`".into()],
         })?;
-        let at = |line: usize| format!("{}:{line}", targets.path.display());
         let mut problems = Vec::new();
 
         let generator = match &targets.model {
             Some((dir, line)) => {
                 self.cargo(format!("rerun-if-changed={}", dir.display()));
-                Generator::load(dir).map_err(|e| format!("{}: `model`: {e}", at(*line)))
+                Generator::load(dir).map_err(|e| format!("{}: `model`: {e}", targets.at(*line)))
             }
             None => Generator::embedded(&targets.device)
                 .map_err(|e| format!("{}: `device`: {e}", targets.path.display())),
@@ -270,7 +269,7 @@ impl Config {
                 Ok(network) => networks.push(network),
                 Err(e) => problems.push(format!(
                     "{}: budget `{}`: {e}",
-                    at(budget.line),
+                    targets.at(budget.line),
                     budget.name
                 )),
             }
@@ -325,9 +324,8 @@ impl Config {
             .map_err(|e| e.to_string())?;
         if let Some(w) = &generated.warning {
             self.cargo(format!(
-                "warning={}:{}: budget `{}`: {w}",
-                t.path.display(),
-                budget.line,
+                "warning={}: budget `{}`: {w}",
+                t.at(budget.line),
                 budget.name
             ));
         }

@@ -308,9 +308,9 @@ impl Targets {
         })
     }
 
-    /// The line of a budget by name (for errors found after validation).
-    pub fn budget(&self, name: &str) -> Option<&Budget> {
-        self.budgets.iter().find(|b| b.name == name)
+    /// `file:line`, for problems found after validation (generator, weights).
+    pub fn at(&self, line: usize) -> String {
+        format!("{}:{line}", self.path.display())
     }
 }
 
