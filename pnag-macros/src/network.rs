@@ -291,9 +291,12 @@ pub fn expand(input: NetworkInput) -> syn::Result<TokenStream> {
             }
         }
     });
-    // One call per block: the builder never looks at the arch at run time.
-    let block_calls = (0..n_blocks)
-        .map(|i| quote!(graph.block(&BLOCKS[#i]).map_err(tract("building the tract graph"))?;));
+    // One call per block: the builder never looks at the arch at run time, and
+    // only the depthwise kernel variants this subnet uses are instantiated.
+    let block_calls = spec.blocks.iter().enumerate().map(|(i, b)| {
+        let (k, s) = (b.kernel, b.stride);
+        quote!(graph.block_with(&BLOCKS[#i], __pnag::depthwise::DepthwiseKernel::new::<#k, #s>()).map_err(tract("building the tract graph"))?;)
+    });
     let untrained = chosen.synthetic_seed.is_some();
     let origin = &chosen.weights_origin;
     let (weights_static, weights_fn) = match (&chosen.weights_file, chosen.synthetic_seed) {
@@ -432,14 +435,14 @@ pub fn expand(input: NetworkInput) -> syn::Result<TokenStream> {
                     "cuda" => __pnag::Device::Cuda { fallback_to_cpu: CUDA_FALLBACK },
                     _ => __pnag::Device::Cpu,
                 };
-                __pnag::NetworkOptions { batch: 1, threads: THREADS, device }
+                __pnag::NetworkOptions { batch: 1, threads: THREADS, device, depthwise: __pnag::DepthwiseKernels::Specialized }
             }
 
             /// Builds this subnet in tract, block by block, and optimizes it.
             pub fn build(options: __pnag::NetworkOptions) -> ::core::result::Result<__pnag::Network, __pnag::RuntimeError> {
                 use __pnag::error::tract_err as tract;
                 let weights = weights()?;
-                let mut graph = __pnag::graph::SubnetGraph::stem(&weights, options.batch, RESOLUTION).map_err(tract("building the tract graph"))?;
+                let mut graph = __pnag::graph::SubnetGraph::stem(&weights, &options, RESOLUTION).map_err(tract("building the tract graph"))?;
                 #(#block_calls)*
                 let model = graph.head(#final_size).map_err(tract("building the tract graph"))?;
                 __pnag::Network::from_model(spec(), weights.source.clone(), model, options)

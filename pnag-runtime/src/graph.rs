@@ -5,12 +5,16 @@
 //! the following 1x1 convolution, and the SE's h-sigmoid `relu6(x+3)/6` into
 //! the SE expand conv (leaving a clamp to [0, 1]). What remains is convs,
 //! ReLU / h-swish, sums, one multiply per SE block and the residual adds.
+//! Depthwise convs with their activation become one [`DepthwiseConv`] node
+//! unless the options ask for tract's own `Conv` (CUDA, or for comparison).
 
 use tract_core::internal::*;
 use tract_core::ops::change_axes::AxisOp;
 use tract_core::ops::cnn::{Conv, KernelFormat, PaddingSpec, PoolSpec};
 use tract_core::ops::nn::{DataFormat, Reduce, Reducer};
 
+use crate::depthwise::{DepthwiseConv, DepthwiseKernel};
+use crate::network::{DepthwiseKernels, NetworkOptions};
 use crate::spec::{Activation, BlockSpec, NetworkSpec};
 use crate::weights::Weights;
 
@@ -20,9 +24,14 @@ pub const BN_EPS: f64 = 1e-5;
 /// Builds the (unoptimized) typed model: input `[batch, 3, R, R]` f32, output `[batch, 1000]`.
 ///
 /// This walks `spec.blocks`; code emitted by `pnag_macros::network!` instead
-/// calls [`SubnetGraph::block`] once per block with literal [`BlockSpec`]s.
-pub fn build_model(spec: &NetworkSpec, weights: &Weights, batch: usize) -> TractResult<TypedModel> {
-    let mut g = SubnetGraph::stem(weights, batch, spec.resolution)?;
+/// calls [`SubnetGraph::block_with`] once per block with literal [`BlockSpec`]s
+/// and the one depthwise kernel variant each needs.
+pub fn build_model(
+    spec: &NetworkSpec,
+    weights: &Weights,
+    options: &NetworkOptions,
+) -> TractResult<TypedModel> {
+    let mut g = SubnetGraph::stem(weights, options, spec.resolution)?;
     for block in &spec.blocks {
         g.block(block)?;
     }
@@ -37,11 +46,18 @@ pub struct SubnetGraph<'a> {
 }
 
 impl<'a> SubnetGraph<'a> {
-    /// The input `[batch, 3, resolution, resolution]` and the first conv (3x3, stride 2, h-swish).
-    pub fn stem(weights: &'a Weights, batch: usize, resolution: usize) -> TractResult<Self> {
+    /// The input `[options.batch, 3, resolution, resolution]` and the first conv
+    /// (3x3, stride 2, h-swish).
+    pub fn stem(
+        weights: &'a Weights,
+        options: &NetworkOptions,
+        resolution: usize,
+    ) -> TractResult<Self> {
+        let batch = options.batch;
         let mut g = GraphBuilder {
             model: TypedModel::default(),
             weights,
+            specialized: options.graph_depthwise() == DepthwiseKernels::Specialized,
         };
         let r = resolution;
         let mut x = g.model.add_source("input", f32::fact([batch, 3, r, r]))?;
@@ -50,9 +66,29 @@ impl<'a> SubnetGraph<'a> {
         Ok(SubnetGraph { g, x })
     }
 
-    /// Appends one MBConv block.
+    /// Appends one MBConv block (its depthwise kernel variant chosen at run time).
     pub fn block(&mut self, block: &BlockSpec) -> TractResult<()> {
-        self.x = self.g.block(block, self.x)?;
+        let kernel = DepthwiseKernel::for_shape(block.kernel, block.stride).with_context(|| {
+            format!(
+                "block {}: no depthwise kernel {}x{} stride {}",
+                block.index, block.kernel, block.kernel, block.stride
+            )
+        })?;
+        self.block_with(block, kernel)
+    }
+
+    /// Appends one MBConv block whose depthwise conv runs `kernel`
+    /// (which must match the block's kernel size and stride).
+    pub fn block_with(&mut self, block: &BlockSpec, kernel: DepthwiseKernel) -> TractResult<()> {
+        ensure!(
+            kernel.kernel_size() == block.kernel && kernel.stride() == block.stride,
+            "block {}: {kernel:?} given for a {}x{} stride-{} depthwise conv",
+            block.index,
+            block.kernel,
+            block.kernel,
+            block.stride
+        );
+        self.x = self.g.block(block, kernel, self.x)?;
         Ok(())
     }
 
@@ -91,9 +127,49 @@ impl<'a> SubnetGraph<'a> {
     }
 }
 
+/// One depthwise conv + bias + activation as a model (input `[n, C, h, w]`,
+/// `weights` `[C, K, K]`), with our [`DepthwiseConv`] or tract's grouped `Conv`
+/// and activation nodes: what `pnag bench depthwise` times layer by layer.
+pub fn depthwise_layer(
+    kernel: DepthwiseKernel,
+    activation: Activation,
+    weights: Vec<f32>,
+    bias: Vec<f32>,
+    input: [usize; 4],
+    depthwise: DepthwiseKernels,
+) -> TractResult<TypedModel> {
+    let none = Weights::empty();
+    let mut g = GraphBuilder {
+        model: TypedModel::default(),
+        weights: &none,
+        specialized: depthwise == DepthwiseKernels::Specialized,
+    };
+    let x = g.model.add_source("input", f32::fact(input))?;
+    let y = if g.specialized {
+        let op = DepthwiseConv::new(kernel, activation, weights, bias)?;
+        g.wire("depth_conv.conv", op, &[x])?
+    } else {
+        let (c, k) = (bias.len(), kernel.kernel_size());
+        let y = g.conv(
+            "depth_conv.conv",
+            x,
+            &[c, 1, k, k],
+            weights,
+            Some(bias),
+            kernel.stride(),
+            c,
+        )?;
+        g.act("depth_conv.act", y, activation)?
+    };
+    g.model.select_output_outlets(&[y])?;
+    Ok(g.model)
+}
+
 struct GraphBuilder<'a> {
     model: TypedModel,
     weights: &'a Weights,
+    /// Depthwise convs as [`DepthwiseConv`] (else tract's grouped `Conv`).
+    specialized: bool,
 }
 
 impl<'a> GraphBuilder<'a> {
@@ -178,6 +254,20 @@ impl<'a> GraphBuilder<'a> {
         stride: usize,
         group: usize,
     ) -> TractResult<OutletId> {
+        let (shape, weight, bias) = self.fold_bn(prefix)?;
+        self.conv(
+            &format!("{prefix}.conv"),
+            x,
+            &shape,
+            weight,
+            Some(bias),
+            stride,
+            group,
+        )
+    }
+
+    /// The weight shape, weights and bias of `{prefix}.conv` with `{prefix}.bn` folded in.
+    fn fold_bn(&self, prefix: &str) -> TractResult<(Vec<usize>, Vec<f32>, Vec<f32>)> {
         let w = self.tensor(&format!("{prefix}.conv.weight"))?;
         let bn = |stat: &str| self.tensor(&format!("{prefix}.bn.{stat}")).map(|t| &t.data);
         let (gamma, beta, mean, var) = (
@@ -200,16 +290,7 @@ impl<'a> GraphBuilder<'a> {
         let bias: Vec<f32> = (0..cout)
             .map(|o| (beta[o] as f64 - mean[o] as f64 * scale[o]) as f32)
             .collect();
-        let shape = w.shape.clone();
-        self.conv(
-            &format!("{prefix}.conv"),
-            x,
-            &shape,
-            weight,
-            Some(bias),
-            stride,
-            group,
-        )
+        Ok((w.shape.clone(), weight, bias))
     }
 
     fn act(&mut self, name: &str, x: OutletId, act: Activation) -> TractResult<OutletId> {
@@ -222,15 +303,27 @@ impl<'a> GraphBuilder<'a> {
         }
     }
 
-    fn block(&mut self, b: &BlockSpec, input: OutletId) -> TractResult<OutletId> {
+    fn block(
+        &mut self,
+        b: &BlockSpec,
+        kernel: DepthwiseKernel,
+        input: OutletId,
+    ) -> TractResult<OutletId> {
         let p = format!("blocks.{}.conv", b.index);
         let mut x = input;
         if b.expand_channels.is_some() {
             x = self.conv_bn(&format!("{p}.inverted_bottleneck"), x, 1, 1)?;
             x = self.act(&format!("{p}.inverted_bottleneck.act"), x, b.activation)?;
         }
-        x = self.conv_bn(&format!("{p}.depth_conv"), x, b.stride, b.mid_channels)?;
-        x = self.act(&format!("{p}.depth_conv.act"), x, b.activation)?;
+        let dw = format!("{p}.depth_conv");
+        if self.specialized {
+            let (_, weight, bias) = self.fold_bn(&dw)?;
+            let op = DepthwiseConv::new(kernel, b.activation, weight, bias)?;
+            x = self.wire(&format!("{dw}.conv"), op, &[x])?;
+        } else {
+            x = self.conv_bn(&dw, x, b.stride, b.mid_channels)?;
+            x = self.act(&format!("{dw}.act"), x, b.activation)?;
+        }
         if b.se_channels.is_some() {
             x = self.squeeze_excite(&format!("{p}.depth_conv.se"), x, b.out_size)?;
         }

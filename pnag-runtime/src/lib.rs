@@ -5,6 +5,7 @@
 //! - [`spec`]: the layer plan of one subnet (channels, strides, MACs, params).
 //! - [`weights`]: OFA-named safetensors weights and a seeded *untrained* initializer.
 //! - [`graph`] / [`network`]: the tract graph and the runnable [`Network`].
+//! - [`depthwise`]: depthwise convs specialized by kernel size and stride (a tract op).
 //!
 //! - [`selection`] (feature `selection`): what `pnag-build` hands the `network!` macro.
 //!
@@ -18,6 +19,8 @@ pub mod spec;
 #[cfg(feature = "selection")]
 pub mod selection;
 
+#[cfg(feature = "engine")]
+pub mod depthwise;
 #[cfg(feature = "engine")]
 pub mod error;
 #[cfg(feature = "engine")]
@@ -33,6 +36,6 @@ pub use spec::{Activation, BlockSpec, NetworkSpec};
 #[cfg(feature = "engine")]
 pub use error::RuntimeError;
 #[cfg(feature = "engine")]
-pub use network::{Device, Logits, Network, NetworkOptions};
+pub use network::{DepthwiseKernels, Device, Logits, Network, NetworkOptions};
 #[cfg(feature = "engine")]
 pub use weights::{Weights, WeightsSource};

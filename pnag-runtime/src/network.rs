@@ -22,14 +22,36 @@ pub enum Device {
     Cuda { fallback_to_cpu: bool },
 }
 
+/// Which code runs the depthwise convolutions on the CPU.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DepthwiseKernels {
+    /// [`crate::depthwise::DepthwiseConv`]: specialized per kernel size and stride,
+    /// bias and activation fused (several times faster than tract's on OFA's layers).
+    #[default]
+    Specialized,
+    /// tract's own grouped `Conv` (for comparisons; always used on CUDA).
+    Tract,
+}
+
 /// How a network is prepared.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct NetworkOptions {
     /// Images per run (the graph is specialized to it).
     pub batch: usize,
-    /// Worker threads for tract's kernels (1 = run on the calling thread).
+    /// Worker threads for tract's kernels and the depthwise convs (1 = run on the calling thread).
     pub threads: usize,
     pub device: Device,
+    pub depthwise: DepthwiseKernels,
+}
+
+impl NetworkOptions {
+    /// What the graph uses: tract's CUDA runtime knows tract's ops only.
+    pub(crate) fn graph_depthwise(&self) -> DepthwiseKernels {
+        match self.device {
+            Device::Cpu => self.depthwise,
+            Device::Cuda { .. } => DepthwiseKernels::Tract,
+        }
+    }
 }
 
 /// The prepared plan: tract's CPU plan (which `run_profiled` can step through) or
@@ -47,6 +69,7 @@ impl Default for NetworkOptions {
             batch: 1,
             threads: 1,
             device: Device::Cpu,
+            depthwise: DepthwiseKernels::Specialized,
         }
     }
 }
@@ -98,8 +121,8 @@ impl Network {
     /// Builds and optimizes the tract graph of `spec` with `weights`.
     pub fn new(spec: NetworkSpec, weights: &Weights, options: NetworkOptions) -> Result<Self> {
         check_options(options)?;
-        let model = build_model(&spec, weights, options.batch)
-            .map_err(tract_err("building the tract graph"))?;
+        let model =
+            build_model(&spec, weights, &options).map_err(tract_err("building the tract graph"))?;
         Self::from_model(spec, weights.source.clone(), model, options)
     }
 

@@ -205,6 +205,14 @@ impl Weights {
         Ok(Weights { source, tensors })
     }
 
+    /// No tensors (graphs of single layers whose weights are passed directly).
+    pub(crate) fn empty() -> Self {
+        Weights {
+            source: WeightsSource::Embedded("none".into()),
+            tensors: BTreeMap::new(),
+        }
+    }
+
     /// Deterministic, seeded, **untrained** weights for any subnet.
     ///
     /// Element `i` of tensor `name` is `center + half_width * u`, where `u` in

@@ -3,7 +3,8 @@
 //! `cuda` feature (scripts/test.sh runs both).
 
 use pnag_runtime::{
-    Arch, Device, Network, NetworkOptions, NetworkSpec, RuntimeError, Weights, Width,
+    Arch, DepthwiseKernels, Device, Network, NetworkOptions, NetworkSpec, RuntimeError, Weights,
+    Width,
 };
 
 fn spec() -> NetworkSpec {
@@ -38,7 +39,12 @@ fn cuda_without_a_gpu_is_a_clear_error() {
 fn the_fallback_runs_on_the_cpu_with_the_same_numbers() {
     let spec = spec();
     let weights = Weights::synthetic(&spec, 1);
-    let cpu = Network::new(spec.clone(), &weights, NetworkOptions::default()).unwrap();
+    // On CUDA (and its CPU fallback) the graph has tract's own depthwise convs.
+    let tract_cpu = NetworkOptions {
+        depthwise: DepthwiseKernels::Tract,
+        ..Default::default()
+    };
+    let cpu = Network::new(spec.clone(), &weights, tract_cpu).unwrap();
     let fallback = Network::new(
         spec,
         &weights,

@@ -3,6 +3,8 @@
 #[cfg(feature = "train")]
 mod ablations;
 mod bench;
+mod depthwise_bench;
+mod engines;
 mod frontier;
 mod generate;
 mod report;
@@ -235,9 +237,11 @@ enum ReportCommand {
 #[derive(Subcommand)]
 enum BenchCommand {
     /// tract (ours) vs onnxruntime vs PyTorch on the same subnets, weights and threads.
-    Engines(bench::EnginesArgs),
+    Engines(engines::EnginesArgs),
     /// Time supernet weight extraction (read + extract) for the largest arch.
     Extract(bench::ExtractBenchArgs),
+    /// Every depthwise layer of the benchmarked subnets: tract's conv vs our kernels.
+    Depthwise(depthwise_bench::DepthwiseArgs),
     /// Compare the generator's frontier with search and RL baselines (the paper's Tables 2, 3, 5).
     Frontier(frontier::FrontierArgs),
 }
@@ -266,8 +270,9 @@ fn run(cli: Cli) -> Result<()> {
         Command::Train(a) => generate::train(a),
         Command::Generate(a) => generate::generate(a),
         Command::Targets(a) => generate::targets(a),
-        Command::Bench(BenchCommand::Engines(a)) => bench::engines(&a),
+        Command::Bench(BenchCommand::Engines(a)) => engines::engines(&a),
         Command::Bench(BenchCommand::Extract(a)) => bench::extract(&a),
+        Command::Bench(BenchCommand::Depthwise(a)) => depthwise_bench::depthwise(&a),
         Command::Bench(BenchCommand::Frontier(a)) => frontier::frontier(&a),
     }
 }

@@ -1,0 +1,217 @@
+//! `pnag bench depthwise`: every distinct depthwise layer of the smallest and
+//! the largest subnet, alone in a tract plan, with tract's own grouped `Conv`
+//! + activation and with our specialized op, at each thread count; GMAC/s
+//! against one core's measured FMA peak. Writes `depthwise.md` / `.json`.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+use indicatif::{ProgressBar, ProgressStyle};
+use pnag_runtime::depthwise::DepthwiseKernel;
+use pnag_runtime::graph::depthwise_layer;
+use pnag_runtime::weights::{synthetic_uniform, write_atomic};
+use pnag_runtime::{Activation, DepthwiseKernels, NetworkSpec, Width};
+use serde::Serialize;
+use serde_json::json;
+use tract_core::internal::*;
+use tract_linalg::multithread::Executor;
+
+use super::engines::{bench_archs, fma_peak_gflops};
+
+#[derive(Debug, clap::Args)]
+pub struct DepthwiseArgs {
+    /// Thread counts to measure (comma-separated).
+    #[arg(long, value_delimiter = ',', default_value = "1,2")]
+    pub threads: Vec<usize>,
+    /// Timed runs per layer and variant (after 5 warm-up runs); the median is reported.
+    #[arg(long, default_value_t = 50)]
+    pub runs: usize,
+    /// Output directory.
+    #[arg(long, default_value = "bench-out/depthwise")]
+    pub out: PathBuf,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct Layer {
+    kernel: usize,
+    stride: usize,
+    channels: usize,
+    size: usize,
+    hswish: bool,
+}
+
+#[derive(Debug, Serialize)]
+struct Row {
+    layer: String,
+    mmacs: f64,
+    threads: usize,
+    tract_plain_ms: f64,
+    ours_ms: f64,
+}
+
+/// Distinct depthwise layers of the benchmarked subnets (w1.2, 224 px).
+fn layers() -> Result<Vec<Layer>> {
+    let mut v = Vec::new();
+    for (_, arch) in bench_archs() {
+        for b in NetworkSpec::new(arch, Width::W1_2, 224)?.blocks {
+            v.push(Layer {
+                kernel: b.kernel,
+                stride: b.stride,
+                channels: b.mid_channels,
+                size: b.in_size,
+                hswish: b.activation == Activation::HSwish,
+            });
+        }
+    }
+    v.sort();
+    v.dedup();
+    Ok(v)
+}
+
+fn plan(l: &Layer, depthwise: DepthwiseKernels, threads: usize) -> Result<Arc<TypedRunnableModel>> {
+    let kernel = DepthwiseKernel::for_shape(l.kernel, l.stride).context("kernel variant")?;
+    let act = if l.hswish {
+        Activation::HSwish
+    } else {
+        Activation::Relu
+    };
+    let w = synthetic_uniform("bench.dw.weight", 0, l.channels * l.kernel * l.kernel);
+    let b = synthetic_uniform("bench.dw.bias", 0, l.channels);
+    let model = depthwise_layer(
+        kernel,
+        act,
+        w,
+        b,
+        [1, l.channels, l.size, l.size],
+        depthwise,
+    )?;
+    let options = RunOptions {
+        executor: (threads > 1).then(|| Executor::multithread(threads)),
+        ..Default::default()
+    };
+    Ok(model
+        .into_optimized()?
+        .into_runnable_with_options(&options)?)
+}
+
+fn median_ms(plan: &Arc<TypedRunnableModel>, input: &Tensor, runs: usize) -> Result<f64> {
+    for _ in 0..5 {
+        plan.run(tvec![input.clone().into_tvalue()])?;
+    }
+    let mut t: Vec<f64> = (0..runs)
+        .map(|_| {
+            let x = tvec![input.clone().into_tvalue()];
+            let start = Instant::now();
+            plan.run(x).map(|_| start.elapsed().as_secs_f64() * 1e3)
+        })
+        .collect::<TractResult<_>>()?;
+    t.sort_by(f64::total_cmp);
+    Ok(t[t.len() / 2])
+}
+
+pub fn depthwise(a: &DepthwiseArgs) -> Result<()> {
+    if a.runs == 0 || a.threads.is_empty() || a.threads.iter().any(|&t| t == 0) {
+        bail!("--runs and every --threads value must be at least 1");
+    }
+    std::fs::create_dir_all(&a.out).with_context(|| format!("creating {}", a.out.display()))?;
+    let layers = layers()?;
+    let bar = ProgressBar::new((layers.len() * a.threads.len()) as u64);
+    bar.set_style(
+        ProgressStyle::with_template("{msg:>10} [{bar:40}] {pos}/{len} layers, eta {eta}")?
+            .progress_chars("=> "),
+    );
+    let mut rows = Vec::new();
+    for &t in &a.threads {
+        bar.set_message(format!("{t} threads"));
+        for l in &layers {
+            let n = l.channels * l.size * l.size;
+            let input = Tensor::from_shape(
+                &[1, l.channels, l.size, l.size],
+                &synthetic_uniform("bench.dw.input", 0, n),
+            )?;
+            let plain = plan(l, DepthwiseKernels::Tract, t)?;
+            let ours = plan(l, DepthwiseKernels::Specialized, t)?;
+            let out = l.size.div_ceil(l.stride);
+            rows.push(Row {
+                layer: format!(
+                    "{0}x{0} s{1}, {2}x{3}x{3}, {4}",
+                    l.kernel,
+                    l.stride,
+                    l.channels,
+                    l.size,
+                    if l.hswish { "h-swish" } else { "ReLU" }
+                ),
+                mmacs: (l.channels * l.kernel * l.kernel * out * out) as f64 / 1e6,
+                threads: t,
+                tract_plain_ms: median_ms(&plain, &input, a.runs)?,
+                ours_ms: median_ms(&ours, &input, a.runs)?,
+            });
+            bar.inc(1);
+        }
+    }
+    bar.finish_and_clear();
+    let peak = fma_peak_gflops();
+    let md = markdown(a, &rows, peak);
+    write_atomic(&a.out.join("depthwise.md"), md.as_bytes())?;
+    let json = json!({"rows": rows, "fma_peak_gmacs_per_core": peak});
+    write_atomic(
+        &a.out.join("depthwise.json"),
+        serde_json::to_string_pretty(&json)?.as_bytes(),
+    )?;
+    println!("{md}");
+    eprintln!("wrote {}", a.out.join("depthwise.md").display());
+    Ok(())
+}
+
+fn markdown(a: &DepthwiseArgs, rows: &[Row], peak: Option<f64>) -> String {
+    let mut s = format!(
+        "Every distinct depthwise layer (conv + folded-BN bias + activation) of the smallest, middle and largest \
+         w1.2 subnets at 224 px, alone in a tract plan, batch 1; median of {} runs. Input `C×H×W`.\n",
+        a.runs
+    );
+    let peak_col = peak.is_some();
+    s.push_str("\n| layer | MMACs | threads | tract plain ms | ours ms | speed-up | ours GMAC/s |");
+    s.push_str(if peak_col {
+        " of 1-core peak |\n"
+    } else {
+        "\n"
+    });
+    s.push_str("|---|---:|---:|---:|---:|---:|---:|");
+    s.push_str(if peak_col { "---:|\n" } else { "\n" });
+    let mut totals = std::collections::BTreeMap::<usize, (f64, f64, f64)>::new();
+    for r in rows {
+        let gmacs = r.mmacs / r.ours_ms;
+        s.push_str(&format!(
+            "| {} | {:.1} | {} | {:.3} | {:.3} | {:.1}× | {:.1} |",
+            r.layer,
+            r.mmacs,
+            r.threads,
+            r.tract_plain_ms,
+            r.ours_ms,
+            r.tract_plain_ms / r.ours_ms,
+            gmacs
+        ));
+        match peak {
+            Some(p) => s.push_str(&format!(" {:.0} % |\n", 100.0 * gmacs / p)),
+            None => s.push('\n'),
+        }
+        let e = totals.entry(r.threads).or_default();
+        *e = (e.0 + r.mmacs, e.1 + r.tract_plain_ms, e.2 + r.ours_ms);
+    }
+    s.push('\n');
+    for (t, (m, plain, ours)) in totals {
+        s.push_str(&format!(
+            "All layers, {t} thread(s): tract plain {plain:.2} ms ({:.1} GMAC/s), ours {ours:.2} ms ({:.1} GMAC/s), {:.1}× faster.\n",
+            m / plain,
+            m / ours,
+            plain / ours
+        ));
+    }
+    if let Some(p) = peak {
+        s.push_str(&format!(
+            "One core's measured FMA peak (12 independent AVX2 FMA chains): {p:.1} GMAC/s.\n"
+        ));
+    }
+    s
+}

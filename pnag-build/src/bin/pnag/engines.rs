@@ -1,0 +1,483 @@
+//! `pnag bench engines`: the same subnets, weights, input and thread counts in
+//! tract with our depthwise kernels (ours), plain tract, onnxruntime and
+//! PyTorch eager CPU, interleaved in rounds, with a breakdown of where our
+//! time goes (per layer kind and per node) and the machine's measured FMA
+//! peak. Writes `engines.md` / `engines.json`.
+//!
+//! onnxruntime and PyTorch run in `scripts/bench_engines.py` (OFA's own subnet,
+//! exported with `torch.onnx.export`), one process per round.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+use indicatif::{ProgressBar, ProgressStyle};
+use pnag_runtime::weights::{synthetic_uniform, write_atomic};
+use pnag_runtime::{Arch, DepthwiseKernels, Network, NetworkOptions, NetworkSpec, Weights, Width};
+use serde::Serialize;
+use serde_json::{json, Value};
+
+use pnag_build::npy;
+use pnag_build::profile::{time_network, Timing};
+
+#[derive(Debug, clap::Args)]
+pub struct EnginesArgs {
+    /// Width multiplier: 1.0 or 1.2.
+    #[arg(long, default_value = "1.2")]
+    pub width: Width,
+    /// Input resolution.
+    #[arg(long, default_value_t = 224)]
+    pub resolution: u32,
+    /// Thread counts to measure (comma-separated).
+    #[arg(long, value_delimiter = ',', default_value = "1,2")]
+    pub threads: Vec<usize>,
+    /// Untimed runs before each measurement.
+    #[arg(long, default_value_t = 10)]
+    pub warmup: usize,
+    /// Timed runs per measurement.
+    #[arg(long, default_value_t = 30)]
+    pub runs: usize,
+    /// Interleaved rounds (tract, then onnxruntime + PyTorch); the report takes the median.
+    #[arg(long, default_value_t = 3)]
+    pub rounds: usize,
+    /// Python with torch, ofa, onnxruntime (see scripts/python-env.sh).
+    #[arg(long, env = "PNAG_PYTHON", default_value = "python3")]
+    pub python: String,
+    /// Measure tract only (no Python engines).
+    #[arg(long)]
+    pub tract_only: bool,
+    /// Output directory.
+    #[arg(long, default_value = "bench-out/engines")]
+    pub out: PathBuf,
+}
+
+/// The benchmarked subnets: the two ends of the space and its middle.
+pub fn bench_archs() -> Vec<(&'static str, Arch)> {
+    let middle = Arch::new(
+        [3; 5],
+        std::array::from_fn(|s| if s % 4 < 3 { 5 } else { 0 }),
+        std::array::from_fn(|s| if s % 4 < 3 { 4 } else { 0 }),
+    )
+    .expect("valid arch");
+    vec![
+        ("smallest", Arch::smallest()),
+        ("middle", middle),
+        ("largest", Arch::largest()),
+    ]
+}
+
+#[derive(Debug, Serialize)]
+struct Row {
+    name: String,
+    arch: String,
+    macs_m: f64,
+    threads: usize,
+    /// tract with [`pnag_runtime::depthwise`] kernels (what ships).
+    tract: Timing,
+    /// tract's own depthwise convs.
+    tract_plain: Timing,
+    onnxruntime: Option<Timing>,
+    pytorch: Option<Timing>,
+    onnxruntime_max_abs_diff: Option<f64>,
+    pytorch_max_abs_diff: Option<f64>,
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    if v.is_empty() {
+        f64::NAN
+    } else if v.len() % 2 == 1 {
+        v[v.len() / 2]
+    } else {
+        (v[v.len() / 2 - 1] + v[v.len() / 2]) / 2.0
+    }
+}
+
+/// Median over rounds of each statistic.
+fn merge(rounds: &[Timing]) -> Timing {
+    Timing {
+        median_ms: median(rounds.iter().map(|t| t.median_ms).collect()),
+        p10_ms: median(rounds.iter().map(|t| t.p10_ms).collect()),
+        p90_ms: median(rounds.iter().map(|t| t.p90_ms).collect()),
+    }
+}
+
+fn script_path() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/bench_engines.py")
+}
+
+pub fn engines(a: &EnginesArgs) -> Result<()> {
+    if a.runs == 0 || a.rounds == 0 || a.threads.iter().any(|&t| t == 0) {
+        bail!("--runs, --rounds and every --threads value must be at least 1");
+    }
+    std::fs::create_dir_all(&a.out).with_context(|| format!("creating {}", a.out.display()))?;
+    let r = a.resolution as usize;
+    let input = synthetic_uniform("bench.input", 0, 3 * r * r);
+    let mut jobs = Vec::new();
+    // (arch, threads, plain tract?) -> network
+    let mut nets: BTreeMap<(usize, usize, bool), Network> = BTreeMap::new();
+    let archs = bench_archs();
+    for (i, (name, arch)) in archs.iter().enumerate() {
+        let spec = NetworkSpec::new(*arch, a.width, a.resolution)?;
+        let weights = Weights::synthetic(&spec, 0);
+        let wpath = a.out.join(format!("{name}.safetensors"));
+        weights.save(&wpath)?;
+        let xpath = a.out.join(format!("{name}.input.npy"));
+        npy::write_f32(&xpath, &[1, 3, r, r], &input)?;
+        for &t in &a.threads {
+            for plain in [false, true] {
+                let options = NetworkOptions {
+                    batch: 1,
+                    threads: t,
+                    depthwise: if plain {
+                        DepthwiseKernels::Tract
+                    } else {
+                        DepthwiseKernels::Specialized
+                    },
+                    ..Default::default()
+                };
+                nets.insert(
+                    (i, t, plain),
+                    Network::new(spec.clone(), &weights, options)?,
+                );
+            }
+        }
+        let logits = nets[&(i, a.threads[0], false)].run(&[1, 3, r, r], &input)?;
+        let ypath = a.out.join(format!("{name}.tract.npy"));
+        npy::write_f32(&ypath, &[1, 1000], &logits.data)?;
+        jobs.push(json!({"name": name, "arch": arch.to_string(), "width": a.width.multiplier(), "resolution": r,
+            "weights": wpath, "input": xpath, "tract_logits": ypath}));
+    }
+    let jobs_path = a.out.join("jobs.json");
+    let jobs_json = json!({"jobs": jobs, "threads": a.threads, "warmup": a.warmup, "runs": a.runs});
+    write_atomic(
+        &jobs_path,
+        serde_json::to_string_pretty(&jobs_json)?.as_bytes(),
+    )?;
+
+    let mut tract_rounds: BTreeMap<(usize, usize, bool), Vec<Timing>> = BTreeMap::new();
+    let mut python_rounds: Vec<Value> = Vec::new();
+    let per_round = nets.len() * (a.warmup + a.runs);
+    let bar = ProgressBar::new((a.rounds * per_round) as u64);
+    bar.set_style(
+        ProgressStyle::with_template("{msg:>22} [{bar:40}] {pos}/{len} tract runs, eta {eta}")?
+            .progress_chars("=> "),
+    );
+    for round in 0..a.rounds {
+        for (&(i, t, plain), net) in &nets {
+            let which = if plain { "plain" } else { "ours" };
+            bar.set_message(format!("round {} {} {which} t{t}", round + 1, archs[i].0));
+            tract_rounds
+                .entry((i, t, plain))
+                .or_default()
+                .push(time_network(net, a.warmup, a.runs, &mut || bar.inc(1))?);
+        }
+        if !a.tract_only {
+            bar.set_message(format!("round {} onnxruntime+torch", round + 1));
+            let out = a.out.join(format!("python_round{}.json", round + 1));
+            let status = bar
+                .suspend(|| {
+                    Command::new(&a.python)
+                        .arg(script_path())
+                        .arg(&jobs_path)
+                        .arg(&out)
+                        .status()
+                })
+                .with_context(|| {
+                    format!(
+                        "running {} (set --python or PNAG_PYTHON; scripts/python-env.sh makes one)",
+                        a.python
+                    )
+                })?;
+            if !status.success() {
+                bail!(
+                    "{} failed ({status}); see its output above",
+                    script_path().display()
+                );
+            }
+            python_rounds.push(serde_json::from_str(&std::fs::read_to_string(&out)?)?);
+        }
+    }
+    bar.finish_and_clear();
+
+    let engine = |name: &str, t: usize, engine: &str| -> Option<(Timing, f64)> {
+        let mut timings = Vec::new();
+        let mut diff = 0f64;
+        for round in &python_rounds {
+            let row = round["results"]
+                .as_array()?
+                .iter()
+                .find(|r| r["name"] == name && r["threads"] == t)?;
+            let timing: Timing = Timing {
+                median_ms: row[engine]["median_ms"].as_f64()?,
+                p10_ms: row[engine]["p10_ms"].as_f64()?,
+                p90_ms: row[engine]["p90_ms"].as_f64()?,
+            };
+            timings.push(timing);
+            diff = diff.max(row[format!("{engine}_max_abs_diff")].as_f64()?);
+        }
+        (!timings.is_empty()).then(|| (merge(&timings), diff))
+    };
+    let mut rows = Vec::new();
+    for ((i, t, _), timings) in tract_rounds.iter().filter(|(k, _)| !k.2) {
+        let (name, arch) = archs[*i];
+        let plain = &tract_rounds[&(*i, *t, true)];
+        let macs = NetworkSpec::new(arch, a.width, a.resolution)?.macs() as f64 / 1e6;
+        let ort = engine(name, *t, "onnxruntime");
+        let torch = engine(name, *t, "pytorch");
+        rows.push(Row {
+            name: name.into(),
+            arch: arch.to_string(),
+            macs_m: macs,
+            threads: *t,
+            tract: merge(timings),
+            tract_plain: merge(plain),
+            onnxruntime: ort.map(|x| x.0),
+            pytorch: torch.map(|x| x.0),
+            onnxruntime_max_abs_diff: ort.map(|x| x.1),
+            pytorch_max_abs_diff: torch.map(|x| x.1),
+        });
+    }
+    rows.sort_by_key(|r| (r.threads, (r.macs_m * 1e3) as u64));
+
+    let (largest_name, largest) = archs[archs.len() - 1];
+    let largest_spec = NetworkSpec::new(largest, a.width, a.resolution)?;
+    let breakdown = op_breakdown(&largest_spec, a.runs.min(10), &input)?;
+    let peak = fma_peak_gflops();
+    let md = markdown(a, &rows, largest_name, &breakdown, &python_rounds, peak);
+    write_atomic(&a.out.join("engines.md"), md.as_bytes())?;
+    let json = json!({"width": a.width.to_string(), "resolution": r, "rows": rows,
+        "breakdown": breakdown, "fma_peak_gmacs_per_core": peak});
+    write_atomic(
+        &a.out.join("engines.json"),
+        serde_json::to_string_pretty(&json)?.as_bytes(),
+    )?;
+    println!("{md}");
+    eprintln!("wrote {}", a.out.join("engines.md").display());
+    Ok(())
+}
+
+/// Layer kind of a tract node, from the OFA-derived node names the graph
+/// builder gives and the op tract chose. tract fuses activations and residual
+/// adds into the preceding 1x1 conv's matmul, so those count as 1x1 conv time.
+fn layer_kind(spec: &NetworkSpec, node: &str, op: &str) -> String {
+    let block = node
+        .strip_prefix("blocks.")
+        .and_then(|r| r.split('.').next())
+        .and_then(|b| b.parse::<usize>().ok());
+    match block.and_then(|b| spec.blocks.get(b)) {
+        Some(_) if node.contains(".se.") => "squeeze-excite".into(),
+        Some(b) if op.starts_with("DepthWise") || node.contains("depth_conv.conv") => {
+            format!("depthwise {}x{} stride {}", b.kernel, b.kernel, b.stride)
+        }
+        Some(_) if op.starts_with("OptMatMul") || node.contains("einsum") => ONE_BY_ONE.into(),
+        Some(_) if node.contains(".act") => "activations (not fused)".into(),
+        Some(_) if node.contains("residual") => "residual add (not fused)".into(),
+        Some(_) => "other block ops".into(),
+        None if node.starts_with("first_conv") => "stem conv 3x3".into(),
+        None => "head (final expand, pool, feature mix, classifier)".into(),
+    }
+}
+
+const ONE_BY_ONE: &str = "1x1 conv (matmul + packing, fused act / residual)";
+
+#[derive(Debug, Serialize)]
+struct BreakdownRow {
+    kind: String,
+    ms: f64,
+    share: f64,
+    gmacs: Option<f64>,
+}
+
+#[derive(Debug, Serialize)]
+struct NodeRow {
+    node: String,
+    op: String,
+    ms: f64,
+    share: f64,
+}
+
+#[derive(Debug, Serialize)]
+struct Breakdown {
+    kinds: Vec<BreakdownRow>,
+    /// The slowest nodes, slowest first.
+    nodes: Vec<NodeRow>,
+}
+
+/// Nodes listed in the per-node table.
+const TOP_NODES: usize = 12;
+
+/// Mean time per layer kind and per node over `runs` single-thread profiled runs.
+fn op_breakdown(spec: &NetworkSpec, runs: usize, input: &[f32]) -> Result<Breakdown> {
+    let net = Network::synthetic(
+        spec.clone(),
+        0,
+        NetworkOptions {
+            batch: 1,
+            threads: 1,
+            ..Default::default()
+        },
+    )?;
+    let shape = net.input_shape();
+    let mut by_kind: BTreeMap<String, Duration> = BTreeMap::new();
+    let mut by_node: BTreeMap<(String, String), Duration> = BTreeMap::new();
+    net.run(&shape, input)?;
+    let runs = runs.max(1);
+    for _ in 0..runs {
+        net.run_profiled(&shape, input, &mut |node, op, d| {
+            *by_kind.entry(layer_kind(spec, node, op)).or_default() += d;
+            *by_node
+                .entry((node.to_string(), op.to_string()))
+                .or_default() += d;
+        })?;
+    }
+    // MACs per depthwise kind, for GMAC/s.
+    let mut macs: BTreeMap<String, u64> = BTreeMap::new();
+    for b in &spec.blocks {
+        let kind = format!("depthwise {}x{} stride {}", b.kernel, b.kernel, b.stride);
+        *macs.entry(kind).or_default() +=
+            (b.mid_channels * b.kernel * b.kernel * b.out_size * b.out_size) as u64;
+        *macs.entry(ONE_BY_ONE.into()).or_default() +=
+            (b.expand_channels
+                .map_or(0, |m| b.in_channels * m * b.in_size * b.in_size)
+                + b.mid_channels * b.out_channels * b.out_size * b.out_size) as u64;
+    }
+    let total: f64 = by_kind.values().map(|d| d.as_secs_f64()).sum();
+    let ms = |d: &Duration| d.as_secs_f64() * 1e3 / runs as f64;
+    let mut kinds: Vec<BreakdownRow> = by_kind
+        .iter()
+        .map(|(kind, d)| BreakdownRow {
+            share: d.as_secs_f64() / total,
+            gmacs: macs.get(kind).map(|&m| m as f64 / (ms(d) * 1e-3) / 1e9),
+            kind: kind.clone(),
+            ms: ms(d),
+        })
+        .collect();
+    kinds.sort_by(|a, b| b.ms.total_cmp(&a.ms));
+    let mut nodes: Vec<NodeRow> = by_node
+        .iter()
+        .map(|((node, op), d)| NodeRow {
+            node: node.clone(),
+            op: op.clone(),
+            ms: ms(d),
+            share: d.as_secs_f64() / total,
+        })
+        .collect();
+    nodes.sort_by(|a, b| b.ms.total_cmp(&a.ms));
+    nodes.truncate(TOP_NODES);
+    Ok(Breakdown { kinds, nodes })
+}
+
+/// One core's multiply-add peak, measured: 12 independent AVX2 FMA chains
+/// (8 lanes each) for ~0.3 s. `None` without AVX2/FMA.
+pub fn fma_peak_gflops() -> Option<f64> {
+    #[cfg(target_arch = "x86_64")]
+    if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
+        #[target_feature(enable = "avx2,fma")]
+        unsafe fn chains(iters: u64) -> f32 {
+            use std::arch::x86_64::*;
+            let (a, b) = (_mm256_set1_ps(0.999_999), _mm256_set1_ps(1e-7));
+            let mut acc = [_mm256_set1_ps(1.0); 12];
+            for _ in 0..iters {
+                for x in acc.iter_mut() {
+                    *x = _mm256_fmadd_ps(*x, a, b);
+                }
+            }
+            let mut sum = [0f32; 8];
+            _mm256_storeu_ps(
+                sum.as_mut_ptr(),
+                acc.iter()
+                    .fold(_mm256_setzero_ps(), |s, &x| _mm256_add_ps(s, x)),
+            );
+            sum.iter().sum()
+        }
+        let iters = 30_000_000;
+        // SAFETY: AVX2 and FMA checked above.
+        let best = (0..3)
+            .map(|_| {
+                let start = std::time::Instant::now();
+                std::hint::black_box(unsafe { chains(std::hint::black_box(iters)) });
+                start.elapsed().as_secs_f64()
+            })
+            .fold(f64::INFINITY, f64::min);
+        return Some(iters as f64 * 12.0 * 8.0 / best / 1e9);
+    }
+    None
+}
+
+fn fmt_opt(t: Option<f64>, prec: usize) -> String {
+    t.map(|v| format!("{v:.prec$}"))
+        .unwrap_or_else(|| "—".into())
+}
+
+fn markdown(
+    a: &EnginesArgs,
+    rows: &[Row],
+    largest: &str,
+    breakdown: &Breakdown,
+    python: &[Value],
+    peak: Option<f64>,
+) -> String {
+    let mut s = format!(
+        "Subnets of OFA MobileNetV3 w{} at {}x{}, batch 1, same synthetic (untrained) weights and input in every engine; \
+         median of {} interleaved rounds of {} timed runs ({} warm-up). *ours* = tract 0.23.9 with PNAG-rs's depthwise \
+         kernels (what `network!` ships), *tract plain* = tract's own depthwise convs.\n",
+        a.width, a.resolution, a.resolution, a.rounds, a.runs, a.warmup
+    );
+    if let Some(p) = python.first() {
+        s.push_str(&format!(
+            "onnxruntime {}, PyTorch {} (eager CPU).\n",
+            p["onnxruntime"].as_str().unwrap_or("?"),
+            p["torch"].as_str().unwrap_or("?"),
+        ));
+    }
+    s.push_str("\n| arch | MMACs | threads | tract plain ms | ours ms | onnxruntime ms | PyTorch ms | ours / ORT | ours GMAC/s | ORT GMAC/s | max abs Δ logits ORT vs ours |\n");
+    s.push_str("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+    for r in rows {
+        let ort = r.onnxruntime.map(|t| t.median_ms);
+        s.push_str(&format!(
+            "| {} | {:.0} | {} | {:.2} | {:.2} | {} | {} | {} | {:.1} | {} | {} |\n",
+            r.name,
+            r.macs_m,
+            r.threads,
+            r.tract_plain.median_ms,
+            r.tract.median_ms,
+            fmt_opt(ort, 2),
+            fmt_opt(r.pytorch.map(|t| t.median_ms), 2),
+            fmt_opt(ort.map(|o| r.tract.median_ms / o), 2),
+            r.macs_m / r.tract.median_ms,
+            fmt_opt(ort.map(|o| r.macs_m / o), 1),
+            r.onnxruntime_max_abs_diff
+                .map(|d| format!("{d:.1e}"))
+                .unwrap_or_else(|| "—".into()),
+        ));
+    }
+    s.push_str(&format!("\nWhere our time goes ({largest} arch, 1 thread, per-node timing):\n\n| layer kind | ms | share | GMAC/s |\n|---|---:|---:|---:|\n"));
+    for b in &breakdown.kinds {
+        s.push_str(&format!(
+            "| {} | {:.2} | {:.1} % | {} |\n",
+            b.kind,
+            b.ms,
+            b.share * 100.0,
+            fmt_opt(b.gmacs, 1)
+        ));
+    }
+    if let Some(peak) = peak {
+        s.push_str(&format!(
+            "\nOne core's measured FMA peak (12 independent AVX2 FMA chains): {peak:.1} GMAC/s.\n"
+        ));
+    }
+    s.push_str(&format!("\nSlowest {TOP_NODES} nodes (same run):\n\n| node | tract op | ms | share |\n|---|---|---:|---:|\n"));
+    for n in &breakdown.nodes {
+        s.push_str(&format!(
+            "| `{}` | {} | {:.2} | {:.1} % |\n",
+            n.node,
+            n.op,
+            n.ms,
+            n.share * 100.0
+        ));
+    }
+    s
+}

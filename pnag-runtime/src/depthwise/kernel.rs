@@ -1,0 +1,194 @@
+//! The depthwise convolution itself, generic over the vector ISA ([`Lanes`]),
+//! the kernel size `K`, the stride `S` and the fused activation `ACT`.
+//!
+//! Per channel plane:
+//! 1. Copy the plane into a zero-bordered scratch (PyTorch's `padding = K / 2`).
+//!    For stride 2 the columns are split into even and odd *phases*, so that
+//!    the inputs of 8 neighbouring outputs are again 8 contiguous floats.
+//!    The border is written once per call and never overwritten, so every
+//!    output — border or not — takes the same branch-free path.
+//! 2. Compute tiles of `ROWS` output rows × one vector of outputs: `ROWS`
+//!    independent accumulators hide the FMA latency even on 7×7 maps.
+//! 3. Add the (batch-norm-folded) bias and apply ReLU / h-swish in registers,
+//!    before the single store.
+
+use super::simd::Lanes;
+
+/// Output rows per tile (independent accumulator chains).
+const ROWS: usize = 4;
+/// Largest supported kernel (7×7 = 49 taps).
+pub(crate) const MAX_TAPS: usize = 49;
+
+pub(crate) const ACT_RELU: u8 = 0;
+pub(crate) const ACT_HSWISH: u8 = 1;
+
+/// Spatial sizes of one depthwise convolution.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Geometry {
+    pub h: usize,
+    pub w: usize,
+    pub ho: usize,
+    pub wo: usize,
+}
+
+impl Geometry {
+    /// Output size of a `k`×`k`, stride-`s`, `k / 2`-padded convolution (k odd).
+    pub fn new(k: usize, s: usize, h: usize, w: usize) -> Self {
+        let out = |n: usize| (n + 2 * (k / 2) - k) / s + 1;
+        Geometry {
+            h,
+            w,
+            ho: out(h),
+            wo: out(w),
+        }
+    }
+}
+
+/// Scratch layout for one plane: `rows` padded rows, each split in `S` phases
+/// of `phase_width` floats.
+struct Scratch {
+    phase_width: usize,
+    rows: usize,
+}
+
+impl Scratch {
+    fn new<const K: usize, const S: usize>(g: &Geometry, lanes: usize) -> Self {
+        let wo_r = g.wo.div_ceil(lanes) * lanes;
+        let ho_r = g.ho.div_ceil(ROWS) * ROWS;
+        Scratch {
+            phase_width: wo_r + (K - 1) / S,
+            rows: ((ho_r - 1) * S + K).max(g.h + K / 2),
+        }
+    }
+}
+
+/// Runs `count = out.len() / (ho * wo)` planes; plane `i` is channel
+/// `(first_plane + i) % channels`.
+///
+/// # Safety
+/// `L` must be supported by the running CPU. Slices must hold `count` planes
+/// (`input`: h·w each, `out`: ho·wo each), `weights` channels·K·K and `bias`
+/// `channels` floats — checked by the caller, [`super::DepthwiseConv`].
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+pub(crate) unsafe fn planes<L: Lanes, const K: usize, const S: usize, const ACT: u8>(
+    g: &Geometry,
+    channels: usize,
+    first_plane: usize,
+    input: &[f32],
+    weights: &[f32],
+    bias: &[f32],
+    out: &mut [f32],
+) {
+    let (plane_in, plane_out) = (g.h * g.w, g.ho * g.wo);
+    let count = out.len() / plane_out;
+    let layout = Scratch::new::<K, S>(g, L::N);
+    let pw = layout.phase_width;
+    let mut scratch = vec![0f32; layout.rows * S * pw];
+    let pad = K / 2;
+    let mut taps = [L::splat(0.0); MAX_TAPS];
+    for i in 0..count {
+        let c = (first_plane + i) % channels;
+        let src = &input[i * plane_in..(i + 1) * plane_in];
+        // 1. Interior of the padded plane (the zero border stays from `vec!`).
+        for iy in 0..g.h {
+            let row = &src[iy * g.w..(iy + 1) * g.w];
+            let y = iy + pad;
+            if S == 1 {
+                scratch[y * pw + pad..y * pw + pad + g.w].copy_from_slice(row);
+            } else {
+                deinterleave(row, pad, &mut scratch[y * 2 * pw..(y + 1) * 2 * pw], pw);
+            }
+        }
+        for (t, tap) in taps[..K * K].iter_mut().enumerate() {
+            *tap = L::splat(weights[c * K * K + t]);
+        }
+        let b = bias[c];
+        let dst = &mut out[i * plane_out..(i + 1) * plane_out];
+        tiles::<L, K, S, ACT>(g, &scratch, pw, &taps, b, dst);
+    }
+}
+
+#[inline(always)]
+unsafe fn tiles<L: Lanes, const K: usize, const S: usize, const ACT: u8>(
+    g: &Geometry,
+    scratch: &[f32],
+    pw: usize,
+    taps: &[L::V; MAX_TAPS],
+    bias: f32,
+    dst: &mut [f32],
+) {
+    let base = scratch.as_ptr();
+    for oy0 in (0..g.ho).step_by(ROWS) {
+        for ox0 in (0..g.wo).step_by(L::N) {
+            let mut acc = [L::splat(bias); ROWS];
+            for ky in 0..K {
+                for kx in 0..K {
+                    let tap = taps[ky * K + kx];
+                    // Output (oy, ox) reads padded (oy·S + ky, ox·S + kx): phase kx % S, column ox + kx / S.
+                    let col = ox0 + kx / S;
+                    let phase = kx % S;
+                    for (r, a) in acc.iter_mut().enumerate() {
+                        let y = (oy0 + r) * S + ky;
+                        let v = L::load(base.add((y * S + phase) * pw + col));
+                        *a = L::mul_add(*a, v, tap);
+                    }
+                }
+            }
+            for (r, a) in acc.iter().enumerate() {
+                let oy = oy0 + r;
+                if oy >= g.ho {
+                    break;
+                }
+                let v = activate::<L, ACT>(*a);
+                let at = oy * g.wo + ox0;
+                if ox0 + L::N <= g.wo {
+                    L::store(dst.as_mut_ptr().add(at), v);
+                } else {
+                    let mut tail = [0f32; 8];
+                    L::store(tail.as_mut_ptr(), v);
+                    let n = g.wo - ox0;
+                    dst[at..at + n].copy_from_slice(&tail[..n]);
+                }
+            }
+        }
+    }
+}
+
+/// Stride 2: padded column `x = ix + pad` of `row` goes to phase `x % 2`
+/// (the two halves of `dst`, `pw` floats each), position `x / 2`. Written as
+/// whole pairs so the compiler emits vector shuffles.
+#[inline(always)]
+fn deinterleave(row: &[f32], pad: usize, dst: &mut [f32], pw: usize) {
+    let (even, odd) = dst.split_at_mut(pw);
+    // row[2m] lands at x = 2m + pad, row[2m + 1] at 2m + 1 + pad.
+    let (first, second) = if pad % 2 == 0 {
+        (&mut even[pad / 2..], &mut odd[pad / 2..])
+    } else {
+        (&mut odd[pad / 2..], &mut even[pad / 2 + 1..])
+    };
+    let pairs = row.chunks_exact(2);
+    let last = pairs.remainder();
+    let n = row.len() / 2;
+    for ((pair, a), b) in pairs.zip(&mut first[..n]).zip(&mut second[..n]) {
+        *a = pair[0];
+        *b = pair[1];
+    }
+    if let [v] = last {
+        first[n] = *v;
+    }
+}
+
+/// ReLU, or h-swish `x · min(max(x + 3, 0), 6) / 6`.
+#[inline(always)]
+unsafe fn activate<L: Lanes, const ACT: u8>(x: L::V) -> L::V {
+    if ACT == ACT_RELU {
+        L::max(x, L::splat(0.0))
+    } else {
+        let r6 = L::min(
+            L::max(L::add(x, L::splat(3.0)), L::splat(0.0)),
+            L::splat(6.0),
+        );
+        L::mul(x, L::mul(r6, L::splat(1.0 / 6.0)))
+    }
+}

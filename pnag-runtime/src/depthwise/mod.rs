@@ -1,0 +1,342 @@
+//! Depthwise convolutions specialized by kernel size and stride, run inside
+//! the tract graph as a custom op.
+//!
+//! tract 0.23's generic depthwise path is fast only for stride 1, interior
+//! pixels and wide rows; OFA's 7×7 kernels on 7×7–56×56 maps fall to a scalar
+//! loop (68 % of the largest subnet's time, see the README's engine benchmark).
+//! [`DepthwiseConv`] replaces tract's `Conv(group = C)` + bias + activation
+//! by one pass: zero-padded (and for stride 2, phase-split) planes, vector
+//! tiles with no border special case, bias and ReLU / h-swish fused before
+//! the store. Channels are split over tract's thread pool when the executor
+//! has one.
+//!
+//! [`DepthwiseKernel::new::<K, S>()`] names one (kernel size, stride) variant
+//! at compile time: code emitted by `pnag_macros::network!` calls it for the
+//! variants its network uses only, so a binary carries those alone.
+//! [`DepthwiseKernel::for_shape`] dispatches at run time (all six variants).
+
+mod kernel;
+mod simd;
+
+use std::fmt;
+use std::sync::Arc;
+
+use rayon::prelude::*;
+use tract_core::internal::*;
+use tract_linalg::multithread::{current_tract_executor, Executor};
+
+use crate::spec::Activation;
+use kernel::{Geometry, ACT_HSWISH, ACT_RELU};
+
+/// Below this many multiply-adds a layer runs on the calling thread: rayon's
+/// dispatch (a few µs) would cost more than the second core saves.
+const PARALLEL_MIN_MACS: usize = 400_000;
+
+/// Which vector code runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Simd {
+    /// AVX2 + FMA when the CPU has them (checked at run time), NEON on
+    /// aarch64, else the portable code.
+    #[default]
+    Best,
+    /// Plain Rust (4 lanes, vectorized by the compiler for the baseline ISA).
+    Portable,
+}
+
+type PlanesFn = fn(&Geometry, usize, usize, &[f32], &[f32], &[f32], &mut [f32], Simd);
+
+/// One compiled (kernel size, stride) variant, for both activations.
+#[derive(Clone, Copy)]
+pub struct DepthwiseKernel {
+    kernel_size: usize,
+    stride: usize,
+    relu: PlanesFn,
+    hswish: PlanesFn,
+}
+
+impl fmt::Debug for DepthwiseKernel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "DepthwiseKernel({0}x{0}, stride {1})",
+            self.kernel_size, self.stride
+        )
+    }
+}
+
+impl DepthwiseKernel {
+    /// The `K`×`K`, stride-`S` variant (K ∈ {3, 5, 7}, S ∈ {1, 2}; checked at compile time).
+    pub fn new<const K: usize, const S: usize>() -> Self {
+        const {
+            assert!(
+                K == 3 || K == 5 || K == 7,
+                "depthwise kernels are 3x3, 5x5 or 7x7"
+            );
+            assert!(S == 1 || S == 2, "depthwise strides are 1 or 2");
+        }
+        DepthwiseKernel {
+            kernel_size: K,
+            stride: S,
+            relu: dispatch::<K, S, ACT_RELU>,
+            hswish: dispatch::<K, S, ACT_HSWISH>,
+        }
+    }
+
+    /// The variant for a kernel size and stride chosen at run time.
+    pub fn for_shape(kernel_size: usize, stride: usize) -> Option<Self> {
+        Some(match (kernel_size, stride) {
+            (3, 1) => Self::new::<3, 1>(),
+            (3, 2) => Self::new::<3, 2>(),
+            (5, 1) => Self::new::<5, 1>(),
+            (5, 2) => Self::new::<5, 2>(),
+            (7, 1) => Self::new::<7, 1>(),
+            (7, 2) => Self::new::<7, 2>(),
+            _ => return None,
+        })
+    }
+
+    pub fn kernel_size(&self) -> usize {
+        self.kernel_size
+    }
+    pub fn stride(&self) -> usize {
+        self.stride
+    }
+}
+
+/// Picks the instruction set once per call (std caches the CPU check).
+#[allow(clippy::too_many_arguments)]
+fn dispatch<const K: usize, const S: usize, const ACT: u8>(
+    g: &Geometry,
+    channels: usize,
+    first: usize,
+    input: &[f32],
+    weights: &[f32],
+    bias: &[f32],
+    out: &mut [f32],
+    simd: Simd,
+) {
+    #[cfg(target_arch = "x86_64")]
+    if simd == Simd::Best && is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
+        // SAFETY: the CPU has AVX2 and FMA; slice sizes checked by `DepthwiseConv::run`.
+        return unsafe { planes_avx2::<K, S, ACT>(g, channels, first, input, weights, bias, out) };
+    }
+    #[cfg(target_arch = "aarch64")]
+    if simd == Simd::Best {
+        // SAFETY: NEON is part of the aarch64 baseline; slice sizes checked by the caller.
+        return unsafe {
+            kernel::planes::<simd::Neon, K, S, ACT>(g, channels, first, input, weights, bias, out)
+        };
+    }
+    let _ = simd;
+    // SAFETY: portable code; slice sizes checked by the caller.
+    unsafe {
+        kernel::planes::<simd::Portable, K, S, ACT>(g, channels, first, input, weights, bias, out)
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+#[allow(clippy::too_many_arguments)]
+unsafe fn planes_avx2<const K: usize, const S: usize, const ACT: u8>(
+    g: &Geometry,
+    channels: usize,
+    first: usize,
+    input: &[f32],
+    weights: &[f32],
+    bias: &[f32],
+    out: &mut [f32],
+) {
+    kernel::planes::<simd::Avx2Fma, K, S, ACT>(g, channels, first, input, weights, bias, out)
+}
+
+/// tract op: depthwise conv (NCHW, `padding = K / 2`) + bias + activation.
+#[derive(Clone)]
+pub struct DepthwiseConv {
+    kernel: DepthwiseKernel,
+    activation: Activation,
+    simd: Simd,
+    /// `[channels, K, K]`, batch norm folded in.
+    weights: Arc<[f32]>,
+    bias: Arc<[f32]>,
+}
+
+impl DepthwiseConv {
+    /// `weights` is `[channels, K, K]` (or PyTorch's `[channels, 1, K, K]`) flattened.
+    pub fn new(
+        kernel: DepthwiseKernel,
+        activation: Activation,
+        weights: Vec<f32>,
+        bias: Vec<f32>,
+    ) -> TractResult<Self> {
+        let taps = kernel.kernel_size * kernel.kernel_size;
+        ensure!(
+            !bias.is_empty() && weights.len() == bias.len() * taps,
+            "depthwise weights: expected {} x {taps} values for {} channels, got {}",
+            bias.len(),
+            bias.len(),
+            weights.len()
+        );
+        Ok(DepthwiseConv {
+            kernel,
+            activation,
+            simd: Simd::Best,
+            weights: weights.into(),
+            bias: bias.into(),
+        })
+    }
+
+    /// Forces an instruction set (tests compare the paths).
+    pub fn with_simd(mut self, simd: Simd) -> Self {
+        self.simd = simd;
+        self
+    }
+
+    pub fn channels(&self) -> usize {
+        self.bias.len()
+    }
+
+    fn geometry(&self, h: usize, w: usize) -> Geometry {
+        Geometry::new(self.kernel.kernel_size, self.kernel.stride, h, w)
+    }
+
+    /// Computes `out` (`[n, C, ho, wo]`) from `input` (`[n, C, h, w]`).
+    fn run(&self, g: &Geometry, input: &[f32], out: &mut [f32]) -> TractResult<()> {
+        let c = self.channels();
+        let (plane_in, plane_out) = (g.h * g.w, g.ho * g.wo);
+        let planes = input.len() / plane_in.max(1);
+        ensure!(
+            plane_out > 0 && planes * plane_in == input.len() && planes * plane_out == out.len(),
+            "depthwise conv: input of {} floats does not hold whole {}x{} planes",
+            input.len(),
+            g.h,
+            g.w
+        );
+        let f = match self.activation {
+            Activation::Relu => self.kernel.relu,
+            Activation::HSwish => self.kernel.hswish,
+        };
+        let (w, b, simd) = (&self.weights[..], &self.bias[..], self.simd);
+        let k = self.kernel.kernel_size;
+        let threads = match current_tract_executor() {
+            Executor::MultiThread(pool) => Some((Some(pool.clone()), pool.current_num_threads())),
+            Executor::RayonGlobal => Some((None, rayon::current_num_threads())),
+            Executor::SingleThread => None,
+        };
+        match threads {
+            Some((pool, n))
+                if n > 1 && planes > 1 && planes * plane_out * k * k >= PARALLEL_MIN_MACS =>
+            {
+                // One contiguous run of channels per thread: equal work, one scratch each.
+                let per = planes.div_ceil(n);
+                let mut job = || {
+                    out.par_chunks_mut(per * plane_out)
+                        .enumerate()
+                        .for_each(|(i, o)| {
+                            let first = i * per;
+                            let count = o.len() / plane_out;
+                            let src = &input[first * plane_in..(first + count) * plane_in];
+                            f(g, c, first, src, w, b, o, simd)
+                        })
+                };
+                match pool {
+                    Some(pool) => pool.install(job),
+                    None => job(),
+                }
+            }
+            _ => f(g, c, 0, input, w, b, out, simd),
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for DepthwiseConv {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "DepthwiseConv({:?}, {:?}, {} channels, {:?})",
+            self.kernel,
+            self.activation,
+            self.channels(),
+            self.simd
+        )
+    }
+}
+
+/// Bitwise on the weights, so that equality is reflexive (tract's `DynEq` needs `Eq`).
+impl PartialEq for DepthwiseConv {
+    fn eq(&self, other: &Self) -> bool {
+        let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        self.kernel.kernel_size == other.kernel.kernel_size
+            && self.kernel.stride == other.kernel.stride
+            && self.activation == other.activation
+            && self.simd == other.simd
+            && bits(&self.weights) == bits(&other.weights)
+            && bits(&self.bias) == bits(&other.bias)
+    }
+}
+
+impl Eq for DepthwiseConv {}
+
+impl Op for DepthwiseConv {
+    fn name(&self) -> StaticName {
+        "PnagDepthwise".into()
+    }
+
+    fn info(&self) -> TractResult<Vec<String>> {
+        Ok(vec![format!(
+            "{0}x{0} stride {1}, {2} channels, {3:?}",
+            self.kernel.kernel_size,
+            self.kernel.stride,
+            self.channels(),
+            self.activation
+        )])
+    }
+
+    op_as_typed_op!();
+}
+
+impl EvalOp for DepthwiseConv {
+    op_out_of_plan!();
+
+    fn eval(&self, _ctx: &EvalContext, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
+        let x = args_1!(inputs);
+        let shape = x.shape();
+        ensure!(
+            shape.len() == 4 && shape[1] == self.channels(),
+            "depthwise conv: expected input [n, {}, h, w], got {shape:?}",
+            self.channels()
+        );
+        let g = self.geometry(shape[2], shape[3]);
+        let mut out = Tensor::zero::<f32>(&[shape[0], shape[1], g.ho, g.wo])?;
+        {
+            let view = x.try_as_plain_ram()?;
+            let input = view.as_slice::<f32>()?;
+            let mut out_view = out.try_as_plain_ram_mut()?;
+            self.run(&g, input, out_view.as_slice_mut::<f32>()?)?;
+        }
+        Ok(tvec!(out.into_tvalue()))
+    }
+}
+
+impl TypedOp for DepthwiseConv {
+    fn output_facts(&self, inputs: &[&TypedFact]) -> TractResult<TVec<TypedFact>> {
+        let fact = inputs[0];
+        ensure!(
+            fact.datum_type == f32::datum_type(),
+            "depthwise conv: f32 input expected"
+        );
+        let shape = fact
+            .shape
+            .as_concrete()
+            .context("depthwise conv: the input shape must be known")?;
+        ensure!(
+            shape.len() == 4 && shape[1] == self.channels(),
+            "depthwise conv: expected input [n, {}, h, w], got {shape:?}",
+            self.channels()
+        );
+        let g = self.geometry(shape[2], shape[3]);
+        Ok(tvec!(f32::fact([shape[0], shape[1], g.ho, g.wo])))
+    }
+
+    as_op!();
+}

@@ -1,0 +1,152 @@
+//! The few vector operations the depthwise kernel needs, per instruction set.
+//!
+//! The kernel in [`super::kernel`] is written once, generic over [`Lanes`];
+//! each implementation here is a thin wrapper over one ISA's intrinsics. All
+//! methods are `#[inline(always)]` so that, inlined into a function compiled
+//! with `#[target_feature(enable = "avx2,fma")]`, they become single AVX
+//! instructions.
+
+/// A vector of `N` f32 lanes.
+///
+/// # Safety
+/// The pointer methods read or write `N` consecutive f32s; callers guarantee
+/// they are in bounds. The AVX2 implementation may only be used after a
+/// runtime check for `avx2` and `fma`.
+pub(crate) unsafe trait Lanes {
+    const N: usize;
+    type V: Copy;
+    unsafe fn splat(x: f32) -> Self::V;
+    unsafe fn load(p: *const f32) -> Self::V;
+    unsafe fn store(p: *mut f32, v: Self::V);
+    /// `acc + a * b` (fused where the ISA has it).
+    unsafe fn mul_add(acc: Self::V, a: Self::V, b: Self::V) -> Self::V;
+    unsafe fn add(a: Self::V, b: Self::V) -> Self::V;
+    unsafe fn mul(a: Self::V, b: Self::V) -> Self::V;
+    unsafe fn max(a: Self::V, b: Self::V) -> Self::V;
+    unsafe fn min(a: Self::V, b: Self::V) -> Self::V;
+}
+
+/// Plain Rust on `[f32; 4]`: the compiler vectorizes it for the baseline ISA
+/// (SSE2 on x86_64). Used when AVX2/FMA is missing and on other targets.
+pub(crate) struct Portable;
+
+unsafe impl Lanes for Portable {
+    const N: usize = 4;
+    type V = [f32; 4];
+    #[inline(always)]
+    unsafe fn splat(x: f32) -> [f32; 4] {
+        [x; 4]
+    }
+    #[inline(always)]
+    unsafe fn load(p: *const f32) -> [f32; 4] {
+        (p as *const [f32; 4]).read_unaligned()
+    }
+    #[inline(always)]
+    unsafe fn store(p: *mut f32, v: [f32; 4]) {
+        (p as *mut [f32; 4]).write_unaligned(v)
+    }
+    #[inline(always)]
+    unsafe fn mul_add(acc: [f32; 4], a: [f32; 4], b: [f32; 4]) -> [f32; 4] {
+        std::array::from_fn(|i| acc[i] + a[i] * b[i])
+    }
+    #[inline(always)]
+    unsafe fn add(a: [f32; 4], b: [f32; 4]) -> [f32; 4] {
+        std::array::from_fn(|i| a[i] + b[i])
+    }
+    #[inline(always)]
+    unsafe fn mul(a: [f32; 4], b: [f32; 4]) -> [f32; 4] {
+        std::array::from_fn(|i| a[i] * b[i])
+    }
+    #[inline(always)]
+    unsafe fn max(a: [f32; 4], b: [f32; 4]) -> [f32; 4] {
+        std::array::from_fn(|i| a[i].max(b[i]))
+    }
+    #[inline(always)]
+    unsafe fn min(a: [f32; 4], b: [f32; 4]) -> [f32; 4] {
+        std::array::from_fn(|i| a[i].min(b[i]))
+    }
+}
+
+/// AVX2 + FMA, 8 lanes (x86_64, detected at run time).
+#[cfg(target_arch = "x86_64")]
+pub(crate) struct Avx2Fma;
+
+#[cfg(target_arch = "x86_64")]
+unsafe impl Lanes for Avx2Fma {
+    const N: usize = 8;
+    type V = std::arch::x86_64::__m256;
+    #[inline(always)]
+    unsafe fn splat(x: f32) -> Self::V {
+        std::arch::x86_64::_mm256_set1_ps(x)
+    }
+    #[inline(always)]
+    unsafe fn load(p: *const f32) -> Self::V {
+        std::arch::x86_64::_mm256_loadu_ps(p)
+    }
+    #[inline(always)]
+    unsafe fn store(p: *mut f32, v: Self::V) {
+        std::arch::x86_64::_mm256_storeu_ps(p, v)
+    }
+    #[inline(always)]
+    unsafe fn mul_add(acc: Self::V, a: Self::V, b: Self::V) -> Self::V {
+        std::arch::x86_64::_mm256_fmadd_ps(a, b, acc)
+    }
+    #[inline(always)]
+    unsafe fn add(a: Self::V, b: Self::V) -> Self::V {
+        std::arch::x86_64::_mm256_add_ps(a, b)
+    }
+    #[inline(always)]
+    unsafe fn mul(a: Self::V, b: Self::V) -> Self::V {
+        std::arch::x86_64::_mm256_mul_ps(a, b)
+    }
+    #[inline(always)]
+    unsafe fn max(a: Self::V, b: Self::V) -> Self::V {
+        std::arch::x86_64::_mm256_max_ps(a, b)
+    }
+    #[inline(always)]
+    unsafe fn min(a: Self::V, b: Self::V) -> Self::V {
+        std::arch::x86_64::_mm256_min_ps(a, b)
+    }
+}
+
+/// NEON, 4 lanes (always present on aarch64).
+#[cfg(target_arch = "aarch64")]
+pub(crate) struct Neon;
+
+#[cfg(target_arch = "aarch64")]
+unsafe impl Lanes for Neon {
+    const N: usize = 4;
+    type V = std::arch::aarch64::float32x4_t;
+    #[inline(always)]
+    unsafe fn splat(x: f32) -> Self::V {
+        std::arch::aarch64::vdupq_n_f32(x)
+    }
+    #[inline(always)]
+    unsafe fn load(p: *const f32) -> Self::V {
+        std::arch::aarch64::vld1q_f32(p)
+    }
+    #[inline(always)]
+    unsafe fn store(p: *mut f32, v: Self::V) {
+        std::arch::aarch64::vst1q_f32(p, v)
+    }
+    #[inline(always)]
+    unsafe fn mul_add(acc: Self::V, a: Self::V, b: Self::V) -> Self::V {
+        std::arch::aarch64::vfmaq_f32(acc, a, b)
+    }
+    #[inline(always)]
+    unsafe fn add(a: Self::V, b: Self::V) -> Self::V {
+        std::arch::aarch64::vaddq_f32(a, b)
+    }
+    #[inline(always)]
+    unsafe fn mul(a: Self::V, b: Self::V) -> Self::V {
+        std::arch::aarch64::vmulq_f32(a, b)
+    }
+    #[inline(always)]
+    unsafe fn max(a: Self::V, b: Self::V) -> Self::V {
+        std::arch::aarch64::vmaxq_f32(a, b)
+    }
+    #[inline(always)]
+    unsafe fn min(a: Self::V, b: Self::V) -> Self::V {
+        std::arch::aarch64::vminq_f32(a, b)
+    }
+}
