@@ -11,8 +11,9 @@ cargo build --release --locked "${features[@]}" --bin pnag
 for d in ${PNAG_DEVICES:-note10 i7-8700k titan-xp host macs}; do
     ./target/release/pnag bench frontier --device "$d" --out "docs/generator/$d" "$@" >/dev/null
 done
-# One table over devices (README "Frontier benchmark"), from the JSON reports just written.
-python3 - ${PNAG_DEVICES:-note10 i7-8700k titan-xp host macs} > docs/generator/summary.md <<'PY'
+# One table over all devices (README "Frontier benchmark"), from the JSON reports on disk,
+# so that re-running one device (PNAG_DEVICES=host) keeps the others' rows.
+python3 - note10 i7-8700k titan-xp host macs > docs/generator/summary.md <<'PY'
 import json, sys
 print("| device | method | feasible | mean regret (points) | worst regret | hypervolume | ms per budget |")
 print("|---|---|---:|---:|---:|---:|---:|")

@@ -10,7 +10,7 @@ mkdir -p "$OUT" docs/deploy
 for b in 15 80; do
     # Different synthetic-weight seeds make the two builds' weights distinguishable byte-wise
     # (with one seed a smaller subnet's tensors are prefixes of a larger one's).
-    { sed "s/^latency_ms = 35.0/latency_ms = $b.0/" examples/classify/targets/host.toml; printf '\n[weights]\nsource = "synthetic"\nseed = %s\n' "$b"; } > "$OUT/host-$b.toml"
+    { sed "s/^latency_ms = 25.0/latency_ms = $b.0/" examples/classify/targets/host.toml; printf '\n[weights]\nsource = "synthetic"\nseed = %s\n' "$b"; } > "$OUT/host-$b.toml"
     PNAG_TARGETS="$PWD/$OUT/host-$b.toml" cargo build --release --locked -q -p classify
     cp target/release/classify "$OUT/classify-$b"
     # The selection this build wrote: the newest one (other feature sets keep their own OUT_DIRs).

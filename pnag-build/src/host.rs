@@ -36,7 +36,8 @@ pub struct HostModel {
     pub resolution: u32,
     pub fit_archs: usize,
     pub seed: u64,
-    /// Passes over all archs; each arch's latency is its fastest pass's median.
+    /// Passes over all archs; an arch's latency is its median ratio to a reference subnet
+    /// timed right after it, times the reference's fast-state (p10) latency.
     pub passes: usize,
     pub profile_seconds: f64,
     pub intercept_ms: f64,

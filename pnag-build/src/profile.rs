@@ -18,21 +18,23 @@ pub struct Timing {
 impl Timing {
     /// Percentiles with linear interpolation (NumPy's default method).
     pub fn from_samples(samples_ms: &[f64]) -> Timing {
-        let mut s = samples_ms.to_vec();
-        s.sort_by(f64::total_cmp);
-        let q = |p: f64| {
-            if s.is_empty() {
-                return f64::NAN;
-            }
-            let x = p * (s.len() - 1) as f64;
-            let (lo, hi) = (x.floor() as usize, x.ceil() as usize);
-            s[lo] + (s[hi] - s[lo]) * (x - lo as f64)
-        };
         Timing {
-            median_ms: q(0.5),
-            p10_ms: q(0.1),
-            p90_ms: q(0.9),
+            median_ms: Self::quantile(samples_ms, 0.5),
+            p10_ms: Self::quantile(samples_ms, 0.1),
+            p90_ms: Self::quantile(samples_ms, 0.9),
         }
+    }
+
+    /// The `p` quantile (0..=1) with linear interpolation; NaN for no samples.
+    pub fn quantile(samples: &[f64], p: f64) -> f64 {
+        let mut s = samples.to_vec();
+        s.sort_by(f64::total_cmp);
+        if s.is_empty() {
+            return f64::NAN;
+        }
+        let x = p * (s.len() - 1) as f64;
+        let (lo, hi) = (x.floor() as usize, x.ceil() as usize);
+        s[lo] + (s[hi] - s[lo]) * (x - lo as f64)
     }
 }
 

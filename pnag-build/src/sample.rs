@@ -103,3 +103,14 @@ mod tests {
         }
     }
 }
+
+/// The middle of the space: depth 3 in every stage, 5x5 kernels, expand ratio 4
+/// (the engine benchmark's "middle" subnet and the host profiler's reference).
+pub fn middle_arch() -> Arch {
+    Arch::new(
+        [3; 5],
+        std::array::from_fn(|s| if s % 4 < 3 { 5 } else { 0 }),
+        std::array::from_fn(|s| if s % 4 < 3 { 4 } else { 0 }),
+    )
+    .expect("a valid arch")
+}

@@ -45,6 +45,9 @@ pub struct EnginesArgs {
     /// Python with torch, ofa, onnxruntime (see scripts/python-env.sh).
     #[arg(long, env = "PNAG_PYTHON", default_value = "python3")]
     pub python: String,
+    /// Which subnet's time is broken down per layer kind and node: smallest, middle or largest.
+    #[arg(long, default_value = "largest")]
+    pub breakdown: String,
     /// Measure tract only (no Python engines).
     #[arg(long)]
     pub tract_only: bool,
@@ -55,15 +58,9 @@ pub struct EnginesArgs {
 
 /// The benchmarked subnets: the two ends of the space and its middle.
 pub fn bench_archs() -> Vec<(&'static str, Arch)> {
-    let middle = Arch::new(
-        [3; 5],
-        std::array::from_fn(|s| if s % 4 < 3 { 5 } else { 0 }),
-        std::array::from_fn(|s| if s % 4 < 3 { 4 } else { 0 }),
-    )
-    .expect("valid arch");
     vec![
         ("smallest", Arch::smallest()),
-        ("middle", middle),
+        ("middle", pnag_build::sample::middle_arch()),
         ("largest", Arch::largest()),
     ]
 }
@@ -111,6 +108,12 @@ fn script_path() -> PathBuf {
 pub fn engines(a: &EnginesArgs) -> Result<()> {
     if a.runs == 0 || a.rounds == 0 || a.threads.iter().any(|&t| t == 0) {
         bail!("--runs, --rounds and every --threads value must be at least 1");
+    }
+    if !bench_archs().iter().any(|(name, _)| *name == a.breakdown) {
+        bail!(
+            "--breakdown {}: expected smallest, middle or largest",
+            a.breakdown
+        );
     }
     std::fs::create_dir_all(&a.out).with_context(|| format!("creating {}", a.out.display()))?;
     let r = a.resolution as usize;
@@ -242,7 +245,15 @@ pub fn engines(a: &EnginesArgs) -> Result<()> {
     }
     rows.sort_by_key(|r| (r.threads, (r.macs_m * 1e3) as u64));
 
-    let (largest_name, largest) = archs[archs.len() - 1];
+    let (largest_name, largest) = *archs
+        .iter()
+        .find(|(name, _)| *name == a.breakdown)
+        .with_context(|| {
+            format!(
+                "--breakdown {}: expected smallest, middle or largest",
+                a.breakdown
+            )
+        })?;
     let largest_spec = NetworkSpec::new(largest, a.width, a.resolution)?;
     let breakdown = op_breakdown(&largest_spec, a.runs.min(10), &input)?;
     let peak = fma_peak_gflops();

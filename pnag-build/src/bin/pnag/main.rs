@@ -16,7 +16,7 @@ use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use pnag_build::describe::ArchReport;
-use pnag_build::profile::{profile_arch, write_csv, ProfileSettings};
+use pnag_build::profile::{profile_arch, time_network, write_csv, ProfileSettings, Timing};
 use pnag_build::{cost, npy, sample};
 use pnag_runtime::{Arch, Network, NetworkOptions, NetworkSpec, Weights, Width};
 
@@ -177,8 +177,9 @@ struct ProfileDeviceArgs {
     /// Seed of the arch samples.
     #[arg(long, default_value_t = 0)]
     seed: u64,
-    /// Passes over all archs (each a fresh build); an arch's latency is its fastest
-    /// pass (median of that pass's runs), which filters out the slow spells a shared machine has.
+    /// Passes over all archs (each a fresh build); an arch's latency is its median over passes
+    /// of its ratio to a reference subnet timed right after it (cancels a shared machine's slow
+    /// spells), times the reference's fast-state latency.
     #[arg(long, default_value_t = 3)]
     passes: usize,
     /// Output directory (writes host.json).
@@ -356,23 +357,41 @@ fn profile_device(a: ProfileDeviceArgs) -> Result<()> {
     };
     // Fit and validation archs interleaved in every pass, so slow spells hit both alike.
     let all: Vec<Arch> = fit_archs.iter().chain(&val_archs).copied().collect();
-    let bar = ProgressBar::new((a.passes.max(1) * all.len() * 7) as u64);
+    // A reference subnet, built once and timed right after every measurement. This shared
+    // VM has slow spells (everything ±20 % for seconds); they hit both, so an arch is
+    // measured as its ratio to the reference (median over passes), scaled back to ms by
+    // the reference's fast-state (10th percentile) latency.
+    let reference = Network::synthetic(
+        NetworkSpec::new(sample::middle_arch(), a.width, a.resolution)?,
+        0,
+        NetworkOptions {
+            threads: a.threads,
+            ..Default::default()
+        },
+    )?;
+    const REF_RUNS: usize = 3;
+    let passes = a.passes.max(1);
+    let bar = ProgressBar::new((passes * all.len() * (7 + REF_RUNS + 1)) as u64);
     bar.set_style(
         ProgressStyle::with_template("{msg:>18} [{bar:40}] {pos}/{len} runs, eta {eta}")?
             .progress_chars("=> "),
     );
-    let mut best = vec![f64::INFINITY; all.len()];
-    for pass in 0..a.passes.max(1) {
+    let mut ratios = vec![Vec::new(); all.len()];
+    let mut reference_ms = Vec::new();
+    for pass in 0..passes {
         for (i, arch) in all.iter().enumerate() {
-            bar.set_message(format!(
-                "pass {}/{} arch {}",
-                pass + 1,
-                a.passes.max(1),
-                i + 1
-            ));
-            best[i] = best[i].min(profile_arch(*arch, &settings, &mut || bar.inc(1))?.median_ms);
+            bar.set_message(format!("pass {}/{passes} arch {}", pass + 1, i + 1));
+            let ms = profile_arch(*arch, &settings, &mut || bar.inc(1))?.median_ms;
+            let r = time_network(&reference, 1, REF_RUNS, &mut || bar.inc(1))?.median_ms;
+            ratios[i].push(ms / r);
+            reference_ms.push(r);
         }
     }
+    let fast_reference = Timing::quantile(&reference_ms, 0.1);
+    let best: Vec<f64> = ratios
+        .iter()
+        .map(|r| Timing::quantile(r, 0.5) * fast_reference)
+        .collect();
     bar.finish_and_clear();
     let fitted: Vec<(Arch, f64)> = fit_archs
         .iter()
