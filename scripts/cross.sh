@@ -38,8 +38,9 @@ fi
 qemu-aarch64 -L /usr/aarch64-linux-gnu "$BIN" "$IMAGE" --runs 1
 
 echo "== pnag-runtime depthwise kernels, NEON path, under qemu-user"
+# `-p classify` too: same feature unification as the build above, so tract is not rebuilt.
 CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUNNER="qemu-aarch64 -L /usr/aarch64-linux-gnu" \
-    cargo test --release --locked -q -p pnag-runtime --target aarch64-unknown-linux-gnu --test depthwise
+    cargo test --release --locked -q -p classify -p pnag-runtime --target aarch64-unknown-linux-gnu --test depthwise
 
 echo "== aarch64-linux-android"
 if [ -n "${ANDROID_NDK_HOME:-}" ]; then
