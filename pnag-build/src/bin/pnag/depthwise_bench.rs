@@ -10,7 +10,7 @@ use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use pnag_runtime::depthwise::DepthwiseKernel;
 use pnag_runtime::graph::depthwise_layer;
-use pnag_runtime::weights::{synthetic_uniform, write_atomic};
+use pnag_runtime::weights::synthetic_uniform;
 use pnag_runtime::{Activation, DepthwiseKernels, NetworkSpec, Width};
 use serde::Serialize;
 use serde_json::json;
@@ -153,15 +153,8 @@ pub fn depthwise(a: &DepthwiseArgs) -> Result<()> {
     bar.finish_and_clear();
     let peak = fma_peak_gflops();
     let md = markdown(a, &rows, peak);
-    write_atomic(&a.out.join("depthwise.md"), md.as_bytes())?;
     let json = json!({"rows": rows, "fma_peak_gmacs_per_core": peak});
-    write_atomic(
-        &a.out.join("depthwise.json"),
-        serde_json::to_string_pretty(&json)?.as_bytes(),
-    )?;
-    println!("{md}");
-    eprintln!("wrote {}", a.out.join("depthwise.md").display());
-    Ok(())
+    super::write_report(&a.out, "depthwise", &md, &json)
 }
 
 fn markdown(a: &DepthwiseArgs, rows: &[Row], peak: Option<f64>) -> String {

@@ -258,16 +258,9 @@ pub fn engines(a: &EnginesArgs) -> Result<()> {
     let breakdown = op_breakdown(&largest_spec, a.runs.min(10), &input)?;
     let peak = fma_peak_gflops();
     let md = markdown(a, &rows, largest_name, &breakdown, &python_rounds, peak);
-    write_atomic(&a.out.join("engines.md"), md.as_bytes())?;
     let json = json!({"width": a.width.to_string(), "resolution": r, "rows": rows,
         "breakdown": breakdown, "fma_peak_gmacs_per_core": peak});
-    write_atomic(
-        &a.out.join("engines.json"),
-        serde_json::to_string_pretty(&json)?.as_bytes(),
-    )?;
-    println!("{md}");
-    eprintln!("wrote {}", a.out.join("engines.md").display());
-    Ok(())
+    super::write_report(&a.out, "engines", &md, &json)
 }
 
 /// Layer kind of a tract node, from the OFA-derived node names the graph

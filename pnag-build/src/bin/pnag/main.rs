@@ -663,3 +663,21 @@ fn profile(a: ProfileArgs) -> Result<()> {
     }
     Ok(())
 }
+
+/// Writes `<dir>/<stem>.md` and `<dir>/<stem>.json` atomically, prints the markdown and
+/// says where it went (the report commands' common ending).
+fn write_report(
+    dir: &std::path::Path,
+    stem: &str,
+    md: &str,
+    json: &impl serde::Serialize,
+) -> Result<()> {
+    pnag_runtime::weights::write_atomic(&dir.join(format!("{stem}.md")), md.as_bytes())?;
+    pnag_runtime::weights::write_atomic(
+        &dir.join(format!("{stem}.json")),
+        serde_json::to_string_pretty(json)?.as_bytes(),
+    )?;
+    print!("{md}");
+    eprintln!("wrote {}", dir.join(format!("{stem}.md")).display());
+    Ok(())
+}

@@ -175,12 +175,5 @@ pub fn models(a: &ModelsReportArgs) -> Result<()> {
             r.model, r.kind, r.held_out, r.note
         ));
     }
-    write_atomic(&a.out.join("models.md"), md.as_bytes())?;
-    write_atomic(
-        &a.out.join("models.json"),
-        serde_json::to_string_pretty(&rows)?.as_bytes(),
-    )?;
-    print!("{md}");
-    eprintln!("wrote {}", a.out.join("models.md").display());
-    Ok(())
+    super::write_report(&a.out, "models", &md, &rows)
 }
