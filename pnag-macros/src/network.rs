@@ -435,7 +435,7 @@ pub fn expand(input: NetworkInput) -> syn::Result<TokenStream> {
                     "cuda" => __pnag::Device::Cuda { fallback_to_cpu: CUDA_FALLBACK },
                     _ => __pnag::Device::Cpu,
                 };
-                __pnag::NetworkOptions { batch: 1, threads: THREADS, device, depthwise: __pnag::DepthwiseKernels::Specialized }
+                __pnag::NetworkOptions { batch: 1, threads: THREADS, device, kernels: __pnag::Kernels::Specialized }
             }
 
             /// Builds this subnet in tract, block by block, and optimizes it.

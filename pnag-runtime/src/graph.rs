@@ -5,8 +5,9 @@
 //! the following 1x1 convolution, and the SE's h-sigmoid `relu6(x+3)/6` into
 //! the SE expand conv (leaving a clamp to [0, 1]). What remains is convs,
 //! ReLU / h-swish, sums, one multiply per SE block and the residual adds.
-//! Depthwise convs with their activation become one [`DepthwiseConv`] node
-//! unless the options ask for tract's own `Conv` (CUDA, or for comparison).
+//! Depthwise convs with their activation become one [`DepthwiseConv`] node,
+//! and 1x1 convs with their activation or residual add one [`PointwiseConv`]
+//! node, unless the options ask for tract's own ops (CUDA, or for comparison).
 
 use tract_core::internal::*;
 use tract_core::ops::change_axes::AxisOp;
@@ -14,7 +15,8 @@ use tract_core::ops::cnn::{Conv, KernelFormat, PaddingSpec, PoolSpec};
 use tract_core::ops::nn::{DataFormat, Reduce, Reducer};
 
 use crate::depthwise::{DepthwiseConv, DepthwiseKernel};
-use crate::network::{DepthwiseKernels, NetworkOptions};
+use crate::network::{Kernels, NetworkOptions};
+use crate::pointwise::PointwiseConv;
 use crate::spec::{Activation, BlockSpec, NetworkSpec};
 use crate::weights::Weights;
 
@@ -57,7 +59,7 @@ impl<'a> SubnetGraph<'a> {
         let mut g = GraphBuilder {
             model: TypedModel::default(),
             weights,
-            specialized: options.graph_depthwise() == DepthwiseKernels::Specialized,
+            specialized: options.graph_kernels() == Kernels::Specialized,
         };
         let r = resolution;
         let mut x = g.model.add_source("input", f32::fact([batch, 3, r, r]))?;
@@ -95,8 +97,7 @@ impl<'a> SubnetGraph<'a> {
     /// Final expand conv, global pooling over the `final_size`² map, feature mix and classifier.
     pub fn head(self, final_size: usize) -> TractResult<TypedModel> {
         let SubnetGraph { mut g, mut x } = self;
-        x = g.conv_bn("final_expand_layer", x, 1, 1)?;
-        x = g.act("final_expand_layer.act", x, Activation::HSwish)?;
+        x = g.pointwise_bn("final_expand_layer", x, Some(Activation::HSwish), None)?;
         let area = (final_size * final_size) as f32;
         x = g.wire(
             "global_avg_pool",
@@ -136,13 +137,13 @@ pub fn depthwise_layer(
     weights: Vec<f32>,
     bias: Vec<f32>,
     input: [usize; 4],
-    depthwise: DepthwiseKernels,
+    kernels: Kernels,
 ) -> TractResult<TypedModel> {
     let none = Weights::empty();
     let mut g = GraphBuilder {
         model: TypedModel::default(),
         weights: &none,
-        specialized: depthwise == DepthwiseKernels::Specialized,
+        specialized: kernels == Kernels::Specialized,
     };
     let x = g.model.add_source("input", f32::fact(input))?;
     let y = if g.specialized {
@@ -168,7 +169,7 @@ pub fn depthwise_layer(
 struct GraphBuilder<'a> {
     model: TypedModel,
     weights: &'a Weights,
-    /// Depthwise convs as [`DepthwiseConv`] (else tract's grouped `Conv`).
+    /// Depthwise and 1x1 convs as our ops (else tract's `Conv` and activation nodes).
     specialized: bool,
 }
 
@@ -312,8 +313,8 @@ impl<'a> GraphBuilder<'a> {
         let p = format!("blocks.{}.conv", b.index);
         let mut x = input;
         if b.expand_channels.is_some() {
-            x = self.conv_bn(&format!("{p}.inverted_bottleneck"), x, 1, 1)?;
-            x = self.act(&format!("{p}.inverted_bottleneck.act"), x, b.activation)?;
+            let ib = format!("{p}.inverted_bottleneck");
+            x = self.pointwise_bn(&ib, x, Some(b.activation), None)?;
         }
         let dw = format!("{p}.depth_conv");
         if self.specialized {
@@ -327,16 +328,34 @@ impl<'a> GraphBuilder<'a> {
         if b.se_channels.is_some() {
             x = self.squeeze_excite(&format!("{p}.depth_conv.se"), x, b.out_size)?;
         }
-        x = self.conv_bn(&format!("{p}.point_linear"), x, 1, 1)?;
-        if b.residual {
-            x = self.binary(
-                &format!("blocks.{}.residual", b.index),
-                tract_core::ops::math::add(),
-                x,
-                input,
-            )?;
+        let residual = b.residual.then_some(input);
+        self.pointwise_bn(&format!("{p}.point_linear"), x, None, residual)
+    }
+
+    /// `{prefix}` 1x1 conv + batch norm, then the activation, then `+ residual`:
+    /// one [`PointwiseConv`] node, or tract's conv, activation and add.
+    fn pointwise_bn(
+        &mut self,
+        prefix: &str,
+        x: OutletId,
+        act: Option<Activation>,
+        residual: Option<OutletId>,
+    ) -> TractResult<OutletId> {
+        if self.specialized {
+            let (_, weight, bias) = self.fold_bn(prefix)?;
+            let op = PointwiseConv::new(&weight, bias, act, residual.is_some())?;
+            let inputs: TVec<OutletId> = std::iter::once(x).chain(residual).collect();
+            return self.wire(&format!("{prefix}.conv"), op, &inputs);
         }
-        Ok(x)
+        let mut y = self.conv_bn(prefix, x, 1, 1)?;
+        if let Some(act) = act {
+            y = self.act(&format!("{prefix}.act"), y, act)?;
+        }
+        if let Some(r) = residual {
+            let name = format!("{prefix}.residual");
+            y = self.binary(&name, tract_core::ops::math::add(), y, r)?;
+        }
+        Ok(y)
     }
 
     /// `x * h_sigmoid(expand(relu(reduce(mean(x)))))`, with the mean's `1/(H*W)`

@@ -6,6 +6,7 @@
 //! - [`weights`]: OFA-named safetensors weights and a seeded *untrained* initializer.
 //! - [`graph`] / [`network`]: the tract graph and the runnable [`Network`].
 //! - [`depthwise`]: depthwise convs specialized by kernel size and stride (a tract op).
+//! - [`pointwise`]: 1x1 convs with bias, activation and residual fused (a tract op).
 //!
 //! - [`selection`] (feature `selection`): what `pnag-build` hands the `network!` macro.
 //!
@@ -28,6 +29,12 @@ pub mod graph;
 #[cfg(feature = "engine")]
 pub mod network;
 #[cfg(feature = "engine")]
+pub mod pointwise;
+#[cfg(feature = "engine")]
+mod simd;
+#[cfg(feature = "engine")]
+mod threads;
+#[cfg(feature = "engine")]
 pub mod weights;
 
 pub use arch::{Arch, ArchError, Width};
@@ -36,6 +43,8 @@ pub use spec::{Activation, BlockSpec, NetworkSpec};
 #[cfg(feature = "engine")]
 pub use error::RuntimeError;
 #[cfg(feature = "engine")]
-pub use network::{DepthwiseKernels, Device, Logits, Network, NetworkOptions};
+pub use network::{Device, Kernels, Logits, Network, NetworkOptions};
+#[cfg(feature = "engine")]
+pub use simd::Simd;
 #[cfg(feature = "engine")]
 pub use weights::{Weights, WeightsSource};

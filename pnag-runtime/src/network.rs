@@ -22,14 +22,15 @@ pub enum Device {
     Cuda { fallback_to_cpu: bool },
 }
 
-/// Which code runs the depthwise convolutions on the CPU.
+/// Which code runs the depthwise and 1x1 convolutions on the CPU.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum DepthwiseKernels {
-    /// [`crate::depthwise::DepthwiseConv`]: specialized per kernel size and stride,
-    /// bias and activation fused (several times faster than tract's on OFA's layers).
+pub enum Kernels {
+    /// PNAG-rs's ops: [`crate::depthwise::DepthwiseConv`] (specialized per kernel
+    /// size and stride) and [`crate::pointwise::PointwiseConv`], bias, activation
+    /// and residual add fused (several times faster than tract's on OFA's layers).
     #[default]
     Specialized,
-    /// tract's own grouped `Conv` (for comparisons; always used on CUDA).
+    /// tract's own `Conv`, activation and add nodes (for comparisons; always used on CUDA).
     Tract,
 }
 
@@ -38,18 +39,18 @@ pub enum DepthwiseKernels {
 pub struct NetworkOptions {
     /// Images per run (the graph is specialized to it).
     pub batch: usize,
-    /// Worker threads for tract's kernels and the depthwise convs (1 = run on the calling thread).
+    /// Worker threads for tract's kernels and ours (1 = run on the calling thread).
     pub threads: usize,
     pub device: Device,
-    pub depthwise: DepthwiseKernels,
+    pub kernels: Kernels,
 }
 
 impl NetworkOptions {
     /// What the graph uses: tract's CUDA runtime knows tract's ops only.
-    pub(crate) fn graph_depthwise(&self) -> DepthwiseKernels {
+    pub(crate) fn graph_kernels(&self) -> Kernels {
         match self.device {
-            Device::Cpu => self.depthwise,
-            Device::Cuda { .. } => DepthwiseKernels::Tract,
+            Device::Cpu => self.kernels,
+            Device::Cuda { .. } => Kernels::Tract,
         }
     }
 }
@@ -69,7 +70,7 @@ impl Default for NetworkOptions {
             batch: 1,
             threads: 1,
             device: Device::Cpu,
-            depthwise: DepthwiseKernels::Specialized,
+            kernels: Kernels::Specialized,
         }
     }
 }

@@ -3,8 +3,7 @@
 //! `cuda` feature (scripts/test.sh runs both).
 
 use pnag_runtime::{
-    Arch, DepthwiseKernels, Device, Network, NetworkOptions, NetworkSpec, RuntimeError, Weights,
-    Width,
+    Arch, Device, Kernels, Network, NetworkOptions, NetworkSpec, RuntimeError, Weights, Width,
 };
 
 fn spec() -> NetworkSpec {
@@ -41,7 +40,7 @@ fn the_fallback_runs_on_the_cpu_with_the_same_numbers() {
     let weights = Weights::synthetic(&spec, 1);
     // On CUDA (and its CPU fallback) the graph has tract's own depthwise convs.
     let tract_cpu = NetworkOptions {
-        depthwise: DepthwiseKernels::Tract,
+        kernels: Kernels::Tract,
         ..Default::default()
     };
     let cpu = Network::new(spec.clone(), &weights, tract_cpu).unwrap();

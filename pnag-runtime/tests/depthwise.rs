@@ -6,7 +6,7 @@
 //! qemu by scripts/cross.sh) `Simd::Best` is the NEON code.
 
 use pnag_runtime::depthwise::{DepthwiseConv, DepthwiseKernel, Simd};
-use pnag_runtime::{Activation, Arch, DepthwiseKernels, Network, NetworkOptions, NetworkSpec};
+use pnag_runtime::{Activation, Arch, Kernels, Network, NetworkOptions, NetworkSpec};
 use pnag_runtime::{Weights, Width};
 use tract_core::internal::*;
 use tract_linalg::multithread::Executor;
@@ -180,17 +180,14 @@ fn whole_networks_agree_with_tracts_own_depthwise_conv() {
     for arch in [Arch::smallest(), Arch::largest()] {
         let spec = NetworkSpec::new(arch.clone(), Width::W1_2, 224).unwrap();
         let weights = Weights::synthetic(&spec, 7);
-        let net = |depthwise| {
+        let net = |kernels| {
             let options = NetworkOptions {
-                depthwise,
+                kernels,
                 ..Default::default()
             };
             Network::new(spec.clone(), &weights, options).unwrap()
         };
-        let (ours, tract) = (
-            net(DepthwiseKernels::Specialized),
-            net(DepthwiseKernels::Tract),
-        );
+        let (ours, tract) = (net(Kernels::Specialized), net(Kernels::Tract));
         let shape = ours.input_shape();
         let input = values(shape.iter().product(), 11);
         let (a, b) = (

@@ -12,15 +12,12 @@
 //! 3. Add the (batch-norm-folded) bias and apply ReLU / h-swish in registers,
 //!    before the single store.
 
-use super::simd::Lanes;
+use crate::simd::{activate, Lanes};
 
 /// Output rows per tile (independent accumulator chains).
 const ROWS: usize = 4;
 /// Largest supported kernel (7×7 = 49 taps).
 pub(crate) const MAX_TAPS: usize = 49;
-
-pub(crate) const ACT_RELU: u8 = 0;
-pub(crate) const ACT_HSWISH: u8 = 1;
 
 /// Spatial sizes of one depthwise convolution.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -176,19 +173,5 @@ fn deinterleave(row: &[f32], pad: usize, dst: &mut [f32], pw: usize) {
     }
     if let [v] = last {
         first[n] = *v;
-    }
-}
-
-/// ReLU, or h-swish `x · min(max(x + 3, 0), 6) / 6`.
-#[inline(always)]
-unsafe fn activate<L: Lanes, const ACT: u8>(x: L::V) -> L::V {
-    if ACT == ACT_RELU {
-        L::max(x, L::splat(0.0))
-    } else {
-        let r6 = L::min(
-            L::max(L::add(x, L::splat(3.0)), L::splat(0.0)),
-            L::splat(6.0),
-        );
-        L::mul(x, L::mul(r6, L::splat(1.0 / 6.0)))
     }
 }

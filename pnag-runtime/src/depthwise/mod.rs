@@ -16,32 +16,18 @@
 //! [`DepthwiseKernel::for_shape`] dispatches at run time (all six variants).
 
 mod kernel;
-mod simd;
 
 use std::fmt;
 use std::sync::Arc;
 
 use rayon::prelude::*;
 use tract_core::internal::*;
-use tract_linalg::multithread::{current_tract_executor, Executor};
 
+pub use crate::simd::Simd;
+use crate::simd::{self, ACT_HSWISH, ACT_RELU};
 use crate::spec::Activation;
-use kernel::{Geometry, ACT_HSWISH, ACT_RELU};
-
-/// Below this many multiply-adds a layer runs on the calling thread: rayon's
-/// dispatch (a few µs) would cost more than the second core saves.
-const PARALLEL_MIN_MACS: usize = 400_000;
-
-/// Which vector code runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub enum Simd {
-    /// AVX2 + FMA when the CPU has them (checked at run time), NEON on
-    /// aarch64, else the portable code.
-    #[default]
-    Best,
-    /// Plain Rust (4 lanes, vectorized by the compiler for the baseline ISA).
-    Portable,
-}
+use crate::threads::{in_tract_pool, tract_threads, PARALLEL_MIN_MACS};
+use kernel::Geometry;
 
 type PlanesFn = fn(&Geometry, usize, usize, &[f32], &[f32], &[f32], &mut [f32], Simd);
 
@@ -116,7 +102,7 @@ fn dispatch<const K: usize, const S: usize, const ACT: u8>(
     simd: Simd,
 ) {
     #[cfg(target_arch = "x86_64")]
-    if simd == Simd::Best && is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
+    if simd.use_avx2() {
         // SAFETY: the CPU has AVX2 and FMA; slice sizes checked by `DepthwiseConv::run`.
         return unsafe { planes_avx2::<K, S, ACT>(g, channels, first, input, weights, bias, out) };
     }
@@ -217,33 +203,22 @@ impl DepthwiseConv {
         };
         let (w, b, simd) = (&self.weights[..], &self.bias[..], self.simd);
         let k = self.kernel.kernel_size;
-        let threads = match current_tract_executor() {
-            Executor::MultiThread(pool) => Some((Some(pool.clone()), pool.current_num_threads())),
-            Executor::RayonGlobal => Some((None, rayon::current_num_threads())),
-            Executor::SingleThread => None,
-        };
-        match threads {
-            Some((pool, n))
-                if n > 1 && planes > 1 && planes * plane_out * k * k >= PARALLEL_MIN_MACS =>
-            {
-                // One contiguous run of channels per thread: equal work, one scratch each.
-                let per = planes.div_ceil(n);
-                let mut job = || {
-                    out.par_chunks_mut(per * plane_out)
-                        .enumerate()
-                        .for_each(|(i, o)| {
-                            let first = i * per;
-                            let count = o.len() / plane_out;
-                            let src = &input[first * plane_in..(first + count) * plane_in];
-                            f(g, c, first, src, w, b, o, simd)
-                        })
-                };
-                match pool {
-                    Some(pool) => pool.install(job),
-                    None => job(),
-                }
-            }
-            _ => f(g, c, 0, input, w, b, out, simd),
+        let threads = tract_threads();
+        if threads > 1 && planes > 1 && planes * plane_out * k * k >= PARALLEL_MIN_MACS {
+            // One contiguous run of channels per thread: equal work, one scratch each.
+            let per = planes.div_ceil(threads);
+            in_tract_pool(|| {
+                out.par_chunks_mut(per * plane_out)
+                    .enumerate()
+                    .for_each(|(i, o)| {
+                        let first = i * per;
+                        let count = o.len() / plane_out;
+                        let src = &input[first * plane_in..(first + count) * plane_in];
+                        f(g, c, first, src, w, b, o, simd)
+                    })
+            });
+        } else {
+            f(g, c, 0, input, w, b, out, simd);
         }
         Ok(())
     }

@@ -11,7 +11,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use pnag_runtime::depthwise::DepthwiseKernel;
 use pnag_runtime::graph::depthwise_layer;
 use pnag_runtime::weights::synthetic_uniform;
-use pnag_runtime::{Activation, DepthwiseKernels, NetworkSpec, Width};
+use pnag_runtime::{Activation, Kernels, NetworkSpec, Width};
 use serde::Serialize;
 use serde_json::json;
 use tract_core::internal::*;
@@ -69,7 +69,7 @@ fn layers() -> Result<Vec<Layer>> {
     Ok(v)
 }
 
-fn plan(l: &Layer, depthwise: DepthwiseKernels, threads: usize) -> Result<Arc<TypedRunnableModel>> {
+fn plan(l: &Layer, depthwise: Kernels, threads: usize) -> Result<Arc<TypedRunnableModel>> {
     let kernel = DepthwiseKernel::for_shape(l.kernel, l.stride).context("kernel variant")?;
     let act = if l.hswish {
         Activation::HSwish
@@ -130,8 +130,8 @@ pub fn depthwise(a: &DepthwiseArgs) -> Result<()> {
                 &[1, l.channels, l.size, l.size],
                 &synthetic_uniform("bench.dw.input", 0, n),
             )?;
-            let plain = plan(l, DepthwiseKernels::Tract, t)?;
-            let ours = plan(l, DepthwiseKernels::Specialized, t)?;
+            let plain = plan(l, Kernels::Tract, t)?;
+            let ours = plan(l, Kernels::Specialized, t)?;
             let out = l.size.div_ceil(l.stride);
             rows.push(Row {
                 layer: format!(

@@ -15,7 +15,7 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use pnag_runtime::weights::{synthetic_uniform, write_atomic};
-use pnag_runtime::{Arch, DepthwiseKernels, Network, NetworkOptions, NetworkSpec, Weights, Width};
+use pnag_runtime::{Arch, Kernels, Network, NetworkOptions, NetworkSpec, Weights, Width};
 use serde::Serialize;
 use serde_json::{json, Value};
 
@@ -134,10 +134,10 @@ pub fn engines(a: &EnginesArgs) -> Result<()> {
                 let options = NetworkOptions {
                     batch: 1,
                     threads: t,
-                    depthwise: if plain {
-                        DepthwiseKernels::Tract
+                    kernels: if plain {
+                        Kernels::Tract
                     } else {
-                        DepthwiseKernels::Specialized
+                        Kernels::Specialized
                     },
                     ..Default::default()
                 };
@@ -264,8 +264,8 @@ pub fn engines(a: &EnginesArgs) -> Result<()> {
 }
 
 /// Layer kind of a tract node, from the OFA-derived node names the graph
-/// builder gives and the op tract chose. tract fuses activations and residual
-/// adds into the preceding 1x1 conv's matmul, so those count as 1x1 conv time.
+/// builder gives and the op that runs it. Our 1x1 op (and tract's matmul, in
+/// the plain graph) fuse activations and residual adds, so those count as 1x1 conv time.
 fn layer_kind(spec: &NetworkSpec, node: &str, op: &str) -> String {
     let block = node
         .strip_prefix("blocks.")
@@ -276,7 +276,13 @@ fn layer_kind(spec: &NetworkSpec, node: &str, op: &str) -> String {
         Some(b) if op.starts_with("DepthWise") || node.contains("depth_conv.conv") => {
             format!("depthwise {}x{} stride {}", b.kernel, b.kernel, b.stride)
         }
-        Some(_) if op.starts_with("OptMatMul") || node.contains("einsum") => ONE_BY_ONE.into(),
+        Some(_)
+            if op.starts_with("OptMatMul")
+                || op.starts_with("PnagPointwise")
+                || node.contains("einsum") =>
+        {
+            ONE_BY_ONE.into()
+        }
         Some(_) if node.contains(".act") => "activations (not fused)".into(),
         Some(_) if node.contains("residual") => "residual add (not fused)".into(),
         Some(_) => "other block ops".into(),
@@ -285,7 +291,7 @@ fn layer_kind(spec: &NetworkSpec, node: &str, op: &str) -> String {
     }
 }
 
-const ONE_BY_ONE: &str = "1x1 conv (matmul + packing, fused act / residual)";
+const ONE_BY_ONE: &str = "1x1 conv (fused bias, act, residual)";
 
 #[derive(Debug, Serialize)]
 struct BreakdownRow {

@@ -1,10 +1,50 @@
-//! The few vector operations the depthwise kernel needs, per instruction set.
+//! The few vector operations our conv kernels need, per instruction set.
 //!
-//! The kernel in [`super::kernel`] is written once, generic over [`Lanes`];
-//! each implementation here is a thin wrapper over one ISA's intrinsics. All
-//! methods are `#[inline(always)]` so that, inlined into a function compiled
-//! with `#[target_feature(enable = "avx2,fma")]`, they become single AVX
-//! instructions.
+//! The depthwise and pointwise kernels are written once, generic over
+//! [`Lanes`]; each implementation here is a thin wrapper over one ISA's
+//! intrinsics. All methods are `#[inline(always)]` so that, inlined into a
+//! function compiled with `#[target_feature(enable = "avx2,fma")]`, they
+//! become single AVX instructions.
+
+/// Which vector code runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Simd {
+    /// AVX2 + FMA when the CPU has them (checked at run time), NEON on
+    /// aarch64, else the portable code.
+    #[default]
+    Best,
+    /// Plain Rust (4 lanes, vectorized by the compiler for the baseline ISA).
+    Portable,
+}
+
+impl Simd {
+    /// True when `Best` may run the AVX2 + FMA code on this CPU (std caches the check).
+    #[cfg(target_arch = "x86_64")]
+    pub(crate) fn use_avx2(self) -> bool {
+        self == Simd::Best && is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma")
+    }
+}
+
+/// Fused activations (a const generic of the kernels).
+pub(crate) const ACT_RELU: u8 = 0;
+pub(crate) const ACT_HSWISH: u8 = 1;
+pub(crate) const ACT_NONE: u8 = 2;
+
+/// ReLU, h-swish `x · min(max(x + 3, 0), 6) / 6`, or nothing.
+#[inline(always)]
+pub(crate) unsafe fn activate<L: Lanes, const ACT: u8>(x: L::V) -> L::V {
+    match ACT {
+        ACT_RELU => L::max(x, L::splat(0.0)),
+        ACT_HSWISH => {
+            let r6 = L::min(
+                L::max(L::add(x, L::splat(3.0)), L::splat(0.0)),
+                L::splat(6.0),
+            );
+            L::mul(x, L::mul(r6, L::splat(1.0 / 6.0)))
+        }
+        _ => x,
+    }
+}
 
 /// A vector of `N` f32 lanes.
 ///

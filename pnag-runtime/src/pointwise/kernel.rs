@@ -1,0 +1,185 @@
+//! The 1×1 convolution of one image as a matrix product on NCHW data,
+//! generic over the vector ISA ([`Lanes`]) and the fused activation `ACT`.
+//!
+//! `out[m, p] = act(Σ_k W[m, k] · x[k, p] + bias[m]) + residual[m, p]`, with
+//! `x` as `[cin, hw]`: the pixels of one channel are contiguous, so a tile of
+//! [`MR`] output channels × two vectors of pixels loads its inputs straight
+//! from `x` — there is no packing pass over the activations (tract's matmul
+//! packs them on every run). The weights are packed once, at load time, into
+//! panels of `MR` output channels, k-major, so each step of the inner loop
+//! broadcasts `MR` consecutive floats against two input vectors: `2·MR`
+//! independent FMA chains.
+//!
+//! Columns are walked in chunks whose `x` slice fits in L2 while all panels
+//! sweep it; each panel (`cin · MR` floats) stays in L1 across the chunk.
+
+use std::ops::Range;
+
+use crate::simd::{activate, Lanes};
+
+/// Output channels per tile (rows of a weight panel).
+pub(crate) const MR: usize = 6;
+/// Bytes of `x` one chunk of columns may span (half a typical L2).
+const CHUNK_BYTES: usize = 128 * 1024;
+
+/// `weights` (`[cout, cin]`, row-major) as panels of [`MR`] rows, k-major;
+/// the last panel is padded with zero rows.
+pub(crate) fn pack(weights: &[f32], cout: usize, cin: usize) -> Vec<f32> {
+    let mut packed = vec![0.0; cout.div_ceil(MR) * cin * MR];
+    for (m, row) in weights.chunks_exact(cin).take(cout).enumerate() {
+        let panel = &mut packed[(m / MR) * cin * MR..];
+        for (k, &w) in row.iter().enumerate() {
+            panel[k * MR + m % MR] = w;
+        }
+    }
+    packed
+}
+
+/// One layer's shape and constants.
+pub(crate) struct Layer<'a> {
+    pub cin: usize,
+    pub cout: usize,
+    /// Pixels per channel (`h · w`).
+    pub hw: usize,
+    /// [`pack`]ed weights.
+    pub packed: &'a [f32],
+    pub bias: &'a [f32],
+}
+
+/// Raw pointers to one image's tensors (shared by the threads, which write
+/// disjoint regions of `out`).
+#[derive(Clone, Copy)]
+pub(crate) struct Image {
+    /// `[cin, hw]`
+    pub x: *const f32,
+    /// `[cout, hw]`, or null for no residual.
+    pub residual: *const f32,
+    /// `[cout, hw]`
+    pub out: *mut f32,
+}
+
+// SAFETY: an `Image` is only dereferenced inside `region`, whose callers give
+// each thread a disjoint part of `out` and read-only access to the inputs.
+unsafe impl Send for Image {}
+unsafe impl Sync for Image {}
+
+/// Computes output channels `panels.start·MR .. min(panels.end·MR, cout)` ×
+/// pixels `cols` of one image.
+///
+/// # Safety
+/// `L` must be supported by the running CPU; `img` must hold `cin·hw` /
+/// `cout·hw` floats; `panels` and `cols` must be in range; no other thread
+/// may write the same region of `out`.
+#[inline(always)]
+pub(crate) unsafe fn region<L: Lanes, const ACT: u8>(
+    layer: &Layer,
+    img: Image,
+    panels: Range<usize>,
+    cols: Range<usize>,
+) {
+    let (cin, hw) = (layer.cin, layer.hw);
+    let nr = 2 * L::N;
+    let full_end = cols.start + (cols.len() / nr) * nr;
+    let chunk = ((CHUNK_BYTES / (4 * cin)) / nr * nr).max(nr);
+    let mut c0 = cols.start;
+    while c0 < full_end {
+        let c1 = (c0 + chunk).min(full_end);
+        for p in panels.clone() {
+            let w = layer.packed.as_ptr().add(p * cin * MR);
+            for n in (c0..c1).step_by(nr) {
+                let acc = tile::<L>(cin, img.x.add(n), hw, w);
+                store_full::<L, ACT>(layer, img, p * MR, n, &acc);
+            }
+        }
+        c0 = c1;
+    }
+    if full_end < cols.end {
+        // The last < 2 vectors of pixels: copied into a zero-padded scratch once.
+        let width = cols.end - full_end;
+        let mut xs = vec![0f32; cin * nr];
+        for k in 0..cin {
+            let src = std::slice::from_raw_parts(img.x.add(k * hw + full_end), width);
+            xs[k * nr..k * nr + width].copy_from_slice(src);
+        }
+        for p in panels {
+            let w = layer.packed.as_ptr().add(p * cin * MR);
+            let acc = tile::<L>(cin, xs.as_ptr(), nr, w);
+            store_part::<L, ACT>(layer, img, p * MR, full_end, width, &acc);
+        }
+    }
+}
+
+/// `MR` output channels × 2 vectors of pixels: `Σ_k w[k, r] · x[k·stride ..]`.
+#[inline(always)]
+unsafe fn tile<L: Lanes>(
+    cin: usize,
+    x: *const f32,
+    stride: usize,
+    w: *const f32,
+) -> [[L::V; 2]; MR] {
+    let mut acc = [[L::splat(0.0); 2]; MR];
+    for k in 0..cin {
+        let xk = x.add(k * stride);
+        let (x0, x1) = (L::load(xk), L::load(xk.add(L::N)));
+        let wk = w.add(k * MR);
+        for (r, a) in acc.iter_mut().enumerate() {
+            let b = L::splat(*wk.add(r));
+            a[0] = L::mul_add(a[0], b, x0);
+            a[1] = L::mul_add(a[1], b, x1);
+        }
+    }
+    acc
+}
+
+/// Bias, activation and residual in registers, then one store per vector.
+#[inline(always)]
+unsafe fn store_full<L: Lanes, const ACT: u8>(
+    layer: &Layer,
+    img: Image,
+    m0: usize,
+    n: usize,
+    acc: &[[L::V; 2]; MR],
+) {
+    for (r, a) in acc.iter().enumerate().take(layer.cout.saturating_sub(m0)) {
+        let b = L::splat(layer.bias[m0 + r]);
+        let at = (m0 + r) * layer.hw + n;
+        for (h, &v) in a.iter().enumerate() {
+            let mut y = activate::<L, ACT>(L::add(v, b));
+            if !img.residual.is_null() {
+                y = L::add(y, L::load(img.residual.add(at + h * L::N)));
+            }
+            L::store(img.out.add(at + h * L::N), y);
+        }
+    }
+}
+
+/// Like [`store_full`] for the first `width` pixels only.
+#[inline(always)]
+unsafe fn store_part<L: Lanes, const ACT: u8>(
+    layer: &Layer,
+    img: Image,
+    m0: usize,
+    n: usize,
+    width: usize,
+    acc: &[[L::V; 2]; MR],
+) {
+    let mut row = [0f32; 32];
+    for (r, a) in acc.iter().enumerate().take(layer.cout.saturating_sub(m0)) {
+        let b = L::splat(layer.bias[m0 + r]);
+        for (h, &v) in a.iter().enumerate() {
+            L::store(
+                row.as_mut_ptr().add(h * L::N),
+                activate::<L, ACT>(L::add(v, b)),
+            );
+        }
+        let at = (m0 + r) * layer.hw + n;
+        for (j, &y) in row[..width].iter().enumerate() {
+            let res = if img.residual.is_null() {
+                0.0
+            } else {
+                *img.residual.add(at + j)
+            };
+            *img.out.add(at + j) = y + res;
+        }
+    }
+}

@@ -1,0 +1,292 @@
+//! 1×1 convolutions with their bias, activation and residual add fused, run
+//! inside the tract graph as a custom op.
+//!
+//! After our depthwise kernels, tract's matmul was the larger half of a
+//! subnet's time (26 GMAC/s on the largest subnet, 16 on the smallest, where
+//! its activations-packing pass and small `k` dominate). [`PointwiseConv`]
+//! computes `act(W · x + b) (+ residual)` per image directly on NCHW data
+//! (see [`kernel`]): one pass over the activations, no packing, the
+//! epilogue in registers. Output channels (or pixels, whichever operand is
+//! the larger) are split over tract's thread pool.
+
+mod kernel;
+
+use std::fmt;
+use std::sync::Arc;
+
+use rayon::prelude::*;
+use tract_core::internal::*;
+
+use crate::simd::{self, Simd, ACT_HSWISH, ACT_NONE, ACT_RELU};
+use crate::spec::Activation;
+use crate::threads::{in_tract_pool, tract_threads, PARALLEL_MIN_MACS};
+use kernel::{Image, Layer, MR};
+
+/// Column splits between threads fall on multiples of this (every ISA's tile width divides it).
+const COLUMN_ALIGN: usize = 16;
+
+/// tract op: 1×1 conv (NCHW, stride 1) + bias + optional activation, plus an
+/// optional residual (a second input of the output's shape) added last.
+#[derive(Clone)]
+pub struct PointwiseConv {
+    activation: Option<Activation>,
+    residual: bool,
+    simd: Simd,
+    cin: usize,
+    /// `[cout, cin]` as [`kernel::pack`] lays it out.
+    packed: Arc<[f32]>,
+    bias: Arc<[f32]>,
+}
+
+impl PointwiseConv {
+    /// `weights` is `[cout, cin]` (or PyTorch's `[cout, cin, 1, 1]`) flattened,
+    /// batch norm folded in; `residual` adds a second input after the activation.
+    pub fn new(
+        weights: &[f32],
+        bias: Vec<f32>,
+        activation: Option<Activation>,
+        residual: bool,
+    ) -> TractResult<Self> {
+        let cout = bias.len();
+        ensure!(
+            cout > 0 && !weights.is_empty() && weights.len() % cout == 0,
+            "1x1 conv weights: expected {cout} x cin values for {cout} output channels, got {}",
+            weights.len()
+        );
+        let cin = weights.len() / cout;
+        Ok(PointwiseConv {
+            activation,
+            residual,
+            simd: Simd::Best,
+            cin,
+            packed: kernel::pack(weights, cout, cin).into(),
+            bias: bias.into(),
+        })
+    }
+
+    /// Forces an instruction set (tests compare the paths).
+    pub fn with_simd(mut self, simd: Simd) -> Self {
+        self.simd = simd;
+        self
+    }
+
+    pub fn input_channels(&self) -> usize {
+        self.cin
+    }
+    pub fn output_channels(&self) -> usize {
+        self.bias.len()
+    }
+
+    /// `[n, cout, h, w]` for an input `[n, cin, h, w]` (and a residual of that shape).
+    fn output_shape(&self, x: &[usize], residual: Option<&[usize]>) -> TractResult<[usize; 4]> {
+        ensure!(
+            x.len() == 4 && x[1] == self.cin,
+            "1x1 conv: expected input [n, {}, h, w], got {x:?}",
+            self.cin
+        );
+        let out = [x[0], self.output_channels(), x[2], x[3]];
+        match residual {
+            Some(r) => ensure!(
+                r == out,
+                "1x1 conv: residual {r:?} is not the output's shape {out:?}"
+            ),
+            None => ensure!(!self.residual, "1x1 conv: the residual input is missing"),
+        }
+        Ok(out)
+    }
+
+    /// One image: splits the larger operand (weights by panels, else pixels) over the threads.
+    fn run_image(&self, img: Image, hw: usize) {
+        let cout = self.output_channels();
+        let layer = Layer {
+            cin: self.cin,
+            cout,
+            hw,
+            packed: &self.packed,
+            bias: &self.bias,
+        };
+        let panels = cout.div_ceil(MR);
+        let threads = tract_threads();
+        if threads < 2 || self.cin * cout * hw < PARALLEL_MIN_MACS {
+            return self.region(&layer, img, 0..panels, 0..hw);
+        }
+        if cout >= hw && panels >= threads {
+            let per = panels.div_ceil(threads);
+            in_tract_pool(|| {
+                (0..threads).into_par_iter().for_each(|t| {
+                    let p = (t * per).min(panels)..((t + 1) * per).min(panels);
+                    self.region(&layer, img, p, 0..hw)
+                })
+            });
+        } else {
+            let per = hw.div_ceil(threads).div_ceil(COLUMN_ALIGN) * COLUMN_ALIGN;
+            in_tract_pool(|| {
+                (0..threads).into_par_iter().for_each(|t| {
+                    let c = (t * per).min(hw)..((t + 1) * per).min(hw);
+                    self.region(&layer, img, 0..panels, c)
+                })
+            });
+        }
+    }
+
+    fn region(
+        &self,
+        layer: &Layer,
+        img: Image,
+        panels: std::ops::Range<usize>,
+        cols: std::ops::Range<usize>,
+    ) {
+        if panels.is_empty() || cols.is_empty() {
+            return;
+        }
+        match self.activation {
+            Some(Activation::Relu) => dispatch::<ACT_RELU>(layer, img, panels, cols, self.simd),
+            Some(Activation::HSwish) => dispatch::<ACT_HSWISH>(layer, img, panels, cols, self.simd),
+            None => dispatch::<ACT_NONE>(layer, img, panels, cols, self.simd),
+        }
+    }
+}
+
+/// Picks the instruction set (std caches the CPU check).
+fn dispatch<const ACT: u8>(
+    layer: &Layer,
+    img: Image,
+    panels: std::ops::Range<usize>,
+    cols: std::ops::Range<usize>,
+    simd: Simd,
+) {
+    #[cfg(target_arch = "x86_64")]
+    if simd.use_avx2() {
+        // SAFETY: the CPU has AVX2 and FMA; sizes checked by `PointwiseConv::eval`,
+        // regions disjoint by `run_image`.
+        return unsafe { region_avx2::<ACT>(layer, img, panels, cols) };
+    }
+    #[cfg(target_arch = "aarch64")]
+    if simd == Simd::Best {
+        // SAFETY: NEON is part of the aarch64 baseline; sizes checked by the caller.
+        return unsafe { kernel::region::<simd::Neon, ACT>(layer, img, panels, cols) };
+    }
+    let _ = simd;
+    // SAFETY: portable code; sizes checked by the caller.
+    unsafe { kernel::region::<simd::Portable, ACT>(layer, img, panels, cols) }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn region_avx2<const ACT: u8>(
+    layer: &Layer,
+    img: Image,
+    panels: std::ops::Range<usize>,
+    cols: std::ops::Range<usize>,
+) {
+    kernel::region::<simd::Avx2Fma, ACT>(layer, img, panels, cols)
+}
+
+impl fmt::Debug for PointwiseConv {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "PointwiseConv({} -> {}, {:?}, residual {}, {:?})",
+            self.cin,
+            self.output_channels(),
+            self.activation,
+            self.residual,
+            self.simd
+        )
+    }
+}
+
+/// Bitwise on the weights, so that equality is reflexive (tract's `DynEq` needs `Eq`).
+impl PartialEq for PointwiseConv {
+    fn eq(&self, other: &Self) -> bool {
+        let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        self.activation == other.activation
+            && self.residual == other.residual
+            && self.simd == other.simd
+            && self.cin == other.cin
+            && bits(&self.packed) == bits(&other.packed)
+            && bits(&self.bias) == bits(&other.bias)
+    }
+}
+
+impl Eq for PointwiseConv {}
+
+impl Op for PointwiseConv {
+    fn name(&self) -> StaticName {
+        "PnagPointwise".into()
+    }
+
+    fn info(&self) -> TractResult<Vec<String>> {
+        Ok(vec![format!(
+            "{} -> {} channels, {:?}{}",
+            self.cin,
+            self.output_channels(),
+            self.activation,
+            if self.residual { ", + residual" } else { "" }
+        )])
+    }
+
+    op_as_typed_op!();
+}
+
+impl EvalOp for PointwiseConv {
+    op_out_of_plan!();
+
+    fn eval(&self, _ctx: &EvalContext, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
+        ensure!(
+            inputs.len() == 1 + self.residual as usize,
+            "1x1 conv: expected {} inputs, got {}",
+            1 + self.residual as usize,
+            inputs.len()
+        );
+        let x = &inputs[0];
+        let residual = inputs.get(1);
+        let shape = self.output_shape(x.shape(), residual.map(|r| r.shape()))?;
+        let [n, cout, h, w] = shape;
+        let hw = h * w;
+        // SAFETY: every element is written below (each image's regions cover it).
+        let mut out = unsafe { Tensor::uninitialized::<f32>(&shape)? };
+        {
+            let x_view = x.try_as_plain_ram()?;
+            let xs = x_view.as_slice::<f32>()?;
+            let r_view = residual.map(|r| r.try_as_plain_ram()).transpose()?;
+            let rs = r_view.as_ref().map(|v| v.as_slice::<f32>()).transpose()?;
+            let mut out_view = out.try_as_plain_ram_mut()?;
+            let os = out_view.as_slice_mut::<f32>()?;
+            ensure!(
+                xs.len() == n * self.cin * hw && os.len() == n * cout * hw,
+                "1x1 conv: tensor sizes do not match their shapes"
+            );
+            for i in 0..n {
+                let img = Image {
+                    x: xs[i * self.cin * hw..].as_ptr(),
+                    residual: rs.map_or(std::ptr::null(), |r| r[i * cout * hw..].as_ptr()),
+                    out: os[i * cout * hw..].as_mut_ptr(),
+                };
+                self.run_image(img, hw);
+            }
+        }
+        Ok(tvec!(out.into_tvalue()))
+    }
+}
+
+impl TypedOp for PointwiseConv {
+    fn output_facts(&self, inputs: &[&TypedFact]) -> TractResult<TVec<TypedFact>> {
+        let concrete = |f: &TypedFact| -> TractResult<TVec<usize>> {
+            ensure!(
+                f.datum_type == f32::datum_type(),
+                "1x1 conv: f32 input expected"
+            );
+            f.shape
+                .as_concrete()
+                .map(|s| s.into())
+                .context("1x1 conv: the input shape must be known")
+        };
+        let x = concrete(inputs[0])?;
+        let residual = inputs.get(1).map(|f| concrete(f)).transpose()?;
+        let out = self.output_shape(&x, residual.as_deref())?;
+        Ok(tvec!(f32::fact(out)))
+    }
+
+    as_op!();
+}

@@ -1,0 +1,206 @@
+//! The fused 1x1 conv op against a direct f64 evaluation of
+//! `act(W · x + b) + residual`, run through a real tract plan: no / ReLU /
+//! h-swish activation, with and without the residual, output channel counts
+//! off the 6-row tile, pixel counts off the 8/16-pixel tile (1x1, 7x7, 3x5, …),
+//! batch 2, 1 and 2 threads, the AVX2/NEON path and the portable one. On
+//! aarch64 (run under qemu by scripts/cross.sh) `Simd::Best` is the NEON code.
+
+use pnag_runtime::pointwise::PointwiseConv;
+use pnag_runtime::{Activation, Simd};
+use tract_core::internal::*;
+use tract_linalg::multithread::Executor;
+
+/// Deterministic values in [-1, 1).
+fn values(n: usize, seed: u64) -> Vec<f32> {
+    let mut s = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
+    (0..n)
+        .map(|_| {
+            s = s
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            ((s >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
+        })
+        .collect()
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Case {
+    act: Option<Activation>,
+    residual: bool,
+    batch: usize,
+    cin: usize,
+    cout: usize,
+    h: usize,
+    w: usize,
+}
+
+impl Case {
+    fn out_len(&self) -> usize {
+        self.batch * self.cout * self.h * self.w
+    }
+}
+
+fn reference(c: &Case, x: &[f32], wt: &[f32], bias: &[f32], res: &[f32]) -> Vec<f32> {
+    let hw = c.h * c.w;
+    let mut y = vec![0f32; c.out_len()];
+    for n in 0..c.batch {
+        for m in 0..c.cout {
+            for p in 0..hw {
+                let mut acc = bias[m] as f64;
+                for k in 0..c.cin {
+                    acc += wt[m * c.cin + k] as f64 * x[(n * c.cin + k) * hw + p] as f64;
+                }
+                let acc = match c.act {
+                    Some(Activation::Relu) => acc.max(0.0),
+                    Some(Activation::HSwish) => acc * (acc + 3.0).clamp(0.0, 6.0) / 6.0,
+                    None => acc,
+                };
+                let at = (n * c.cout + m) * hw + p;
+                y[at] = (acc + if c.residual { res[at] as f64 } else { 0.0 }) as f32;
+            }
+        }
+    }
+    y
+}
+
+/// Runs the op in a one-node tract plan.
+fn run(
+    c: &Case,
+    x: &[f32],
+    wt: &[f32],
+    bias: &[f32],
+    res: &[f32],
+    simd: Simd,
+    threads: usize,
+) -> Vec<f32> {
+    let op = PointwiseConv::new(wt, bias.to_vec(), c.act, c.residual)
+        .unwrap()
+        .with_simd(simd);
+    let mut model = TypedModel::default();
+    let mut inputs = vec![model
+        .add_source("x", f32::fact([c.batch, c.cin, c.h, c.w]))
+        .unwrap()];
+    let mut values_in = vec![Tensor::from_shape(&[c.batch, c.cin, c.h, c.w], x)
+        .unwrap()
+        .into_tvalue()];
+    if c.residual {
+        let shape = [c.batch, c.cout, c.h, c.w];
+        inputs.push(model.add_source("residual", f32::fact(shape)).unwrap());
+        values_in.push(Tensor::from_shape(&shape, res).unwrap().into_tvalue());
+    }
+    let y = model.wire_node("pw", op, &inputs).unwrap();
+    model.select_output_outlets(&y).unwrap();
+    let options = RunOptions {
+        executor: (threads > 1).then(|| Executor::multithread(threads)),
+        ..Default::default()
+    };
+    let plan = model.into_runnable_with_options(&options).unwrap();
+    let out = plan.run(values_in.into()).unwrap();
+    out[0]
+        .to_plain_array_view::<f32>()
+        .unwrap()
+        .iter()
+        .copied()
+        .collect()
+}
+
+fn check(c: &Case, simd: Simd, threads: usize) {
+    let x = values(c.batch * c.cin * c.h * c.w, 1);
+    let wt = values(c.cout * c.cin, 2);
+    let bias = values(c.cout, 3);
+    let res = values(c.out_len(), 4);
+    let want = reference(c, &x, &wt, &bias, &res);
+    let got = run(c, &x, &wt, &bias, &res, simd, threads);
+    assert_eq!(got.len(), want.len());
+    // f32 sums of `cin` products of values in [-1, 1): error grows like sqrt(cin).
+    let tol = 1e-6 * (c.cin as f32).max(1.0) + 1e-6;
+    for (i, (g, w)) in got.iter().zip(&want).enumerate() {
+        assert!(
+            (g - w).abs() <= tol * w.abs().max(1.0),
+            "{c:?} {simd:?} {threads} threads: out[{i}] = {g}, want {w}"
+        );
+    }
+}
+
+#[test]
+fn every_activation_residual_and_awkward_size_matches_the_reference() {
+    let acts = [None, Some(Activation::Relu), Some(Activation::HSwish)];
+    let sizes = [(1, 1), (2, 3), (3, 5), (4, 4), (7, 7), (5, 9), (14, 14)];
+    for act in acts {
+        for residual in [false, true] {
+            for (h, w) in sizes {
+                for (cin, cout) in [(1, 1), (5, 7), (16, 13), (24, 72)] {
+                    let case = Case {
+                        act,
+                        residual,
+                        batch: 2,
+                        cin,
+                        cout,
+                        h,
+                        w,
+                    };
+                    check(&case, Simd::Best, 1);
+                    check(&case, Simd::Portable, 1);
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn threads_split_channels_or_pixels_without_changing_the_result() {
+    // Both past the op's threading threshold: more channels than pixels
+    // (split by weight panels) and more pixels than channels (split by columns).
+    let wide = Case {
+        act: Some(Activation::HSwish),
+        residual: false,
+        batch: 1,
+        cin: 160,
+        cout: 963,
+        h: 7,
+        w: 7,
+    };
+    let tall = Case {
+        act: None,
+        residual: true,
+        batch: 2,
+        cin: 37,
+        cout: 45,
+        h: 29,
+        w: 31,
+    };
+    for case in [wide, tall] {
+        check(&case, Simd::Best, 2);
+        check(&case, Simd::Portable, 2);
+        check(&case, Simd::Best, 1);
+    }
+}
+
+#[test]
+fn bad_weights_and_shapes_are_errors() {
+    let err = PointwiseConv::new(&[0.0; 10], vec![0.0; 3], None, false).unwrap_err();
+    assert!(err.to_string().contains("expected 3 x cin values"), "{err}");
+    let op = PointwiseConv::new(&[0.0; 12], vec![0.0; 3], None, true).unwrap();
+    let mut model = TypedModel::default();
+    let x = model.add_source("x", f32::fact([1, 5, 2, 2])).unwrap();
+    let r = model.add_source("r", f32::fact([1, 3, 2, 2])).unwrap();
+    let err = model.wire_node("pw", op.clone(), &[x, r]).unwrap_err();
+    assert!(
+        format!("{err:?}").contains("expected input [n, 4, h, w]"),
+        "{err:?}"
+    );
+    let x = model.add_source("x4", f32::fact([1, 4, 2, 2])).unwrap();
+    let err = model.wire_node("pw2", op.clone(), &[x]).unwrap_err();
+    assert!(
+        format!("{err:?}").contains("residual input is missing"),
+        "{err:?}"
+    );
+    let r = model.add_source("r3", f32::fact([1, 3, 2, 1])).unwrap();
+    let err = model.wire_node("pw3", op, &[x, r]).unwrap_err();
+    assert!(
+        format!("{err:?}").contains("is not the output's shape"),
+        "{err:?}"
+    );
+}
