@@ -16,7 +16,7 @@ use tract_core::ops::nn::{DataFormat, Reduce, Reducer};
 
 use crate::depthwise::{DepthwiseConv, DepthwiseKernel};
 use crate::network::{Kernels, NetworkOptions};
-use crate::pointwise::PointwiseConv;
+use crate::pointwise::{Im2colConv, PointwiseConv};
 use crate::spec::{Activation, BlockSpec, NetworkSpec};
 use crate::weights::Weights;
 
@@ -63,8 +63,14 @@ impl<'a> SubnetGraph<'a> {
         };
         let r = resolution;
         let mut x = g.model.add_source("input", f32::fact([batch, 3, r, r]))?;
-        x = g.conv_bn("first_conv", x, 2, 1)?;
-        x = g.act("first_conv.act", x, Activation::HSwish)?;
+        if g.specialized {
+            let (shape, weight, bias) = g.fold_bn("first_conv")?;
+            let op = Im2colConv::new(shape[2], 2, &weight, bias, Some(Activation::HSwish))?;
+            x = g.wire("first_conv.conv", op, &[x])?;
+        } else {
+            x = g.conv_bn("first_conv", x, 2, 1)?;
+            x = g.act("first_conv.act", x, Activation::HSwish)?;
+        }
         Ok(SubnetGraph { g, x })
     }
 

@@ -204,3 +204,70 @@ fn bad_weights_and_shapes_are_errors() {
         "{err:?}"
     );
 }
+
+/// `Im2colConv` (the stem) against a direct f64 conv: zero padding `k / 2`,
+/// 3×3 and 5×5, stride 1 and 2, odd and tiny maps, batch 2.
+#[test]
+fn im2col_conv_matches_a_direct_convolution() {
+    use pnag_runtime::pointwise::Im2colConv;
+    for (k, s) in [(3, 2), (3, 1), (5, 2)] {
+        for (h, w) in [(1, 1), (2, 5), (7, 7), (9, 4), (16, 16)] {
+            let (batch, cin, cout) = (2, 3, 7);
+            let x = values(batch * cin * h * w, 5);
+            let wt = values(cout * cin * k * k, 6);
+            let bias = values(cout, 7);
+            let out = |n: usize| (n + 2 * (k / 2) - k) / s + 1;
+            let (ho, wo) = (out(h), out(w));
+            let mut want = Vec::new();
+            for n in 0..batch {
+                for m in 0..cout {
+                    for oy in 0..ho {
+                        for ox in 0..wo {
+                            let mut acc = bias[m] as f64;
+                            for c in 0..cin {
+                                for ky in 0..k {
+                                    for kx in 0..k {
+                                        let iy = (oy * s + ky) as isize - (k / 2) as isize;
+                                        let ix = (ox * s + kx) as isize - (k / 2) as isize;
+                                        if (0..h as isize).contains(&iy)
+                                            && (0..w as isize).contains(&ix)
+                                        {
+                                            let xv = x[((n * cin + c) * h + iy as usize) * w
+                                                + ix as usize];
+                                            acc += xv as f64
+                                                * wt[((m * cin + c) * k + ky) * k + kx] as f64;
+                                        }
+                                    }
+                                }
+                            }
+                            want.push((acc * (acc + 3.0).clamp(0.0, 6.0) / 6.0) as f32);
+                        }
+                    }
+                }
+            }
+            let op = Im2colConv::new(k, s, &wt, bias.clone(), Some(Activation::HSwish)).unwrap();
+            let mut model = TypedModel::default();
+            let src = model
+                .add_source("x", f32::fact([batch, cin, h, w]))
+                .unwrap();
+            let y = model.wire_node("conv", op, &[src]).unwrap();
+            model.select_output_outlets(&y).unwrap();
+            let plan = model.into_runnable().unwrap();
+            let input = Tensor::from_shape(&[batch, cin, h, w], &x).unwrap();
+            let got = plan.run(tvec![input.into_tvalue()]).unwrap();
+            let got = got[0].to_plain_array_view::<f32>().unwrap();
+            assert_eq!(got.shape(), &[batch, cout, ho, wo]);
+            for (i, (g, w)) in got.iter().zip(&want).enumerate() {
+                assert!(
+                    (g - w).abs() <= 1e-5 * w.abs().max(1.0),
+                    "{k}x{k} s{s} {h}x{w}: out[{i}] = {g}, want {w}"
+                );
+            }
+        }
+    }
+    let err = Im2colConv::new(3, 2, &[0.0; 26], vec![0.0], None).unwrap_err();
+    assert!(
+        err.to_string().contains("expected 1 x cin x 3 x 3 values"),
+        "{err}"
+    );
+}

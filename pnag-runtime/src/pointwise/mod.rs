@@ -7,9 +7,13 @@
 //! computes `act(W · x + b) (+ residual)` per image directly on NCHW data
 //! (see [`kernel`]): one pass over the activations, no packing, the
 //! epilogue in registers. Output channels (or pixels, whichever operand is
-//! the larger) are split over tract's thread pool.
+//! the larger) are split over tract's thread pool. [`Im2colConv`] runs the
+//! stem's 3×3 conv through the same kernel.
 
+mod im2col;
 mod kernel;
+
+pub use im2col::Im2colConv;
 
 use std::fmt;
 use std::sync::Arc;
@@ -96,7 +100,7 @@ impl PointwiseConv {
     }
 
     /// One image: splits the larger operand (weights by panels, else pixels) over the threads.
-    fn run_image(&self, img: Image, hw: usize) {
+    pub(crate) fn run_image(&self, img: Image, hw: usize) {
         let cout = self.output_channels();
         let layer = Layer {
             cin: self.cin,
