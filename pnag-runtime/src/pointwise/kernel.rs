@@ -87,14 +87,15 @@ pub(crate) unsafe fn region<L: Lanes, const ACT: u8>(
         for p in panels.clone() {
             let w = layer.packed.as_ptr().add(p * cin * MR);
             for n in (c0..c1).step_by(nr) {
-                let acc = tile::<L>(cin, img.x.add(n), hw, w);
+                let acc = tile::<L, 2>(cin, img.x.add(n), hw, w);
                 store_full::<L, ACT>(layer, img, p * MR, n, &acc);
             }
         }
         c0 = c1;
     }
     if full_end < cols.end {
-        // The last < 2 vectors of pixels: copied into a zero-padded scratch once.
+        // The last < 2 vectors of pixels: copied into a zero-padded scratch
+        // once, then one-vector tiles when they fit (a 7×7 map is 3 full tiles + 1 pixel).
         let width = cols.end - full_end;
         let mut xs = vec![0f32; cin * nr];
         for k in 0..cin {
@@ -103,29 +104,35 @@ pub(crate) unsafe fn region<L: Lanes, const ACT: u8>(
         }
         for p in panels {
             let w = layer.packed.as_ptr().add(p * cin * MR);
-            let acc = tile::<L>(cin, xs.as_ptr(), nr, w);
-            store_part::<L, ACT>(layer, img, p * MR, full_end, width, &acc);
+            if width <= L::N {
+                let acc = tile::<L, 1>(cin, xs.as_ptr(), nr, w);
+                store_part::<L, ACT, 1>(layer, img, p * MR, full_end, width, &acc);
+            } else {
+                let acc = tile::<L, 2>(cin, xs.as_ptr(), nr, w);
+                store_part::<L, ACT, 2>(layer, img, p * MR, full_end, width, &acc);
+            }
         }
     }
 }
 
-/// `MR` output channels × 2 vectors of pixels: `Σ_k w[k, r] · x[k·stride ..]`.
+/// `MR` output channels × `V` vectors of pixels: `Σ_k w[k, r] · x[k·stride ..]`.
 #[inline(always)]
-unsafe fn tile<L: Lanes>(
+unsafe fn tile<L: Lanes, const V: usize>(
     cin: usize,
     x: *const f32,
     stride: usize,
     w: *const f32,
-) -> [[L::V; 2]; MR] {
-    let mut acc = [[L::splat(0.0); 2]; MR];
+) -> [[L::V; V]; MR] {
+    let mut acc = [[L::splat(0.0); V]; MR];
     for k in 0..cin {
         let xk = x.add(k * stride);
-        let (x0, x1) = (L::load(xk), L::load(xk.add(L::N)));
+        let xv: [L::V; V] = std::array::from_fn(|v| L::load(xk.add(v * L::N)));
         let wk = w.add(k * MR);
         for (r, a) in acc.iter_mut().enumerate() {
             let b = L::splat(*wk.add(r));
-            a[0] = L::mul_add(a[0], b, x0);
-            a[1] = L::mul_add(a[1], b, x1);
+            for (a, &x) in a.iter_mut().zip(&xv) {
+                *a = L::mul_add(*a, b, x);
+            }
         }
     }
     acc
@@ -155,13 +162,13 @@ unsafe fn store_full<L: Lanes, const ACT: u8>(
 
 /// Like [`store_full`] for the first `width` pixels only.
 #[inline(always)]
-unsafe fn store_part<L: Lanes, const ACT: u8>(
+unsafe fn store_part<L: Lanes, const ACT: u8, const V: usize>(
     layer: &Layer,
     img: Image,
     m0: usize,
     n: usize,
     width: usize,
-    acc: &[[L::V; 2]; MR],
+    acc: &[[L::V; V]; MR],
 ) {
     let mut row = [0f32; 32];
     for (r, a) in acc.iter().enumerate().take(layer.cout.saturating_sub(m0)) {
