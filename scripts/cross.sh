@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Cross-compiles examples/classify and runs it where this machine can:
 #  - aarch64-unknown-linux-gnu: built with Debian's cross gcc, run under qemu-user, and
-#    pnag-runtime's depthwise-kernel tests (the NEON code) run under qemu-user too;
+#    pnag-runtime's depthwise and 1x1 kernel tests (the NEON code) run under qemu-user too;
 #  - aarch64-linux-android: linked with the NDK when ANDROID_NDK_HOME is set, otherwise
 #    `cargo check` (tract-linalg's NEON assembly is assembled by the aarch64 gcc).
 # Installs what it needs (idempotently). Usage: scripts/cross.sh [IMAGE.png]
@@ -37,10 +37,10 @@ PY
 fi
 qemu-aarch64 -L /usr/aarch64-linux-gnu "$BIN" "$IMAGE" --runs 1
 
-echo "== pnag-runtime depthwise kernels, NEON path, under qemu-user"
+echo "== pnag-runtime depthwise and 1x1 kernels, NEON path, under qemu-user"
 # `-p classify` too: same feature unification as the build above, so tract is not rebuilt.
 CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUNNER="qemu-aarch64 -L /usr/aarch64-linux-gnu" \
-    cargo test --release --locked -q -p classify -p pnag-runtime --target aarch64-unknown-linux-gnu --test depthwise
+    cargo test --release --locked -q -p classify -p pnag-runtime --target aarch64-unknown-linux-gnu --test depthwise --test pointwise
 
 echo "== aarch64-linux-android"
 if [ -n "${ANDROID_NDK_HOME:-}" ]; then

@@ -48,6 +48,9 @@ pub struct EnginesArgs {
     /// Which subnet's time is broken down per layer kind and node: smallest, middle or largest.
     #[arg(long, default_value = "largest")]
     pub breakdown: String,
+    /// Threads for the breakdown run.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=64))]
+    pub breakdown_threads: u64,
     /// Measure tract only (no Python engines).
     #[arg(long)]
     pub tract_only: bool,
@@ -255,7 +258,12 @@ pub fn engines(a: &EnginesArgs) -> Result<()> {
             )
         })?;
     let largest_spec = NetworkSpec::new(largest, a.width, a.resolution)?;
-    let breakdown = op_breakdown(&largest_spec, a.runs.min(10), &input)?;
+    let breakdown = op_breakdown(
+        &largest_spec,
+        a.breakdown_threads as usize,
+        a.runs.min(10),
+        &input,
+    )?;
     let peak = fma_peak_gflops();
     let md = markdown(a, &rows, largest_name, &breakdown, &python_rounds, peak);
     let json = json!({"width": a.width.to_string(), "resolution": r, "rows": rows,
@@ -320,13 +328,18 @@ struct Breakdown {
 const TOP_NODES: usize = 12;
 
 /// Mean time per layer kind and per node over `runs` single-thread profiled runs.
-fn op_breakdown(spec: &NetworkSpec, runs: usize, input: &[f32]) -> Result<Breakdown> {
+fn op_breakdown(
+    spec: &NetworkSpec,
+    threads: usize,
+    runs: usize,
+    input: &[f32],
+) -> Result<Breakdown> {
     let net = Network::synthetic(
         spec.clone(),
         0,
         NetworkOptions {
             batch: 1,
-            threads: 1,
+            threads,
             ..Default::default()
         },
     )?;
@@ -432,8 +445,8 @@ fn markdown(
 ) -> String {
     let mut s = format!(
         "Subnets of OFA MobileNetV3 w{} at {}x{}, batch 1, same synthetic (untrained) weights and input in every engine; \
-         median of {} interleaved rounds of {} timed runs ({} warm-up). *ours* = tract 0.23.9 with PNAG-rs's depthwise \
-         kernels (what `network!` ships), *tract plain* = tract's own depthwise convs.\n",
+         median of {} interleaved rounds of {} timed runs ({} warm-up). *ours* = tract 0.23.9 with PNAG-rs's depthwise, \
+         1x1 and stem conv ops (what `network!` ships), *tract plain* = tract's own ops throughout.\n",
         a.width, a.resolution, a.resolution, a.rounds, a.runs, a.warmup
     );
     if let Some(p) = python.first() {
@@ -464,7 +477,11 @@ fn markdown(
                 .unwrap_or_else(|| "—".into()),
         ));
     }
-    s.push_str(&format!("\nWhere our time goes ({largest} arch, 1 thread, per-node timing):\n\n| layer kind | ms | share | GMAC/s |\n|---|---:|---:|---:|\n"));
+    let threads = match a.breakdown_threads {
+        1 => "1 thread".to_string(),
+        n => format!("{n} threads"),
+    };
+    s.push_str(&format!("\nWhere our time goes ({largest} arch, {threads}, per-node timing):\n\n| layer kind | ms | share | GMAC/s |\n|---|---:|---:|---:|\n"));
     for b in &breakdown.kinds {
         s.push_str(&format!(
             "| {} | {:.2} | {:.1} % | {} |\n",
