@@ -5,6 +5,7 @@
 //! the following 1x1 convolution, and the SE's h-sigmoid `relu6(x+3)/6` into
 //! the SE expand conv (leaving a clamp to [0, 1]). What remains is convs,
 //! ReLU / h-swish, sums, one multiply per SE block and the residual adds.
+//! With our ops the SE multiply goes into the next 1x1 conv's weights.
 //! Depthwise convs with their activation become one [`DepthwiseConv`] node,
 //! and 1x1 convs with their activation or residual add one [`PointwiseConv`]
 //! node, unless the options ask for tract's own ops (CUDA, or for comparison).
@@ -103,7 +104,13 @@ impl<'a> SubnetGraph<'a> {
     /// Final expand conv, global pooling over the `final_size`² map, feature mix and classifier.
     pub fn head(self, final_size: usize) -> TractResult<TypedModel> {
         let SubnetGraph { mut g, mut x } = self;
-        x = g.pointwise_bn("final_expand_layer", x, Some(Activation::HSwish), None)?;
+        x = g.pointwise_bn(
+            "final_expand_layer",
+            x,
+            None,
+            Some(Activation::HSwish),
+            None,
+        )?;
         let area = (final_size * final_size) as f32;
         x = g.wire(
             "global_avg_pool",
@@ -320,7 +327,7 @@ impl<'a> GraphBuilder<'a> {
         let mut x = input;
         if b.expand_channels.is_some() {
             let ib = format!("{p}.inverted_bottleneck");
-            x = self.pointwise_bn(&ib, x, Some(b.activation), None)?;
+            x = self.pointwise_bn(&ib, x, None, Some(b.activation), None)?;
         }
         let dw = format!("{p}.depth_conv");
         if self.specialized {
@@ -331,26 +338,45 @@ impl<'a> GraphBuilder<'a> {
             x = self.conv_bn(&dw, x, b.stride, b.mid_channels)?;
             x = self.act(&format!("{dw}.act"), x, b.activation)?;
         }
+        let mut se_scale = None;
         if b.se_channels.is_some() {
-            x = self.squeeze_excite(&format!("{p}.depth_conv.se"), x, b.out_size)?;
+            let scale = self.squeeze_excite(&format!("{p}.depth_conv.se"), x, b.out_size)?;
+            if self.specialized {
+                se_scale = Some(scale); // applied by the point-linear op to its weights
+            } else {
+                x = self.binary(
+                    &format!("{p}.depth_conv.se.scale"),
+                    tract_core::ops::math::mul(),
+                    x,
+                    scale,
+                )?;
+            }
         }
         let residual = b.residual.then_some(input);
-        self.pointwise_bn(&format!("{p}.point_linear"), x, None, residual)
+        self.pointwise_bn(&format!("{p}.point_linear"), x, se_scale, None, residual)
     }
 
-    /// `{prefix}` 1x1 conv + batch norm, then the activation, then `+ residual`:
-    /// one [`PointwiseConv`] node, or tract's conv, activation and add.
+    /// `{prefix}` 1x1 conv + batch norm over `x` (times the squeeze-excite
+    /// `se_scale`, our op only), then the activation, then `+ residual`: one
+    /// [`PointwiseConv`] node, or tract's conv, activation and add.
     fn pointwise_bn(
         &mut self,
         prefix: &str,
         x: OutletId,
+        se_scale: Option<OutletId>,
         act: Option<Activation>,
         residual: Option<OutletId>,
     ) -> TractResult<OutletId> {
         if self.specialized {
             let (_, weight, bias) = self.fold_bn(prefix)?;
-            let op = PointwiseConv::new(&weight, bias, act, residual.is_some())?;
-            let inputs: TVec<OutletId> = std::iter::once(x).chain(residual).collect();
+            let mut op = PointwiseConv::new(&weight, bias, act, residual.is_some())?;
+            if se_scale.is_some() {
+                op = op.with_input_scale();
+            }
+            let inputs: TVec<OutletId> = [Some(x), se_scale, residual]
+                .into_iter()
+                .flatten()
+                .collect();
             return self.wire(&format!("{prefix}.conv"), op, &inputs);
         }
         let mut y = self.conv_bn(prefix, x, 1, 1)?;
@@ -364,8 +390,9 @@ impl<'a> GraphBuilder<'a> {
         Ok(y)
     }
 
-    /// `x * h_sigmoid(expand(relu(reduce(mean(x)))))`, with the mean's `1/(H*W)`
-    /// folded into `reduce` and h-sigmoid's `(.+3)/6` folded into `expand`.
+    /// The squeeze-excite scale `h_sigmoid(expand(relu(reduce(mean(x)))))`
+    /// (`[n, C, 1, 1]`; the block multiplies `x` by it), with the mean's
+    /// `1/(H*W)` folded into `reduce` and h-sigmoid's `(.+3)/6` into `expand`.
     fn squeeze_excite(&mut self, p: &str, x: OutletId, size: usize) -> TractResult<OutletId> {
         let area = (size * size) as f32;
         let pooled = self.wire(
@@ -405,12 +432,11 @@ impl<'a> GraphBuilder<'a> {
             y,
             zero,
         )?;
-        y = self.binary(
+        self.binary(
             &format!("{p}.h_sigmoid.hi"),
             tract_core::ops::math::min(),
             y,
             one,
-        )?;
-        self.binary(&format!("{p}.scale"), tract_core::ops::math::mul(), x, y)
+        )
     }
 }

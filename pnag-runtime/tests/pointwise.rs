@@ -2,6 +2,7 @@
 //! `act(W · x + b) + residual`, run through a real tract plan: no / ReLU /
 //! h-swish activation, with and without the residual, output channel counts
 //! off the 6-row tile, pixel counts off the 8/16-pixel tile (1x1, 7x7, 3x5, …),
+//! with and without the squeeze-excite input scale,
 //! batch 2, 1 and 2 threads, the AVX2/NEON path and the portable one. On
 //! aarch64 (run under qemu by scripts/cross.sh) `Simd::Best` is the NEON code.
 
@@ -29,6 +30,8 @@ fn values(n: usize, seed: u64) -> Vec<f32> {
 struct Case {
     act: Option<Activation>,
     residual: bool,
+    /// Squeeze-excite input scale `[batch, cin, 1, 1]` (`with_input_scale`).
+    scaled: bool,
     batch: usize,
     cin: usize,
     cout: usize,
@@ -42,7 +45,14 @@ impl Case {
     }
 }
 
-fn reference(c: &Case, x: &[f32], wt: &[f32], bias: &[f32], res: &[f32]) -> Vec<f32> {
+fn reference(
+    c: &Case,
+    x: &[f32],
+    wt: &[f32],
+    bias: &[f32],
+    scale: &[f32],
+    res: &[f32],
+) -> Vec<f32> {
     let hw = c.h * c.w;
     let mut y = vec![0f32; c.out_len()];
     for n in 0..c.batch {
@@ -50,7 +60,12 @@ fn reference(c: &Case, x: &[f32], wt: &[f32], bias: &[f32], res: &[f32]) -> Vec<
             for p in 0..hw {
                 let mut acc = bias[m] as f64;
                 for k in 0..c.cin {
-                    acc += wt[m * c.cin + k] as f64 * x[(n * c.cin + k) * hw + p] as f64;
+                    let s = if c.scaled {
+                        scale[n * c.cin + k] as f64
+                    } else {
+                        1.0
+                    };
+                    acc += wt[m * c.cin + k] as f64 * x[(n * c.cin + k) * hw + p] as f64 * s;
                 }
                 let acc = match c.act {
                     Some(Activation::Relu) => acc.max(0.0),
@@ -71,13 +86,17 @@ fn run(
     x: &[f32],
     wt: &[f32],
     bias: &[f32],
+    scale: &[f32],
     res: &[f32],
     simd: Simd,
     threads: usize,
 ) -> Vec<f32> {
-    let op = PointwiseConv::new(wt, bias.to_vec(), c.act, c.residual)
+    let mut op = PointwiseConv::new(wt, bias.to_vec(), c.act, c.residual)
         .unwrap()
         .with_simd(simd);
+    if c.scaled {
+        op = op.with_input_scale();
+    }
     let mut model = TypedModel::default();
     let mut inputs = vec![model
         .add_source("x", f32::fact([c.batch, c.cin, c.h, c.w]))
@@ -85,6 +104,11 @@ fn run(
     let mut values_in = vec![Tensor::from_shape(&[c.batch, c.cin, c.h, c.w], x)
         .unwrap()
         .into_tvalue()];
+    if c.scaled {
+        let shape = [c.batch, c.cin, 1, 1];
+        inputs.push(model.add_source("scale", f32::fact(shape)).unwrap());
+        values_in.push(Tensor::from_shape(&shape, scale).unwrap().into_tvalue());
+    }
     if c.residual {
         let shape = [c.batch, c.cout, c.h, c.w];
         inputs.push(model.add_source("residual", f32::fact(shape)).unwrap());
@@ -111,8 +135,9 @@ fn check(c: &Case, simd: Simd, threads: usize) {
     let wt = values(c.cout * c.cin, 2);
     let bias = values(c.cout, 3);
     let res = values(c.out_len(), 4);
-    let want = reference(c, &x, &wt, &bias, &res);
-    let got = run(c, &x, &wt, &bias, &res, simd, threads);
+    let scale = values(c.batch * c.cin, 8);
+    let want = reference(c, &x, &wt, &bias, &scale, &res);
+    let got = run(c, &x, &wt, &bias, &scale, &res, simd, threads);
     assert_eq!(got.len(), want.len());
     // f32 sums of `cin` products of values in [-1, 1): error grows like sqrt(cin).
     let tol = 1e-6 * (c.cin as f32).max(1.0) + 1e-6;
@@ -135,6 +160,8 @@ fn every_activation_residual_and_awkward_size_matches_the_reference() {
                     let case = Case {
                         act,
                         residual,
+                        // Both with and without the squeeze-excite scale, across the sizes.
+                        scaled: (h + cin) % 2 == 1,
                         batch: 2,
                         cin,
                         cout,
@@ -154,6 +181,7 @@ fn threads_split_channels_or_pixels_without_changing_the_result() {
     // Both past the op's threading threshold: more channels than pixels
     // (split by weight panels) and more pixels than channels (split by columns).
     let wide = Case {
+        scaled: true,
         act: Some(Activation::HSwish),
         residual: false,
         batch: 1,
@@ -163,6 +191,7 @@ fn threads_split_channels_or_pixels_without_changing_the_result() {
         w: 7,
     };
     let tall = Case {
+        scaled: false,
         act: None,
         residual: true,
         batch: 2,
@@ -194,7 +223,7 @@ fn bad_weights_and_shapes_are_errors() {
     let x = model.add_source("x4", f32::fact([1, 4, 2, 2])).unwrap();
     let err = model.wire_node("pw2", op.clone(), &[x]).unwrap_err();
     assert!(
-        format!("{err:?}").contains("residual input is missing"),
+        format!("{err:?}").contains("expected 2 inputs, got 1"),
         "{err:?}"
     );
     let r = model.add_source("r3", f32::fact([1, 3, 2, 1])).unwrap();

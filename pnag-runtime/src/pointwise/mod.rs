@@ -9,6 +9,12 @@
 //! epilogue in registers. Output channels (or pixels, whichever operand is
 //! the larger) are split over tract's thread pool. [`Im2colConv`] runs the
 //! stem's 3×3 conv through the same kernel.
+//!
+//! With [`PointwiseConv::with_input_scale`] the op also takes the
+//! squeeze-excite scale `s` (`[n, cin, 1, 1]`) of the block and computes
+//! `W · (s ⊙ x)` as `(W · diag(s)) · x`: scaling the packed weights costs
+//! `cin · cout` multiplies per image instead of a pass over the `cin · h · w`
+//! activations.
 
 mod im2col;
 mod kernel;
@@ -30,11 +36,15 @@ use kernel::{Image, Layer, MR};
 const COLUMN_ALIGN: usize = 16;
 
 /// tract op: 1×1 conv (NCHW, stride 1) + bias + optional activation, plus an
-/// optional residual (a second input of the output's shape) added last.
+/// optional residual (an input of the output's shape) added last.
+///
+/// Inputs: `x`, then the input scale if [`with_input_scale`](Self::with_input_scale),
+/// then the residual if `residual`.
 #[derive(Clone)]
 pub struct PointwiseConv {
     activation: Option<Activation>,
     residual: bool,
+    input_scale: bool,
     simd: Simd,
     cin: usize,
     /// `[cout, cin]` as [`kernel::pack`] lays it out.
@@ -61,6 +71,7 @@ impl PointwiseConv {
         Ok(PointwiseConv {
             activation,
             residual,
+            input_scale: false,
             simd: Simd::Best,
             cin,
             packed: kernel::pack(weights, cout, cin).into(),
@@ -74,6 +85,17 @@ impl PointwiseConv {
         self
     }
 
+    /// Takes a per-image, per-input-channel scale `[n, cin, 1, 1]` as second
+    /// input and multiplies `x` by it first (the squeeze-excite output).
+    pub fn with_input_scale(mut self) -> Self {
+        self.input_scale = true;
+        self
+    }
+
+    fn input_count(&self) -> usize {
+        1 + self.input_scale as usize + self.residual as usize
+    }
+
     pub fn input_channels(&self) -> usize {
         self.cin
     }
@@ -81,32 +103,48 @@ impl PointwiseConv {
         self.bias.len()
     }
 
-    /// `[n, cout, h, w]` for an input `[n, cin, h, w]` (and a residual of that shape).
-    fn output_shape(&self, x: &[usize], residual: Option<&[usize]>) -> TractResult<[usize; 4]> {
+    /// `[n, cout, h, w]` for the input shapes `[n, cin, h, w]`, the scale's
+    /// `[n, cin, 1, 1]` and the residual's (the output's shape).
+    fn output_shape(&self, shapes: &[&[usize]]) -> TractResult<[usize; 4]> {
+        ensure!(
+            shapes.len() == self.input_count(),
+            "1x1 conv: expected {} inputs, got {}",
+            self.input_count(),
+            shapes.len()
+        );
+        let x = shapes[0];
         ensure!(
             x.len() == 4 && x[1] == self.cin,
             "1x1 conv: expected input [n, {}, h, w], got {x:?}",
             self.cin
         );
+        if self.input_scale {
+            let want = [x[0], self.cin, 1, 1];
+            ensure!(
+                shapes[1] == want,
+                "1x1 conv: input scale {:?} is not {want:?}",
+                shapes[1]
+            );
+        }
         let out = [x[0], self.output_channels(), x[2], x[3]];
-        match residual {
-            Some(r) => ensure!(
+        if self.residual {
+            let r = shapes[shapes.len() - 1];
+            ensure!(
                 r == out,
                 "1x1 conv: residual {r:?} is not the output's shape {out:?}"
-            ),
-            None => ensure!(!self.residual, "1x1 conv: the residual input is missing"),
+            );
         }
         Ok(out)
     }
 
     /// One image: splits the larger operand (weights by panels, else pixels) over the threads.
-    pub(crate) fn run_image(&self, img: Image, hw: usize) {
+    pub(crate) fn run_image(&self, img: Image, hw: usize, packed: &[f32]) {
         let cout = self.output_channels();
         let layer = Layer {
             cin: self.cin,
             cout,
             hw,
-            packed: &self.packed,
+            packed,
             bias: &self.bias,
         };
         let panels = cout.div_ceil(MR);
@@ -206,6 +244,7 @@ impl PartialEq for PointwiseConv {
         let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
         self.activation == other.activation
             && self.residual == other.residual
+            && self.input_scale == other.input_scale
             && self.simd == other.simd
             && self.cin == other.cin
             && bits(&self.packed) == bits(&other.packed)
@@ -222,10 +261,15 @@ impl Op for PointwiseConv {
 
     fn info(&self) -> TractResult<Vec<String>> {
         Ok(vec![format!(
-            "{} -> {} channels, {:?}{}",
+            "{} -> {} channels, {:?}{}{}",
             self.cin,
             self.output_channels(),
             self.activation,
+            if self.input_scale {
+                ", input scaled"
+            } else {
+                ""
+            },
             if self.residual { ", + residual" } else { "" }
         )])
     }
@@ -237,37 +281,61 @@ impl EvalOp for PointwiseConv {
     op_out_of_plan!();
 
     fn eval(&self, _ctx: &EvalContext, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
-        ensure!(
-            inputs.len() == 1 + self.residual as usize,
-            "1x1 conv: expected {} inputs, got {}",
-            1 + self.residual as usize,
-            inputs.len()
-        );
-        let x = &inputs[0];
-        let residual = inputs.get(1);
-        let shape = self.output_shape(x.shape(), residual.map(|r| r.shape()))?;
+        let shapes: TVec<&[usize]> = inputs.iter().map(|t| t.shape()).collect();
+        let shape = self.output_shape(&shapes)?;
         let [n, cout, h, w] = shape;
-        let hw = h * w;
+        let (cin, hw) = (self.cin, h * w);
+        let views = inputs
+            .iter()
+            .map(|t| t.try_as_plain_ram())
+            .collect::<TractResult<TVec<_>>>()?;
+        let slices = views
+            .iter()
+            .map(|v| v.as_slice::<f32>())
+            .collect::<TractResult<TVec<_>>>()?;
+        let xs = slices[0];
+        let scale = self.input_scale.then(|| slices[1]);
+        let rs = self.residual.then(|| slices[slices.len() - 1]);
         // SAFETY: every element is written below (each image's regions cover it).
         let mut out = unsafe { Tensor::uninitialized::<f32>(&shape)? };
         {
-            let x_view = x.try_as_plain_ram()?;
-            let xs = x_view.as_slice::<f32>()?;
-            let r_view = residual.map(|r| r.try_as_plain_ram()).transpose()?;
-            let rs = r_view.as_ref().map(|v| v.as_slice::<f32>()).transpose()?;
             let mut out_view = out.try_as_plain_ram_mut()?;
             let os = out_view.as_slice_mut::<f32>()?;
             ensure!(
-                xs.len() == n * self.cin * hw && os.len() == n * cout * hw,
+                xs.len() == n * cin * hw && os.len() == n * cout * hw,
                 "1x1 conv: tensor sizes do not match their shapes"
             );
+            let mut scaled = vec![
+                0f32;
+                if scale.is_some() {
+                    self.packed.len()
+                } else {
+                    0
+                }
+            ];
             for i in 0..n {
+                let packed = match scale {
+                    // Panels are k-major: row k of every panel scales by s[k].
+                    Some(s) => {
+                        let s = &s[i * cin..(i + 1) * cin];
+                        for (j, (dst, src)) in scaled
+                            .chunks_exact_mut(MR)
+                            .zip(self.packed.chunks_exact(MR))
+                            .enumerate()
+                        {
+                            let sk = s[j % cin];
+                            dst.iter_mut().zip(src).for_each(|(d, w)| *d = w * sk);
+                        }
+                        &scaled[..]
+                    }
+                    None => &self.packed[..],
+                };
                 let img = Image {
-                    x: xs[i * self.cin * hw..].as_ptr(),
+                    x: xs[i * cin * hw..].as_ptr(),
                     residual: rs.map_or(std::ptr::null(), |r| r[i * cout * hw..].as_ptr()),
                     out: os[i * cout * hw..].as_mut_ptr(),
                 };
-                self.run_image(img, hw);
+                self.run_image(img, hw, packed);
             }
         }
         Ok(tvec!(out.into_tvalue()))
@@ -286,9 +354,12 @@ impl TypedOp for PointwiseConv {
                 .map(|s| s.into())
                 .context("1x1 conv: the input shape must be known")
         };
-        let x = concrete(inputs[0])?;
-        let residual = inputs.get(1).map(|f| concrete(f)).transpose()?;
-        let out = self.output_shape(&x, residual.as_deref())?;
+        let shapes = inputs
+            .iter()
+            .map(|f| concrete(f))
+            .collect::<TractResult<TVec<_>>>()?;
+        let shapes: TVec<&[usize]> = shapes.iter().map(|s| &s[..]).collect();
+        let out = self.output_shape(&shapes)?;
         Ok(tvec!(f32::fact(out)))
     }
 
