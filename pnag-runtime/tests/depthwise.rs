@@ -176,7 +176,7 @@ fn mismatched_kernel_and_weights_are_errors() {
 }
 
 #[test]
-fn whole_networks_agree_with_tracts_own_depthwise_conv() {
+fn whole_networks_on_our_ops_agree_with_tracts_own_ops() {
     for arch in [Arch::smallest(), Arch::largest()] {
         let spec = NetworkSpec::new(arch.clone(), Width::W1_2, 224).unwrap();
         let weights = Weights::synthetic(&spec, 7);

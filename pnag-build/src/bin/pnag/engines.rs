@@ -1,5 +1,5 @@
 //! `pnag bench engines`: the same subnets, weights, input and thread counts in
-//! tract with our depthwise kernels (ours), plain tract, onnxruntime and
+//! tract with our conv ops (ours), plain tract, onnxruntime and
 //! PyTorch eager CPU, interleaved in rounds, with a breakdown of where our
 //! time goes (per layer kind and per node) and the machine's measured FMA
 //! peak. Writes `engines.md` / `engines.json`.
