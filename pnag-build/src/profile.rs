@@ -88,15 +88,46 @@ pub fn time_network(
     Ok(Timing::from_samples(&samples))
 }
 
-/// Builds and times one arch.
-pub fn profile_arch(
-    arch: Arch,
-    s: &ProfileSettings,
+/// Times `net` and `reference` alternately — `warmup` untimed runs of each,
+/// then `pairs` timed pairs — and returns the median of the per-pair ratios
+/// `net / reference` and every timed reference run (ms). A slow spell of the
+/// machine longer than one pair scales both runs of a pair alike.
+pub fn time_relative(
+    net: &Network,
+    reference: &Network,
+    warmup: usize,
+    pairs: usize,
     tick: &mut dyn FnMut(),
-) -> Result<ProfileRow, RuntimeError> {
+) -> Result<(f64, Vec<f64>), RuntimeError> {
+    let (shape, ref_shape) = (net.input_shape(), reference.input_shape());
+    let input: Vec<f32> =
+        pnag_runtime::weights::synthetic_uniform("profile.input", 0, shape.iter().product());
+    let ref_input: Vec<f32> =
+        pnag_runtime::weights::synthetic_uniform("profile.input", 0, ref_shape.iter().product());
+    let mut timed = |n: &Network, shape: &[usize], x: &[f32]| -> Result<f64, RuntimeError> {
+        let start = Instant::now();
+        std::hint::black_box(n.run(shape, x)?);
+        tick();
+        Ok(start.elapsed().as_secs_f64() * 1e3)
+    };
+    for _ in 0..warmup {
+        timed(net, &shape, &input)?;
+        timed(reference, &ref_shape, &ref_input)?;
+    }
+    let (mut ratios, mut reference_ms) = (Vec::new(), Vec::new());
+    for _ in 0..pairs.max(1) {
+        let ms = timed(net, &shape, &input)?;
+        let r = timed(reference, &ref_shape, &ref_input)?;
+        ratios.push(ms / r);
+        reference_ms.push(r);
+    }
+    Ok((Timing::quantile(&ratios, 0.5), reference_ms))
+}
+
+/// The network `pnag profile` times for `arch` (synthetic weights, batch 1).
+pub fn build_network(arch: Arch, s: &ProfileSettings) -> Result<Network, RuntimeError> {
     let spec = NetworkSpec::new(arch, s.width, s.resolution)?;
-    let macs = spec.macs();
-    let net = Network::synthetic(
+    Network::synthetic(
         spec,
         s.weights_seed,
         NetworkOptions {
@@ -104,7 +135,17 @@ pub fn profile_arch(
             threads: s.threads,
             ..Default::default()
         },
-    )?;
+    )
+}
+
+/// Builds and times one arch.
+pub fn profile_arch(
+    arch: Arch,
+    s: &ProfileSettings,
+    tick: &mut dyn FnMut(),
+) -> Result<ProfileRow, RuntimeError> {
+    let macs = NetworkSpec::new(arch, s.width, s.resolution)?.macs();
+    let net = build_network(arch, s)?;
     let t = time_network(&net, s.warmup, s.runs, tick)?;
     Ok(ProfileRow {
         arch: arch.to_string(),

@@ -16,7 +16,7 @@ use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use pnag_build::describe::ArchReport;
-use pnag_build::profile::{profile_arch, time_network, write_csv, ProfileSettings, Timing};
+use pnag_build::profile::{profile_arch, write_csv, ProfileSettings, Timing};
 use pnag_build::{cost, npy, sample};
 use pnag_runtime::{Arch, Network, NetworkOptions, NetworkSpec, Weights, Width};
 
@@ -178,8 +178,8 @@ struct ProfileDeviceArgs {
     #[arg(long, default_value_t = 0)]
     seed: u64,
     /// Passes over all archs (each a fresh build); an arch's latency is its median over passes
-    /// of its ratio to a reference subnet timed right after it (cancels a shared machine's slow
-    /// spells), times the reference's fast-state latency.
+    /// of its run-by-run ratio to a reference subnet run alternately with it (cancels a shared
+    /// machine's slow spells), times the reference's fast-state latency.
     #[arg(long, default_value_t = 3)]
     passes: usize,
     /// Output directory (writes host.json).
@@ -352,15 +352,16 @@ fn profile_device(a: ProfileDeviceArgs) -> Result<()> {
         resolution: a.resolution,
         threads: a.threads,
         warmup: 2,
-        runs: 5,
+        runs: 7,
         weights_seed: 0,
     };
     // Fit and validation archs interleaved in every pass, so slow spells hit both alike.
     let all: Vec<Arch> = fit_archs.iter().chain(&val_archs).copied().collect();
-    // A reference subnet, built once and timed right after every measurement. This shared
-    // VM has slow spells (everything ±20 % for seconds); they hit both, so an arch is
-    // measured as its ratio to the reference (median over passes), scaled back to ms by
-    // the reference's fast-state (10th percentile) latency.
+    // A reference subnet, built once and run alternately with every arch. This shared
+    // VM has slow spells (everything ±20–40 % for seconds); they hit both runs of a pair,
+    // so an arch is measured as its run-by-run ratio to the reference (median over the
+    // pairs, then over passes), scaled back to ms by the reference's fast-state (10th
+    // percentile) latency.
     let reference = Network::synthetic(
         NetworkSpec::new(sample::middle_arch(), a.width, a.resolution)?,
         0,
@@ -369,9 +370,9 @@ fn profile_device(a: ProfileDeviceArgs) -> Result<()> {
             ..Default::default()
         },
     )?;
-    const REF_RUNS: usize = 3;
     let passes = a.passes.max(1);
-    let bar = ProgressBar::new((passes * all.len() * (7 + REF_RUNS + 1)) as u64);
+    let runs_per_arch = 2 * (settings.warmup + settings.runs);
+    let bar = ProgressBar::new((passes * all.len() * runs_per_arch) as u64);
     bar.set_style(
         ProgressStyle::with_template("{msg:>18} [{bar:40}] {pos}/{len} runs, eta {eta}")?
             .progress_chars("=> "),
@@ -381,10 +382,16 @@ fn profile_device(a: ProfileDeviceArgs) -> Result<()> {
     for pass in 0..passes {
         for (i, arch) in all.iter().enumerate() {
             bar.set_message(format!("pass {}/{passes} arch {}", pass + 1, i + 1));
-            let ms = profile_arch(*arch, &settings, &mut || bar.inc(1))?.median_ms;
-            let r = time_network(&reference, 1, REF_RUNS, &mut || bar.inc(1))?.median_ms;
-            ratios[i].push(ms / r);
-            reference_ms.push(r);
+            let net = pnag_build::profile::build_network(*arch, &settings)?;
+            let (ratio, refs) = pnag_build::profile::time_relative(
+                &net,
+                &reference,
+                settings.warmup,
+                settings.runs,
+                &mut || bar.inc(1),
+            )?;
+            ratios[i].push(ratio);
+            reference_ms.extend(refs);
         }
     }
     let fast_reference = Timing::quantile(&reference_ms, 0.1);

@@ -137,7 +137,7 @@ pub fn models(a: &ModelsReportArgs) -> Result<()> {
         ),
         metrics: Some(Metrics::new(&hp, &hm)),
         note: format!(
-            "{}; w{} r{} {} thread(s); fitted on {} archs, median over {} passes of the ratio to a reference subnet",
+            "{}; w{} r{} {} thread(s); fitted on {} archs, median over {} passes of the run-by-run ratio to a reference subnet",
             h.machine, h.width, h.resolution, h.threads, h.fit_archs, h.passes
         ),
         plot: Some("host.svg".into()),
