@@ -48,6 +48,7 @@ fn every_subcommand_has_help() {
         vec!["report", "models"],
         vec!["bench"],
         vec!["bench", "engines"],
+        vec!["bench", "depthwise"],
         vec!["bench", "extract"],
         vec!["bench", "frontier"],
         vec!["train"],
@@ -63,6 +64,34 @@ fn every_subcommand_has_help() {
             "{args:?}"
         );
     }
+}
+
+#[test]
+fn bench_arguments_are_checked_before_any_measurement() {
+    let out = tmp("bench-bad");
+    let out = out.to_str().unwrap();
+    assert!(
+        fails(&["bench", "depthwise", "--threads", "0", "--out", out])
+            .contains("every --threads value must be at least 1")
+    );
+    assert!(fails(&[
+        "bench",
+        "engines",
+        "--breakdown",
+        "huge",
+        "--tract-only",
+        "--out",
+        out
+    ])
+    .contains("--breakdown huge: expected smallest, middle or largest"));
+    assert!(
+        fails(&["bench", "engines", "--breakdown-threads", "0", "--out", out])
+            .contains("0 is not in 1..=64")
+    );
+    assert!(
+        !std::path::Path::new(out).exists(),
+        "nothing written for bad arguments"
+    );
 }
 
 #[test]
