@@ -36,7 +36,7 @@ impl Im2colConv {
         let cout = bias.len().max(1);
         let taps = kernel_size * kernel_size;
         ensure!(
-            weights.len() % (cout * taps) == 0,
+            weights.len().is_multiple_of(cout * taps),
             "conv weights: expected {} x cin x {kernel_size} x {kernel_size} values, got {}",
             bias.len(),
             weights.len()

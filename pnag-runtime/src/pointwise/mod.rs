@@ -63,7 +63,7 @@ impl PointwiseConv {
     ) -> TractResult<Self> {
         let cout = bias.len();
         ensure!(
-            cout > 0 && !weights.is_empty() && weights.len() % cout == 0,
+            cout > 0 && !weights.is_empty() && weights.len().is_multiple_of(cout),
             "1x1 conv weights: expected {cout} x cin values for {cout} output channels, got {}",
             weights.len()
         );
