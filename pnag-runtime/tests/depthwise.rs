@@ -9,10 +9,9 @@ use pnag_runtime::depthwise::{DepthwiseConv, DepthwiseKernel, Simd};
 use pnag_runtime::{Activation, Arch, Kernels, Network, NetworkOptions, NetworkSpec};
 use pnag_runtime::{Weights, Width};
 use tract_core::internal::*;
-use tract_linalg::multithread::Executor;
 
 mod common;
-use common::values;
+use common::{run_model, values};
 
 struct Case {
     k: usize,
@@ -68,19 +67,8 @@ fn run(c: &Case, x: &[f32], wt: &[f32], bias: &[f32], simd: Simd, threads: usize
         .unwrap();
     let y = model.wire_node("dw", op, &[src]).unwrap();
     model.select_output_outlets(&y).unwrap();
-    let options = RunOptions {
-        executor: (threads > 1).then(|| Executor::multithread(threads)),
-        ..Default::default()
-    };
-    let plan = model.into_runnable_with_options(&options).unwrap();
     let input = Tensor::from_shape(&[c.batch, c.channels, c.h, c.w], x).unwrap();
-    let out = plan.run(tvec![input.into_tvalue()]).unwrap();
-    out[0]
-        .to_plain_array_view::<f32>()
-        .unwrap()
-        .iter()
-        .copied()
-        .collect()
+    run_model(model, tvec![input.into_tvalue()], threads)
 }
 
 fn check(c: &Case, simd: Simd, threads: usize) {

@@ -9,10 +9,9 @@
 use pnag_runtime::pointwise::PointwiseConv;
 use pnag_runtime::{Activation, Simd};
 use tract_core::internal::*;
-use tract_linalg::multithread::Executor;
 
 mod common;
-use common::values;
+use common::{run_model, values};
 
 #[derive(Debug, Clone, Copy)]
 struct Case {
@@ -104,18 +103,7 @@ fn run(
     }
     let y = model.wire_node("pw", op, &inputs).unwrap();
     model.select_output_outlets(&y).unwrap();
-    let options = RunOptions {
-        executor: (threads > 1).then(|| Executor::multithread(threads)),
-        ..Default::default()
-    };
-    let plan = model.into_runnable_with_options(&options).unwrap();
-    let out = plan.run(values_in.into()).unwrap();
-    out[0]
-        .to_plain_array_view::<f32>()
-        .unwrap()
-        .iter()
-        .copied()
-        .collect()
+    run_model(model, values_in.into(), threads)
 }
 
 fn check(c: &Case, simd: Simd, threads: usize) {
