@@ -63,6 +63,16 @@ pub struct ProfileRow {
     pub macs_m: f64,
 }
 
+/// The input shape of `net` and the fixed synthetic image every profile runs on it.
+fn profile_input(net: &Network) -> (Vec<usize>, Vec<f32>) {
+    let shape = net.input_shape();
+    let n = shape.iter().product();
+    (
+        shape.to_vec(),
+        pnag_runtime::weights::synthetic_uniform("profile.input", 0, n),
+    )
+}
+
 /// Times `runs` executions of `net` after `warmup` untimed ones; `tick` is
 /// called after every execution (for progress bars).
 pub fn time_network(
@@ -71,9 +81,7 @@ pub fn time_network(
     runs: usize,
     tick: &mut dyn FnMut(),
 ) -> Result<Timing, RuntimeError> {
-    let shape = net.input_shape();
-    let input: Vec<f32> =
-        pnag_runtime::weights::synthetic_uniform("profile.input", 0, shape.iter().product());
+    let (shape, input) = profile_input(net);
     for _ in 0..warmup {
         net.run(&shape, &input)?;
         tick();
@@ -99,11 +107,7 @@ pub fn time_relative(
     pairs: usize,
     tick: &mut dyn FnMut(),
 ) -> Result<(f64, Vec<f64>), RuntimeError> {
-    let (shape, ref_shape) = (net.input_shape(), reference.input_shape());
-    let input: Vec<f32> =
-        pnag_runtime::weights::synthetic_uniform("profile.input", 0, shape.iter().product());
-    let ref_input: Vec<f32> =
-        pnag_runtime::weights::synthetic_uniform("profile.input", 0, ref_shape.iter().product());
+    let ((shape, input), (ref_shape, ref_input)) = (profile_input(net), profile_input(reference));
     let mut timed = |n: &Network, shape: &[usize], x: &[f32]| -> Result<f64, RuntimeError> {
         let start = Instant::now();
         std::hint::black_box(n.run(shape, x)?);

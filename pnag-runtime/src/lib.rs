@@ -29,6 +29,8 @@ pub mod graph;
 #[cfg(feature = "engine")]
 pub mod network;
 #[cfg(feature = "engine")]
+mod ops;
+#[cfg(feature = "engine")]
 pub mod pointwise;
 #[cfg(feature = "engine")]
 mod simd;

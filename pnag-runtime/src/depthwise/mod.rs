@@ -23,6 +23,7 @@ use std::sync::Arc;
 use rayon::prelude::*;
 use tract_core::internal::*;
 
+use crate::ops::{f32_shape, same_bits};
 pub use crate::simd::Simd;
 use crate::simd::{self, ACT_HSWISH, ACT_RELU};
 use crate::spec::Activation;
@@ -240,13 +241,12 @@ impl fmt::Debug for DepthwiseConv {
 /// Bitwise on the weights, so that equality is reflexive (tract's `DynEq` needs `Eq`).
 impl PartialEq for DepthwiseConv {
     fn eq(&self, other: &Self) -> bool {
-        let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
         self.kernel.kernel_size == other.kernel.kernel_size
             && self.kernel.stride == other.kernel.stride
             && self.activation == other.activation
             && self.simd == other.simd
-            && bits(&self.weights) == bits(&other.weights)
-            && bits(&self.bias) == bits(&other.bias)
+            && same_bits(&self.weights, &other.weights)
+            && same_bits(&self.bias, &other.bias)
     }
 }
 
@@ -282,7 +282,8 @@ impl EvalOp for DepthwiseConv {
             self.channels()
         );
         let g = self.geometry(shape[2], shape[3]);
-        let mut out = Tensor::zero::<f32>(&[shape[0], shape[1], g.ho, g.wo])?;
+        // SAFETY: every element is written by `run` (each plane's tiles cover it).
+        let mut out = unsafe { Tensor::uninitialized::<f32>(&[shape[0], shape[1], g.ho, g.wo])? };
         {
             let view = x.try_as_plain_ram()?;
             let input = view.as_slice::<f32>()?;
@@ -295,15 +296,7 @@ impl EvalOp for DepthwiseConv {
 
 impl TypedOp for DepthwiseConv {
     fn output_facts(&self, inputs: &[&TypedFact]) -> TractResult<TVec<TypedFact>> {
-        let fact = inputs[0];
-        ensure!(
-            fact.datum_type == f32::datum_type(),
-            "depthwise conv: f32 input expected"
-        );
-        let shape = fact
-            .shape
-            .as_concrete()
-            .context("depthwise conv: the input shape must be known")?;
+        let shape = f32_shape(inputs[0], "depthwise conv")?;
         ensure!(
             shape.len() == 4 && shape[1] == self.channels(),
             "depthwise conv: expected input [n, {}, h, w], got {shape:?}",

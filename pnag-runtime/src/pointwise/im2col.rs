@@ -7,6 +7,7 @@ use std::fmt;
 use tract_core::internal::*;
 
 use super::PointwiseConv;
+use crate::ops::f32_shape;
 use crate::spec::Activation;
 
 /// tract op: `k`×`k` conv (NCHW, OIHW weights, padding `k / 2`, stride `s`)
@@ -160,16 +161,8 @@ impl EvalOp for Im2colConv {
 
 impl TypedOp for Im2colConv {
     fn output_facts(&self, inputs: &[&TypedFact]) -> TractResult<TVec<TypedFact>> {
-        let fact = inputs[0];
-        ensure!(
-            fact.datum_type == f32::datum_type(),
-            "conv: f32 input expected"
-        );
-        let shape = fact
-            .shape
-            .as_concrete()
-            .context("conv: the input shape must be known")?;
-        Ok(tvec!(f32::fact(self.output_shape(shape)?)))
+        let shape = f32_shape(inputs[0], "conv")?;
+        Ok(tvec!(f32::fact(self.output_shape(&shape)?)))
     }
 
     as_op!();

@@ -27,6 +27,7 @@ use std::sync::Arc;
 use rayon::prelude::*;
 use tract_core::internal::*;
 
+use crate::ops::{f32_shape, same_bits};
 use crate::simd::{self, Simd, ACT_HSWISH, ACT_NONE, ACT_RELU};
 use crate::spec::Activation;
 use crate::threads::{in_tract_pool, tract_threads, PARALLEL_MIN_MACS};
@@ -241,14 +242,13 @@ impl fmt::Debug for PointwiseConv {
 /// Bitwise on the weights, so that equality is reflexive (tract's `DynEq` needs `Eq`).
 impl PartialEq for PointwiseConv {
     fn eq(&self, other: &Self) -> bool {
-        let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
         self.activation == other.activation
             && self.residual == other.residual
             && self.input_scale == other.input_scale
             && self.simd == other.simd
             && self.cin == other.cin
-            && bits(&self.packed) == bits(&other.packed)
-            && bits(&self.bias) == bits(&other.bias)
+            && same_bits(&self.packed, &other.packed)
+            && same_bits(&self.bias, &other.bias)
     }
 }
 
@@ -344,19 +344,9 @@ impl EvalOp for PointwiseConv {
 
 impl TypedOp for PointwiseConv {
     fn output_facts(&self, inputs: &[&TypedFact]) -> TractResult<TVec<TypedFact>> {
-        let concrete = |f: &TypedFact| -> TractResult<TVec<usize>> {
-            ensure!(
-                f.datum_type == f32::datum_type(),
-                "1x1 conv: f32 input expected"
-            );
-            f.shape
-                .as_concrete()
-                .map(|s| s.into())
-                .context("1x1 conv: the input shape must be known")
-        };
         let shapes = inputs
             .iter()
-            .map(|f| concrete(f))
+            .map(|f| f32_shape(f, "1x1 conv"))
             .collect::<TractResult<TVec<_>>>()?;
         let shapes: TVec<&[usize]> = shapes.iter().map(|s| &s[..]).collect();
         let out = self.output_shape(&shapes)?;
