@@ -203,9 +203,26 @@ fn bad_weights_and_shapes_are_errors() {
         "{err:?}"
     );
     let r = model.add_source("r3", f32::fact([1, 3, 2, 1])).unwrap();
-    let err = model.wire_node("pw3", op, &[x, r]).unwrap_err();
+    let err = model.wire_node("pw3", op.clone(), &[x, r]).unwrap_err();
     assert!(
         format!("{err:?}").contains("is not the output's shape"),
+        "{err:?}"
+    );
+    // The squeeze-excite scale must be [n, cin, 1, 1].
+    let scaled = op.with_input_scale();
+    let s = model.add_source("s", f32::fact([1, 4, 2, 2])).unwrap();
+    let r = model.add_source("r4", f32::fact([1, 3, 2, 2])).unwrap();
+    let err = model.wire_node("pw4", scaled, &[x, s, r]).unwrap_err();
+    assert!(
+        format!("{err:?}").contains("input scale [1, 4, 2, 2] is not [1, 4, 1, 1]"),
+        "{err:?}"
+    );
+    // The im2col conv names the channel count it expects.
+    use pnag_runtime::pointwise::Im2colConv;
+    let conv = Im2colConv::new(3, 2, &[0.0; 2 * 3 * 9], vec![0.0; 2], None).unwrap();
+    let err = model.wire_node("stem", conv, &[x]).unwrap_err();
+    assert!(
+        format!("{err:?}").contains("expected input [n, 3, h, w], got [1, 4, 2, 2]"),
         "{err:?}"
     );
 }
