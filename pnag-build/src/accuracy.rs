@@ -43,6 +43,18 @@ pub trait AccuracyModel {
     fn name(&self) -> &'static str;
     /// Predicted top-1 in percent.
     fn top1(&self, arch: Arch, width: Width, resolution: u32) -> Result<f64, AccuracyError>;
+    /// [`AccuracyModel::top1`] of several archs (the same numbers; batched where that is faster).
+    fn top1_many(
+        &self,
+        archs: &[Arch],
+        width: Width,
+        resolution: u32,
+    ) -> Result<Vec<f64>, AccuracyError> {
+        archs
+            .iter()
+            .map(|&a| self.top1(a, width, resolution))
+            .collect()
+    }
     /// A hash of the model's weights (see [`crate::cost::CostModel::content_hash`]).
     fn content_hash(&self) -> u64;
 }
@@ -78,26 +90,50 @@ impl AccuracyModel for OfaPredictor {
     }
 
     fn top1(&self, arch: Arch, width: Width, resolution: u32) -> Result<f64, AccuracyError> {
-        if width != Width::W1_2 {
-            return Err(AccuracyError::Width {
-                model: "ofa-predictor",
-                width,
-                supported: "1.2",
-            });
-        }
-        if !OFA_PREDICTOR_RESOLUTIONS.contains(&resolution) {
-            return Err(AccuracyError::Resolution {
-                model: "ofa-predictor",
-                resolution,
-                supported: "160, 176, 192, 208, 224",
-            });
-        }
+        check_ofa_predictor(width, resolution)?;
         Ok(100.0 * self.forward(&ofa_predictor_features(&arch, resolution)?))
+    }
+
+    fn top1_many(
+        &self,
+        archs: &[Arch],
+        width: Width,
+        resolution: u32,
+    ) -> Result<Vec<f64>, AccuracyError> {
+        check_ofa_predictor(width, resolution)?;
+        let features = archs
+            .iter()
+            .map(|a| ofa_predictor_features(a, resolution).map(|f| f.to_vec()))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(self
+            .mlp
+            .forward_batch(features)
+            .iter()
+            .map(|out| 100.0 * out[0] as f64)
+            .collect())
     }
 
     fn content_hash(&self) -> u64 {
         crate::cost::fnv1a64([WEIGHTS])
     }
+}
+
+fn check_ofa_predictor(width: Width, resolution: u32) -> Result<(), AccuracyError> {
+    if width != Width::W1_2 {
+        return Err(AccuracyError::Width {
+            model: "ofa-predictor",
+            width,
+            supported: "1.2",
+        });
+    }
+    if !OFA_PREDICTOR_RESOLUTIONS.contains(&resolution) {
+        return Err(AccuracyError::Resolution {
+            model: "ofa-predictor",
+            resolution,
+            supported: "160, 176, 192, 208, 224",
+        });
+    }
+    Ok(())
 }
 
 /// Top-1 learned from measured ImageNet accuracies of w1.0 subnets

@@ -121,7 +121,7 @@ impl Config {
         self
     }
 
-    /// Generator candidates per round (default: [`GenerateOptions`]'s 100).
+    /// Generator candidates per round (default: [`GenerateOptions`]'s 30).
     pub fn samples(mut self, n: usize) -> Self {
         self.samples = Some(n);
         self

@@ -6,6 +6,7 @@
 pub mod accuracy;
 pub mod cost;
 pub mod datasets;
+pub mod dense;
 pub mod deploy;
 pub mod describe;
 pub mod extract;

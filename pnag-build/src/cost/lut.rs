@@ -4,6 +4,8 @@
 //! nsganetv2's `look_up_latency` compute it.
 
 use std::collections::HashMap;
+use std::fmt;
+use std::sync::RwLock;
 
 use pnag_runtime::NetworkSpec;
 
@@ -11,10 +13,14 @@ use super::CostError;
 
 /// `key -> mean latency (ms)` parsed from the two-level YAML the tables use:
 /// `key:` at column 0, then indented `field: number` lines.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct LatencyTable {
     pub name: String,
     means: HashMap<String, f64>,
+    /// Rows already looked up, by their unformatted key: hashing nine numbers
+    /// is much cheaper than formatting the key (a refinement costs ~1,000
+    /// archs of ~25 layers per budget).
+    memo: RwLock<super::FxMap<LayerKey, f64>>,
 }
 
 impl LatencyTable {
@@ -53,6 +59,7 @@ impl LatencyTable {
         Ok(LatencyTable {
             name: name.to_string(),
             means,
+            memo: RwLock::default(),
         })
     }
 
@@ -64,39 +71,115 @@ impl LatencyTable {
         self.means.is_empty()
     }
 
-    fn get(&self, key: String) -> Result<f64, CostError> {
-        self.means.get(&key).copied().ok_or(CostError::MissingKey {
-            table: self.name.clone(),
-            key,
-        })
+    fn get(&self, key: LayerKey) -> Result<f64, CostError> {
+        if let Some(&v) = self
+            .memo
+            .read()
+            .ok()
+            .and_then(|m| m.get(&key).copied())
+            .as_ref()
+        {
+            return Ok(v);
+        }
+        let text = key.to_string();
+        let v = self
+            .means
+            .get(&text)
+            .copied()
+            .ok_or(CostError::MissingKey {
+                table: self.name.clone(),
+                key: text,
+            })?;
+        if let Ok(mut m) = self.memo.write() {
+            m.insert(key, v);
+        }
+        Ok(v)
     }
 
-    /// Sum of `keys` (all must be present).
-    pub fn sum(&self, keys: Vec<String>) -> Result<f64, CostError> {
+    /// Sum of `keys` (all must be present), in order.
+    pub fn sum(&self, keys: Vec<LayerKey>) -> Result<f64, CostError> {
         keys.into_iter().map(|k| self.get(k)).sum()
     }
 }
 
+/// One row of a lookup table, unformatted: which layer and its numbers
+/// (`Display` gives the table's key).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct LayerKey {
+    layer: Layer,
+    n: [u32; 9],
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Layer {
+    Note10Stem,
+    Note10Block,
+    Note10FinalExpand,
+    Note10Pool,
+    Note10FeatureMix,
+    Note10Logits,
+    Nsga2Stem,
+    Nsga2Block,
+    Nsga2FinalExpand,
+    Nsga2FeatureMix,
+    Nsga2Classifier,
+}
+
+fn key(layer: Layer, numbers: &[usize]) -> LayerKey {
+    let mut n = [0u32; 9];
+    for (slot, &v) in n.iter_mut().zip(numbers) {
+        *slot = v as u32;
+    }
+    LayerKey { layer, n }
+}
+
+impl fmt::Display for LayerKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let n = self.n;
+        match self.layer {
+            Layer::Note10Stem => write!(f, "Conv-input:{0}x{0}x3-output:{1}x{1}x{2}", n[0], n[1], n[2]),
+            Layer::Note10Block => write!(
+                f,
+                "expanded_conv-input:{0}x{0}x{1}-output:{2}x{2}x{3}-expand:{4}-kernel:{5}-stride:{6}-idskip:{7}-se:{8}-hs:{9}",
+                n[0], n[1], n[2], n[3], n[4], n[5] & 0xff, n[5] >> 8, n[6], n[7], n[8]
+            ),
+            Layer::Note10FinalExpand => write!(f, "Conv_1-input:{0}x{0}x{1}-output:{0}x{0}x{2}", n[0], n[1], n[2]),
+            Layer::Note10Pool => write!(f, "AvgPool2D-input:{0}x{0}x{1}-output:1x1x{1}", n[0], n[1]),
+            Layer::Note10FeatureMix => write!(f, "Conv_2-input:1x1x{}-output:1x1x{}", n[0], n[1]),
+            Layer::Note10Logits => write!(f, "Logits-input:1x1x{}-output:1000", n[0]),
+            Layer::Nsga2Stem => write!(f, "first_conv-input:{0}x{0}x3-output:{1}x{1}x{2}", n[0], n[1], n[2]),
+            Layer::Nsga2Block => write!(
+                f,
+                "MBConv-input:{0}x{0}x{1}-output:{2}x{2}x{3}-expand:{4}-kernel:{5}-stride:{6}-idskip:{7}-se:{8}",
+                n[0], n[1], n[2], n[3], n[4], n[5], n[6], n[7], n[8]
+            ),
+            Layer::Nsga2FinalExpand => write!(f, "final_expand_layer-input:{0}x{0}x{1}-output:{0}x{0}x{2}", n[0], n[1], n[2]),
+            Layer::Nsga2FeatureMix => write!(f, "feature_mix_layer-input:1x1x{}-output:1x1x{}", n[0], n[1]),
+            Layer::Nsga2Classifier => write!(f, "classifier-input:{}-output:1000", n[0]),
+        }
+    }
+}
+
 /// Layer keys of OFA's Samsung Note10 tables (w1.2): `expand` is the middle width.
-pub fn note10_keys(spec: &NetworkSpec) -> Vec<String> {
+pub fn note10_keys(spec: &NetworkSpec) -> Vec<LayerKey> {
     let (r, fs) = (spec.resolution, spec.stem_size);
-    let mut keys = vec![format!(
-        "Conv-input:{r}x{r}x3-output:{fs}x{fs}x{}",
-        spec.stem_channels
-    )];
+    let mut keys = vec![key(Layer::Note10Stem, &[r, fs, spec.stem_channels])];
     for b in &spec.blocks {
-        let hs = u8::from(b.activation == pnag_runtime::Activation::HSwish);
-        keys.push(format!(
-            "expanded_conv-input:{i}x{i}x{}-output:{o}x{o}x{}-expand:{}-kernel:{}-stride:{}-idskip:{}-se:{}-hs:{hs}",
-            b.in_channels,
-            b.out_channels,
-            b.mid_channels,
-            b.kernel,
-            b.stride,
-            u8::from(b.residual),
-            u8::from(b.se_channels.is_some()),
-            i = b.in_size,
-            o = b.out_size,
+        let hs = usize::from(b.activation == pnag_runtime::Activation::HSwish);
+        keys.push(key(
+            Layer::Note10Block,
+            &[
+                b.in_size,
+                b.in_channels,
+                b.out_size,
+                b.out_channels,
+                b.mid_channels,
+                // Nine numbers fit a key: kernel and stride share one.
+                b.kernel | b.stride << 8,
+                usize::from(b.residual),
+                usize::from(b.se_channels.is_some()),
+                hs,
+            ],
         ));
     }
     let (f, c, fe, fm) = (
@@ -105,32 +188,31 @@ pub fn note10_keys(spec: &NetworkSpec) -> Vec<String> {
         spec.final_expand_channels,
         spec.feature_mix_channels,
     );
-    keys.push(format!("Conv_1-input:{f}x{f}x{c}-output:{f}x{f}x{fe}"));
-    keys.push(format!("AvgPool2D-input:{f}x{f}x{fe}-output:1x1x{fe}"));
-    keys.push(format!("Conv_2-input:1x1x{fe}-output:1x1x{fm}"));
-    keys.push(format!("Logits-input:1x1x{fm}-output:1000"));
+    keys.push(key(Layer::Note10FinalExpand, &[f, c, fe]));
+    keys.push(key(Layer::Note10Pool, &[f, fe]));
+    keys.push(key(Layer::Note10FeatureMix, &[fe, fm]));
+    keys.push(key(Layer::Note10Logits, &[fm]));
     keys
 }
 
 /// Layer keys of nsganetv2's i7-8700K table (w1.0 and w1.2): `expand` is the ratio.
-pub fn nsganetv2_keys(spec: &NetworkSpec) -> Vec<String> {
+pub fn nsganetv2_keys(spec: &NetworkSpec) -> Vec<LayerKey> {
     let (r, fs) = (spec.resolution, spec.stem_size);
-    let mut keys = vec![format!(
-        "first_conv-input:{r}x{r}x3-output:{fs}x{fs}x{}",
-        spec.stem_channels
-    )];
+    let mut keys = vec![key(Layer::Nsga2Stem, &[r, fs, spec.stem_channels])];
     for b in &spec.blocks {
-        keys.push(format!(
-            "MBConv-input:{i}x{i}x{}-output:{o}x{o}x{}-expand:{}-kernel:{}-stride:{}-idskip:{}-se:{}",
-            b.in_channels,
-            b.out_channels,
-            b.expand_ratio,
-            b.kernel,
-            b.stride,
-            u8::from(b.residual),
-            u8::from(b.se_channels.is_some()),
-            i = b.in_size,
-            o = b.out_size,
+        keys.push(key(
+            Layer::Nsga2Block,
+            &[
+                b.in_size,
+                b.in_channels,
+                b.out_size,
+                b.out_channels,
+                b.expand_ratio as usize,
+                b.kernel,
+                b.stride,
+                usize::from(b.residual),
+                usize::from(b.se_channels.is_some()),
+            ],
         ));
     }
     let (f, c, fe, fm) = (
@@ -139,10 +221,8 @@ pub fn nsganetv2_keys(spec: &NetworkSpec) -> Vec<String> {
         spec.final_expand_channels,
         spec.feature_mix_channels,
     );
-    keys.push(format!(
-        "final_expand_layer-input:{f}x{f}x{c}-output:{f}x{f}x{fe}"
-    ));
-    keys.push(format!("feature_mix_layer-input:1x1x{fe}-output:1x1x{fm}"));
-    keys.push(format!("classifier-input:{fm}-output:1000"));
+    keys.push(key(Layer::Nsga2FinalExpand, &[f, c, fe]));
+    keys.push(key(Layer::Nsga2FeatureMix, &[fe, fm]));
+    keys.push(key(Layer::Nsga2Classifier, &[fm]));
     keys
 }

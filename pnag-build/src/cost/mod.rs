@@ -4,7 +4,7 @@
 
 mod lut;
 
-pub use lut::{note10_keys, nsganetv2_keys, LatencyTable};
+pub use lut::{note10_keys, nsganetv2_keys, LatencyTable, LayerKey};
 
 use pnag_runtime::{Arch, ArchError, NetworkSpec, Width};
 use serde::Serialize;
@@ -87,10 +87,58 @@ pub trait CostModel {
     fn info(&self) -> DeviceInfo;
     /// Cost of `arch` at `width` and `resolution` (unit: `info().unit`).
     fn cost(&self, arch: Arch, width: Width, resolution: u32) -> Result<f64, CostError>;
+    /// [`CostModel::cost`] of several archs (the same numbers; batched where that is faster).
+    fn cost_many(
+        &self,
+        archs: &[Arch],
+        width: Width,
+        resolution: u32,
+    ) -> Result<Vec<f64>, CostError> {
+        archs
+            .iter()
+            .map(|&a| self.cost(a, width, resolution))
+            .collect()
+    }
     /// A hash of the model's data: a generator records it and refuses to run
     /// against a cost model that has changed since it was trained.
     fn content_hash(&self) -> u64;
 }
+
+/// A word-at-a-time hasher (rustc's "Fx" hash) for the hot memo tables keyed
+/// by small plain values (archs, layer keys): several times cheaper than the
+/// default SipHash there, and nothing in them comes from an adversary.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct FxHasher(u64);
+
+impl std::hash::Hasher for FxHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            self.add(u64::from_le_bytes(c.try_into().expect("8 bytes")));
+        }
+        for &b in chunks.remainder() {
+            self.add(b as u64);
+        }
+    }
+    fn write_u64(&mut self, v: u64) {
+        self.add(v);
+    }
+    fn write_usize(&mut self, v: usize) {
+        self.add(v as u64);
+    }
+}
+
+impl FxHasher {
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+}
+
+/// A `HashMap` hashed with [`FxHasher`].
+pub type FxMap<K, V> = std::collections::HashMap<K, V, std::hash::BuildHasherDefault<FxHasher>>;
 
 /// FNV-1a (64 bit) over `parts`: a stable content hash, the same on every machine.
 pub fn fnv1a64<'a>(parts: impl IntoIterator<Item = &'a [u8]>) -> u64 {
@@ -224,6 +272,15 @@ impl CostModel for TitanXp {
     }
 
     fn cost(&self, arch: Arch, width: Width, resolution: u32) -> Result<f64, CostError> {
+        Ok(self.cost_many(&[arch], width, resolution)?[0])
+    }
+
+    fn cost_many(
+        &self,
+        archs: &[Arch],
+        width: Width,
+        resolution: u32,
+    ) -> Result<Vec<f64>, CostError> {
         if width != Width::W1_2 {
             return Err(CostError::Width {
                 device: "titan-xp",
@@ -238,7 +295,7 @@ impl CostModel for TitanXp {
                 supported: "128..=224, step 4".into(),
             });
         }
-        Ok(self.predictor.predict(&arch, resolution))
+        Ok(self.predictor.predict_many(archs, resolution))
     }
 
     fn content_hash(&self) -> u64 {

@@ -63,6 +63,12 @@ pub struct GenerateArgs {
     /// Candidates sampled per round.
     #[arg(long, default_value_t = GenerateOptions::default().samples)]
     samples: usize,
+    /// Hill-climbing moves after sampling (0 = the paper's inference alone: the best sample).
+    #[arg(long, default_value_t = GenerateOptions::default().refine_steps)]
+    refine_steps: usize,
+    /// Best sampled candidates the refinement starts from.
+    #[arg(long, default_value_t = GenerateOptions::default().refine_starts)]
+    refine_starts: usize,
     #[arg(long, default_value_t = 0)]
     seed: u64,
     /// Print JSON instead of a table.
@@ -161,6 +167,8 @@ pub fn generate(a: GenerateArgs) -> Result<()> {
     let opts = GenerateOptions {
         samples: a.samples.max(1),
         seed: a.seed,
+        refine_steps: a.refine_steps,
+        refine_starts: a.refine_starts,
         ..Default::default()
     };
     let results: Vec<Generated> = a
