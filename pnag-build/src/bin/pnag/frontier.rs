@@ -36,6 +36,13 @@ pub struct FrontierArgs {
     /// Also train and measure the paper's ablations (needs the `train` feature).
     #[arg(long)]
     ablations: bool,
+    /// Where the ablations' trained generators are kept and reused (default `<out>/models`).
+    #[arg(long)]
+    ablation_models: Option<PathBuf>,
+    /// Give every ablation generator PNAG's refinement too (default: their samples only,
+    /// which compares the generators themselves).
+    #[arg(long)]
+    refine_ablations: bool,
     #[arg(long, default_value_t = 0)]
     seed: u64,
     /// Generator sampling temperature.
@@ -213,8 +220,14 @@ pub fn frontier(a: &FrontierArgs) -> Result<()> {
         methods.extend(super::ablations::train_and_measure(
             &objective,
             &budgets,
-            &a.out.join("models"),
-            &samples_only,
+            &a.ablation_models
+                .clone()
+                .unwrap_or_else(|| a.out.join("models")),
+            if a.refine_ablations {
+                &gen_opts
+            } else {
+                &samples_only
+            },
         )?);
         #[cfg(not(feature = "train"))]
         anyhow::bail!("--ablations trains generators: build with `--features train` (see scripts/setup-libtorch.sh)");
@@ -269,7 +282,11 @@ pub fn frontier(a: &FrontierArgs) -> Result<()> {
         objective.width,
         objective.resolution,
         a.device,
-        if a.ablations { " --ablations" } else { "" },
+        match (a.ablations, a.refine_ablations) {
+            (false, _) => "",
+            (true, false) => " --ablations",
+            (true, true) => " --ablations --refine-ablations",
+        },
         FRACTIONS.iter().map(|f| format!("{:.0}", f * 100.0)).collect::<Vec<_>>().join(" / ")
     );
     md += &format!("## Top-1 (%) per budget; `cost {unit}` in parentheses, ✗ = nothing feasible found\n\n| method |");
