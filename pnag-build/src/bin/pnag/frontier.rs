@@ -48,15 +48,8 @@ pub struct FrontierArgs {
     /// Generator sampling temperature.
     #[arg(long, default_value_t = GenerateOptions::default().temperature)]
     temperature: f32,
-    /// Generator candidates sampled per round.
-    #[arg(long, default_value_t = GenerateOptions::default().samples)]
-    samples: usize,
-    /// Hill-climbing moves after sampling (0 = the paper's inference alone).
-    #[arg(long, default_value_t = GenerateOptions::default().refine_steps)]
-    refine_steps: usize,
-    /// Best sampled candidates the refinement starts from.
-    #[arg(long, default_value_t = GenerateOptions::default().refine_starts)]
-    refine_starts: usize,
+    #[command(flatten)]
+    inference: super::generate::InferenceArgs,
     /// Output directory.
     #[arg(long, default_value = "bench-out/frontier")]
     out: PathBuf,
@@ -177,10 +170,7 @@ pub fn frontier(a: &FrontierArgs) -> Result<()> {
     let gen_opts = GenerateOptions {
         seed: a.seed,
         temperature: a.temperature,
-        samples: a.samples.max(1),
-        refine_steps: a.refine_steps,
-        refine_starts: a.refine_starts,
-        ..Default::default()
+        ..a.inference.options()
     };
 
     let trained = format!(

@@ -60,6 +60,18 @@ pub struct GenerateArgs {
     /// A trained generator directory (default: the one shipped for the device).
     #[arg(long)]
     model: Option<PathBuf>,
+    #[command(flatten)]
+    inference: InferenceArgs,
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
+/// How the generator answers (shared by `generate` and `bench frontier`).
+#[derive(Debug, clap::Args)]
+pub struct InferenceArgs {
     /// Candidates sampled per round.
     #[arg(long, default_value_t = GenerateOptions::default().samples)]
     samples: usize,
@@ -69,11 +81,17 @@ pub struct GenerateArgs {
     /// Best sampled candidates the refinement starts from.
     #[arg(long, default_value_t = GenerateOptions::default().refine_starts)]
     refine_starts: usize,
-    #[arg(long, default_value_t = 0)]
-    seed: u64,
-    /// Print JSON instead of a table.
-    #[arg(long)]
-    json: bool,
+}
+
+impl InferenceArgs {
+    pub fn options(&self) -> GenerateOptions {
+        GenerateOptions {
+            samples: self.samples.max(1),
+            refine_steps: self.refine_steps,
+            refine_starts: self.refine_starts,
+            ..Default::default()
+        }
+    }
 }
 
 #[cfg(not(feature = "train"))]
@@ -165,11 +183,8 @@ pub fn generate(a: GenerateArgs) -> Result<()> {
         .context("generator manifest width")?;
     let objective = Objective::new(&a.device, width, generator.manifest.resolution)?;
     let opts = GenerateOptions {
-        samples: a.samples.max(1),
         seed: a.seed,
-        refine_steps: a.refine_steps,
-        refine_starts: a.refine_starts,
-        ..Default::default()
+        ..a.inference.options()
     };
     let results: Vec<Generated> = a
         .budgets
