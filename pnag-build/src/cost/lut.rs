@@ -17,7 +17,7 @@ use super::CostError;
 pub struct LatencyTable {
     pub name: String,
     means: HashMap<String, f64>,
-    /// Rows already looked up, by their unformatted key: hashing nine numbers
+    /// Rows already looked up, by their unformatted key: hashing ten numbers
     /// is much cheaper than formatting the key (a refinement costs ~1,000
     /// archs of ~25 layers per budget).
     memo: RwLock<super::FxMap<LayerKey, f64>>,
@@ -72,13 +72,7 @@ impl LatencyTable {
     }
 
     fn get(&self, key: LayerKey) -> Result<f64, CostError> {
-        if let Some(&v) = self
-            .memo
-            .read()
-            .ok()
-            .and_then(|m| m.get(&key).copied())
-            .as_ref()
-        {
+        if let Some(v) = self.memo.read().ok().and_then(|m| m.get(&key).copied()) {
             return Ok(v);
         }
         let text = key.to_string();
@@ -107,7 +101,7 @@ impl LatencyTable {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct LayerKey {
     layer: Layer,
-    n: [u32; 9],
+    n: [u32; 10],
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -126,7 +120,7 @@ enum Layer {
 }
 
 fn key(layer: Layer, numbers: &[usize]) -> LayerKey {
-    let mut n = [0u32; 9];
+    let mut n = [0u32; 10];
     for (slot, &v) in n.iter_mut().zip(numbers) {
         *slot = v as u32;
     }
@@ -141,7 +135,7 @@ impl fmt::Display for LayerKey {
             Layer::Note10Block => write!(
                 f,
                 "expanded_conv-input:{0}x{0}x{1}-output:{2}x{2}x{3}-expand:{4}-kernel:{5}-stride:{6}-idskip:{7}-se:{8}-hs:{9}",
-                n[0], n[1], n[2], n[3], n[4], n[5] & 0xff, n[5] >> 8, n[6], n[7], n[8]
+                n[0], n[1], n[2], n[3], n[4], n[5], n[6], n[7], n[8], n[9]
             ),
             Layer::Note10FinalExpand => write!(f, "Conv_1-input:{0}x{0}x{1}-output:{0}x{0}x{2}", n[0], n[1], n[2]),
             Layer::Note10Pool => write!(f, "AvgPool2D-input:{0}x{0}x{1}-output:1x1x{1}", n[0], n[1]),
@@ -174,8 +168,8 @@ pub fn note10_keys(spec: &NetworkSpec) -> Vec<LayerKey> {
                 b.out_size,
                 b.out_channels,
                 b.mid_channels,
-                // Nine numbers fit a key: kernel and stride share one.
-                b.kernel | b.stride << 8,
+                b.kernel,
+                b.stride,
                 usize::from(b.residual),
                 usize::from(b.se_channels.is_some()),
                 hs,

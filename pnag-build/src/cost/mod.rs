@@ -139,6 +139,8 @@ impl FxHasher {
 
 /// A `HashMap` hashed with [`FxHasher`].
 pub type FxMap<K, V> = std::collections::HashMap<K, V, std::hash::BuildHasherDefault<FxHasher>>;
+/// A `HashSet` hashed with [`FxHasher`].
+pub type FxSet<K> = std::collections::HashSet<K, std::hash::BuildHasherDefault<FxHasher>>;
 
 /// FNV-1a (64 bit) over `parts`: a stable content hash, the same on every machine.
 pub fn fnv1a64<'a>(parts: impl IntoIterator<Item = &'a [u8]>) -> u64 {

@@ -369,13 +369,13 @@ impl Generator {
         let b = self.policy.budget_vector(&self.manifest.budgets, budget);
         // Each budget gets its own stream, so adding a budget never changes another's answer.
         let mut rng = SplitMix64::new(opts.seed ^ budget.to_bits());
-        let (mut seen, mut feasible) = (crate::cost::FxMap::default(), Vec::new());
+        let (mut seen, mut feasible) = (crate::cost::FxSet::default(), Vec::new());
         let (mut drawn, mut cheapest) = (0, f64::INFINITY);
         for _ in 0..opts.max_rounds.max(1) {
             for _ in 0..opts.samples.max(1) {
                 let arch = self.policy.sample(&b, opts.temperature, &mut rng).arch;
                 drawn += 1;
-                if seen.insert(arch, ()).is_some() {
+                if !seen.insert(arch) {
                     continue;
                 }
                 let cost = objective.cost(arch)?;
