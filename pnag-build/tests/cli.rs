@@ -88,6 +88,14 @@ fn bench_arguments_are_checked_before_any_measurement() {
         fails(&["bench", "engines", "--breakdown-threads", "0", "--out", out])
             .contains("0 is not in 1..=64")
     );
+    for flag in [&["--refine-ablations"][..], &["--ablation-models", "m"][..]] {
+        let mut args = vec!["bench", "frontier", "--device", "note10", "--out", out];
+        args.extend(flag);
+        assert!(
+            fails(&args).contains("--ablations"),
+            "{flag:?} without --ablations"
+        );
+    }
     assert!(
         !std::path::Path::new(out).exists(),
         "nothing written for bad arguments"

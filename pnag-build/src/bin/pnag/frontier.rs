@@ -37,11 +37,11 @@ pub struct FrontierArgs {
     #[arg(long)]
     ablations: bool,
     /// Where the ablations' trained generators are kept and reused (default `<out>/models`).
-    #[arg(long)]
+    #[arg(long, requires = "ablations")]
     ablation_models: Option<PathBuf>,
     /// Give every ablation generator PNAG's refinement too (default: their samples only,
     /// which compares the generators themselves).
-    #[arg(long)]
+    #[arg(long, requires = "ablations")]
     refine_ablations: bool,
     #[arg(long, default_value_t = 0)]
     seed: u64,
