@@ -90,8 +90,7 @@ impl AccuracyModel for OfaPredictor {
     }
 
     fn top1(&self, arch: Arch, width: Width, resolution: u32) -> Result<f64, AccuracyError> {
-        check_ofa_predictor(width, resolution)?;
-        Ok(100.0 * self.forward(&ofa_predictor_features(&arch, resolution)?))
+        Ok(self.top1_many(&[arch], width, resolution)?[0])
     }
 
     fn top1_many(

@@ -250,13 +250,7 @@ impl LearnedPredictor {
 
     /// Predicted latency (ms) or top-1 (%).
     pub fn predict(&self, arch: &Arch, resolution: u32) -> f64 {
-        let m = &self.manifest;
-        decode(
-            m.target,
-            m.target_mean,
-            m.target_std,
-            self.mlp.forward(&features(arch, resolution))[0],
-        )
+        self.predict_many(std::slice::from_ref(arch), resolution)[0]
     }
 
     /// [`LearnedPredictor::predict`] of several archs (the same bits, batched).
