@@ -17,7 +17,7 @@ use tract_core::ops::nn::{DataFormat, Reduce, Reducer};
 
 use crate::depthwise::{DepthwiseConv, DepthwiseKernel};
 use crate::network::{Kernels, NetworkOptions};
-use crate::pointwise::{Im2colConv, PointwiseConv};
+use crate::pointwise::{Im2colConv, MatVec, PointwiseConv};
 use crate::spec::{Activation, BlockSpec, NetworkSpec};
 use crate::weights::Weights;
 
@@ -120,20 +120,27 @@ impl<'a> SubnetGraph<'a> {
         // Mean = sum / area, folded into the feature-mix weights.
         let fm = g.tensor("feature_mix_layer.conv.weight")?;
         let fm_w: Vec<f32> = fm.data.iter().map(|w| w / area).collect();
-        x = g.conv("feature_mix_layer.conv", x, &fm.shape, fm_w, None, 1, 1)?;
-        x = g.act("feature_mix_layer.act", x, Activation::HSwish)?;
         let cls = g.tensor("classifier.linear.weight")?;
         let (classes, features) = (cls.shape[0], cls.shape[1]);
         let bias = g.tensor("classifier.linear.bias")?.data.clone();
-        x = g.conv(
-            "classifier.linear",
-            x,
-            &[classes, features, 1, 1],
-            cls.data.clone(),
-            Some(bias),
-            1,
-            1,
-        )?;
+        if g.specialized {
+            let mix = MatVec::new(fm_w, vec![0.0; fm.shape[0]], Some(Activation::HSwish))?;
+            x = g.wire("feature_mix_layer.conv", mix, &[x])?;
+            let classifier = MatVec::new(cls.data.clone(), bias, None)?;
+            x = g.wire("classifier.linear", classifier, &[x])?;
+        } else {
+            x = g.conv("feature_mix_layer.conv", x, &fm.shape, fm_w, None, 1, 1)?;
+            x = g.act("feature_mix_layer.act", x, Activation::HSwish)?;
+            x = g.conv(
+                "classifier.linear",
+                x,
+                &[classes, features, 1, 1],
+                cls.data.clone(),
+                Some(bias),
+                1,
+                1,
+            )?;
+        }
         x = g.wire("logits.squeeze_w", AxisOp::Rm(3), &[x])?;
         x = g.wire("logits.squeeze_h", AxisOp::Rm(2), &[x])?;
         g.model.select_output_outlets(&[x])?;
@@ -174,6 +181,38 @@ pub fn depthwise_layer(
             c,
         )?;
         g.act("depth_conv.act", y, activation)?
+    };
+    g.model.select_output_outlets(&[y])?;
+    Ok(g.model)
+}
+
+/// One 1x1 conv + folded-BN bias + optional activation over `input`
+/// (`[n, cin, h, w]`): our [`PointwiseConv`] or tract's conv and activation
+/// (the per-layer benchmark).
+pub fn pointwise_layer(
+    activation: Option<Activation>,
+    weights: Vec<f32>,
+    bias: Vec<f32>,
+    input: [usize; 4],
+    kernels: Kernels,
+) -> TractResult<TypedModel> {
+    let none = Weights::empty();
+    let mut g = GraphBuilder {
+        model: TypedModel::default(),
+        weights: &none,
+        specialized: kernels == Kernels::Specialized,
+    };
+    let x = g.model.add_source("input", f32::fact(input))?;
+    let y = if g.specialized {
+        let op = PointwiseConv::new(&weights, bias, activation, false)?;
+        g.wire("conv", op, &[x])?
+    } else {
+        let shape = [bias.len(), input[1], 1, 1];
+        let y = g.conv("conv", x, &shape, weights, Some(bias), 1, 1)?;
+        match activation {
+            Some(a) => g.act("act", y, a)?,
+            None => y,
+        }
     };
     g.model.select_output_outlets(&[y])?;
     Ok(g.model)

@@ -6,7 +6,7 @@
 //! batch 2, 1 and 2 threads, the AVX2/NEON path and the portable one. On
 //! aarch64 (run under qemu by scripts/cross.sh) `Simd::Best` is the NEON code.
 
-use pnag_runtime::pointwise::PointwiseConv;
+use pnag_runtime::pointwise::{MatVec, PointwiseConv};
 use pnag_runtime::{Activation, Simd};
 use tract_core::internal::*;
 
@@ -128,7 +128,18 @@ fn check(c: &Case, simd: Simd, threads: usize) {
 #[test]
 fn every_activation_residual_and_awkward_size_matches_the_reference() {
     let acts = [None, Some(Activation::Relu), Some(Activation::HSwish)];
-    let sizes = [(1, 1), (2, 3), (3, 5), (4, 4), (7, 7), (5, 9), (14, 14)];
+    // 4×4, 8×8 and 16×12 take the unpacked path (whole tiles of pixels) when unscaled.
+    let sizes = [
+        (1, 1),
+        (2, 3),
+        (3, 5),
+        (4, 4),
+        (7, 7),
+        (5, 9),
+        (8, 8),
+        (14, 14),
+        (16, 12),
+    ];
     for act in acts {
         for residual in [false, true] {
             for (h, w) in sizes {
@@ -176,7 +187,25 @@ fn threads_split_channels_or_pixels_without_changing_the_result() {
         h: 29,
         w: 31,
     };
-    for case in [wide, tall] {
+    // Aligned rows, unscaled (read in place), several column chunks per thread.
+    let aligned = Case {
+        scaled: false,
+        act: Some(Activation::Relu),
+        residual: true,
+        batch: 1,
+        cin: 160,
+        cout: 24,
+        h: 32,
+        w: 32,
+    };
+    // Packed, scaled, several column chunks per thread.
+    let chunked = Case {
+        scaled: true,
+        h: 17,
+        w: 19,
+        ..aligned
+    };
+    for case in [wide, tall, aligned, chunked] {
         check(&case, Simd::Best, 2);
         check(&case, Simd::Portable, 2);
         check(&case, Simd::Best, 1);
@@ -290,6 +319,56 @@ fn im2col_conv_matches_a_direct_convolution() {
     let err = Im2colConv::new(3, 2, &[0.0; 26], vec![0.0], None).unwrap_err();
     assert!(
         err.to_string().contains("expected 1 x cin x 3 x 3 values"),
+        "{err}"
+    );
+}
+
+/// The head's fully connected op ([`MatVec`]) is the 1x1 conv on a 1x1 map:
+/// the same reference, row counts off its 4-row step, `cin` off the vector
+/// width, batch 2, sizes past the threading threshold at 2 threads.
+#[test]
+fn matvec_matches_the_reference() {
+    for act in [None, Some(Activation::HSwish)] {
+        for (cin, cout) in [(1, 1), (13, 6), (37, 9), (1152, 1001)] {
+            let c = Case {
+                act,
+                residual: false,
+                scaled: false,
+                batch: 2,
+                cin,
+                cout,
+                h: 1,
+                w: 1,
+            };
+            let x = values(c.batch * cin, 1);
+            let wt = values(cout * cin, 2);
+            let bias = values(cout, 3);
+            let want = reference(&c, &x, &wt, &bias, &[], &[]);
+            for simd in [Simd::Best, Simd::Portable] {
+                for threads in [1, 2] {
+                    let op = MatVec::new(wt.clone(), bias.clone(), act)
+                        .unwrap()
+                        .with_simd(simd);
+                    let mut model = TypedModel::default();
+                    let input = model.add_source("x", f32::fact([2, cin, 1, 1])).unwrap();
+                    let y = model.wire_node("fc", op, &[input]).unwrap();
+                    model.select_output_outlets(&y).unwrap();
+                    let xv = Tensor::from_shape(&[2, cin, 1, 1], &x).unwrap();
+                    let got = run_model(model, tvec![xv.into_tvalue()], threads);
+                    let tol = 1e-6 * cin as f32 + 1e-6;
+                    for (i, (g, w)) in got.iter().zip(&want).enumerate() {
+                        assert!(
+                            (g - w).abs() <= tol * w.abs().max(1.0),
+                            "{c:?} {simd:?} {threads} threads: out[{i}] = {g}, want {w}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+    let err = MatVec::new(vec![0.0; 10], vec![0.0; 3], None).unwrap_err();
+    assert!(
+        err.to_string().contains("expected 3 x cin weights"),
         "{err}"
     );
 }

@@ -15,7 +15,7 @@
 use crate::simd::{activate, Lanes};
 
 /// Output rows per tile (independent accumulator chains).
-const ROWS: usize = 4;
+const ROWS: usize = 8;
 /// Largest supported kernel (7×7 = 49 taps).
 pub(crate) const MAX_TAPS: usize = 49;
 

@@ -4,11 +4,13 @@
 
 use std::fmt;
 
+use rayon::prelude::*;
 use tract_core::internal::*;
 
 use super::PointwiseConv;
 use crate::ops::f32_shape;
 use crate::spec::Activation;
+use crate::threads::{in_tract_pool, tract_threads, PARALLEL_MIN_MACS};
 
 /// tract op: `k`×`k` conv (NCHW, OIHW weights, padding `k / 2`, stride `s`)
 /// + bias + optional activation.
@@ -71,28 +73,41 @@ impl Im2colConv {
     }
 
     /// `cols[(c·k + ky)·k + kx, oy·wo + ox] = x[c, oy·s + ky − p, ox·s + kx − p]` (0 outside).
+    /// The `cin·k·k` rows are independent: split over tract's threads.
     fn unfold(&self, x: &[f32], h: usize, w: usize, ho: usize, wo: usize, cols: &mut [f32]) {
         let (k, s, p) = (self.kernel_size, self.stride, self.kernel_size / 2);
-        for c in 0..self.cin {
+        let row = |r: usize, row: &mut [f32]| {
+            let (c, ky, kx) = (r / (k * k), r / k % k, r % k);
             let plane = &x[c * h * w..(c + 1) * h * w];
-            for ky in 0..k {
-                for kx in 0..k {
-                    let row = &mut cols[((c * k + ky) * k + kx) * ho * wo..][..ho * wo];
-                    for oy in 0..ho {
-                        let dst = &mut row[oy * wo..(oy + 1) * wo];
-                        let iy = (oy * s + ky).wrapping_sub(p);
-                        if iy >= h {
-                            dst.fill(0.0);
-                            continue;
-                        }
-                        let src = &plane[iy * w..(iy + 1) * w];
-                        for (ox, d) in dst.iter_mut().enumerate() {
-                            let ix = (ox * s + kx).wrapping_sub(p);
-                            *d = if ix < w { src[ix] } else { 0.0 };
-                        }
-                    }
+            // Output columns whose input column `ox·s + kx − p` is inside the plane.
+            let lo = p.saturating_sub(kx).div_ceil(s).min(wo);
+            let hi = (w + p).saturating_sub(kx).div_ceil(s).clamp(lo, wo);
+            for oy in 0..ho {
+                let dst = &mut row[oy * wo..(oy + 1) * wo];
+                let iy = (oy * s + ky).wrapping_sub(p);
+                if iy >= h {
+                    dst.fill(0.0);
+                    continue;
+                }
+                let src = &plane[iy * w..(iy + 1) * w];
+                dst[..lo].fill(0.0);
+                dst[hi..].fill(0.0);
+                for (ox, d) in (lo..hi).zip(&mut dst[lo..hi]) {
+                    *d = src[ox * s + kx - p];
                 }
             }
+        };
+        let cols = &mut cols[..self.cin * k * k * ho * wo];
+        if tract_threads() < 2 || cols.len() < PARALLEL_MIN_MACS {
+            cols.chunks_exact_mut(ho * wo)
+                .enumerate()
+                .for_each(|(r, dst)| row(r, dst));
+        } else {
+            in_tract_pool(|| {
+                cols.par_chunks_exact_mut(ho * wo)
+                    .enumerate()
+                    .for_each(|(r, dst)| row(r, dst))
+            });
         }
     }
 }
@@ -149,6 +164,7 @@ impl EvalOp for Im2colConv {
                 self.unfold(&xs[i * self.cin * h * w..], h, w, ho, wo, &mut cols);
                 let img = super::kernel::Image {
                     x: cols.as_ptr(),
+                    scale: std::ptr::null(),
                     residual: std::ptr::null(),
                     out: os[i * cout * ho * wo..].as_mut_ptr(),
                 };

@@ -8,18 +8,20 @@
 //! (see [`kernel`]): one pass over the activations, no packing, the
 //! epilogue in registers. Output channels (or pixels, whichever operand is
 //! the larger) are split over tract's thread pool. [`Im2colConv`] runs the
-//! stem's 3×3 conv through the same kernel.
+//! stem's 3×3 conv through the same kernel; [`MatVec`] runs the head's fully
+//! connected layers.
 //!
 //! With [`PointwiseConv::with_input_scale`] the op also takes the
 //! squeeze-excite scale `s` (`[n, cin, 1, 1]`) of the block and computes
-//! `W · (s ⊙ x)` as `(W · diag(s)) · x`: scaling the packed weights costs
-//! `cin · cout` multiplies per image instead of a pass over the `cin · h · w`
-//! activations.
+//! `W · (s ⊙ x)`, scaling `x` while the kernel copies it into tiles (no
+//! separate pass over the activations or the weights).
 
 mod im2col;
 mod kernel;
+mod matvec;
 
 pub use im2col::Im2colConv;
+pub use matvec::MatVec;
 
 use std::fmt;
 use std::sync::Arc;
@@ -305,37 +307,14 @@ impl EvalOp for PointwiseConv {
                 xs.len() == n * cin * hw && os.len() == n * cout * hw,
                 "1x1 conv: tensor sizes do not match their shapes"
             );
-            let mut scaled = vec![
-                0f32;
-                if scale.is_some() {
-                    self.packed.len()
-                } else {
-                    0
-                }
-            ];
             for i in 0..n {
-                let packed = match scale {
-                    // Panels are k-major: row k of every panel scales by s[k].
-                    Some(s) => {
-                        let s = &s[i * cin..(i + 1) * cin];
-                        for (j, (dst, src)) in scaled
-                            .chunks_exact_mut(MR)
-                            .zip(self.packed.chunks_exact(MR))
-                            .enumerate()
-                        {
-                            let sk = s[j % cin];
-                            dst.iter_mut().zip(src).for_each(|(d, w)| *d = w * sk);
-                        }
-                        &scaled[..]
-                    }
-                    None => &self.packed[..],
-                };
                 let img = Image {
                     x: xs[i * cin * hw..].as_ptr(),
+                    scale: scale.map_or(std::ptr::null(), |s| s[i * cin..].as_ptr()),
                     residual: rs.map_or(std::ptr::null(), |r| r[i * cout * hw..].as_ptr()),
                     out: os[i * cout * hw..].as_mut_ptr(),
                 };
-                self.run_image(img, hw, packed);
+                self.run_image(img, hw, &self.packed);
             }
         }
         Ok(tvec!(out.into_tvalue()))

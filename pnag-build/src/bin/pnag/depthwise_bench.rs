@@ -95,7 +95,11 @@ fn plan(l: &Layer, depthwise: Kernels, threads: usize) -> Result<Arc<TypedRunnab
         .into_runnable_with_options(&options)?)
 }
 
-fn median_ms(plan: &Arc<TypedRunnableModel>, input: &Tensor, runs: usize) -> Result<f64> {
+pub(super) fn median_ms(
+    plan: &Arc<TypedRunnableModel>,
+    input: &Tensor,
+    runs: usize,
+) -> Result<f64> {
     for _ in 0..5 {
         plan.run(tvec![input.clone().into_tvalue()])?;
     }
@@ -158,11 +162,25 @@ pub fn depthwise(a: &DepthwiseArgs) -> Result<()> {
 }
 
 fn markdown(a: &DepthwiseArgs, rows: &[Row], peak: Option<f64>) -> String {
-    let mut s = format!(
-        "Every distinct depthwise layer (conv + folded-BN bias + activation) of the smallest, middle and largest \
-         w1.2 subnets at 224 px, alone in a tract plan, batch 1; median of {} runs. Input `C×H×W`.\n",
-        a.runs
-    );
+    markdown_table(
+        &format!(
+            "Every distinct depthwise layer (conv + folded-BN bias + activation) of the smallest, middle and largest \
+             w1.2 subnets at 224 px, alone in a tract plan, batch 1; median of {} runs. Input `C×H×W`.\n",
+            a.runs
+        ),
+        rows.iter().map(|r| (r.layer.as_str(), r.mmacs, r.threads, r.tract_plain_ms, r.ours_ms)),
+        peak,
+    )
+}
+
+/// The per-layer table shared with `bench pointwise`: rows of
+/// `(layer, MMACs, threads, tract plain ms, ours ms)`, then totals per thread count.
+pub(super) fn markdown_table<'a>(
+    intro: &str,
+    rows: impl Iterator<Item = (&'a str, f64, usize, f64, f64)>,
+    peak: Option<f64>,
+) -> String {
+    let mut s = intro.to_string();
     let peak_col = peak.is_some();
     s.push_str("\n| layer | MMACs | threads | tract plain ms | ours ms | speed-up | ours GMAC/s |");
     s.push_str(if peak_col {
@@ -173,24 +191,18 @@ fn markdown(a: &DepthwiseArgs, rows: &[Row], peak: Option<f64>) -> String {
     s.push_str("|---|---:|---:|---:|---:|---:|---:|");
     s.push_str(if peak_col { "---:|\n" } else { "\n" });
     let mut totals = std::collections::BTreeMap::<usize, (f64, f64, f64)>::new();
-    for r in rows {
-        let gmacs = r.mmacs / r.ours_ms;
+    for (layer, mmacs, threads, plain_ms, ours_ms) in rows {
+        let gmacs = mmacs / ours_ms;
         s.push_str(&format!(
-            "| {} | {:.1} | {} | {:.3} | {:.3} | {:.1}× | {:.1} |",
-            r.layer,
-            r.mmacs,
-            r.threads,
-            r.tract_plain_ms,
-            r.ours_ms,
-            r.tract_plain_ms / r.ours_ms,
-            gmacs
+            "| {layer} | {mmacs:.1} | {threads} | {plain_ms:.3} | {ours_ms:.3} | {:.1}× | {gmacs:.1} |",
+            plain_ms / ours_ms,
         ));
         match peak {
             Some(p) => s.push_str(&format!(" {:.0} % |\n", 100.0 * gmacs / p)),
             None => s.push('\n'),
         }
-        let e = totals.entry(r.threads).or_default();
-        *e = (e.0 + r.mmacs, e.1 + r.tract_plain_ms, e.2 + r.ours_ms);
+        let e = totals.entry(threads).or_default();
+        *e = (e.0 + mmacs, e.1 + plain_ms, e.2 + ours_ms);
     }
     s.push('\n');
     for (t, (m, plain, ours)) in totals {

@@ -7,6 +7,7 @@ mod depthwise_bench;
 mod engines;
 mod frontier;
 mod generate;
+mod pointwise_bench;
 mod report;
 
 use std::path::PathBuf;
@@ -243,6 +244,8 @@ enum BenchCommand {
     Extract(bench::ExtractBenchArgs),
     /// Every depthwise layer of the benchmarked subnets: tract's conv vs our kernels.
     Depthwise(depthwise_bench::DepthwiseArgs),
+    /// Every 1x1 conv of the benchmarked subnets: tract's conv vs our op.
+    Pointwise(pointwise_bench::PointwiseArgs),
     /// Compare the generator's frontier with search and RL baselines (the paper's Tables 2, 3, 5).
     Frontier(frontier::FrontierArgs),
 }
@@ -274,6 +277,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Bench(BenchCommand::Engines(a)) => engines::engines(&a),
         Command::Bench(BenchCommand::Extract(a)) => bench::extract(&a),
         Command::Bench(BenchCommand::Depthwise(a)) => depthwise_bench::depthwise(&a),
+        Command::Bench(BenchCommand::Pointwise(a)) => pointwise_bench::pointwise(&a),
         Command::Bench(BenchCommand::Frontier(a)) => frontier::frontier(&a),
     }
 }

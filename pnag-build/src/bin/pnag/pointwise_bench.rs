@@ -1,0 +1,155 @@
+//! `pnag bench pointwise`: every distinct 1×1 conv (expansion and projection)
+//! of the smallest, middle and largest subnet, alone in a tract plan, with
+//! tract's own conv (+ activation) and with our [`PointwiseConv`] op, at each
+//! thread count; GMAC/s against one core's measured FMA peak. Writes
+//! `pointwise.md` / `.json`.
+//!
+//! [`PointwiseConv`]: pnag_runtime::pointwise::PointwiseConv
+
+use std::path::PathBuf;
+
+use anyhow::{bail, Context, Result};
+use indicatif::{ProgressBar, ProgressStyle};
+use pnag_runtime::graph::pointwise_layer;
+use pnag_runtime::weights::synthetic_uniform;
+use pnag_runtime::{Activation, Kernels, NetworkSpec, Width};
+use serde::Serialize;
+use serde_json::json;
+use tract_core::internal::*;
+use tract_linalg::multithread::Executor;
+
+use super::depthwise_bench::median_ms;
+use super::engines::{bench_archs, fma_peak_gflops};
+
+#[derive(Debug, clap::Args)]
+pub struct PointwiseArgs {
+    /// Thread counts to measure (comma-separated).
+    #[arg(long, value_delimiter = ',', default_value = "1,2")]
+    pub threads: Vec<usize>,
+    /// Timed runs per layer and variant (after 5 warm-up runs); the median is reported.
+    #[arg(long, default_value_t = 50)]
+    pub runs: usize,
+    /// Output directory.
+    #[arg(long, default_value = "bench-out/pointwise")]
+    pub out: PathBuf,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct Layer {
+    cin: usize,
+    cout: usize,
+    size: usize,
+    /// 0 none, 1 ReLU, 2 h-swish (ordered for sorting).
+    act: u8,
+}
+
+impl Layer {
+    fn activation(&self) -> Option<Activation> {
+        match self.act {
+            1 => Some(Activation::Relu),
+            2 => Some(Activation::HSwish),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+struct Row {
+    layer: String,
+    mmacs: f64,
+    threads: usize,
+    tract_plain_ms: f64,
+    ours_ms: f64,
+}
+
+/// Distinct 1×1 layers of the benchmarked subnets (w1.2, 224 px): each
+/// block's expansion (with the block's activation) and projection (none).
+fn layers() -> Result<Vec<Layer>> {
+    let mut v = Vec::new();
+    for (_, arch) in bench_archs() {
+        for b in NetworkSpec::new(arch, Width::W1_2, 224)?.blocks {
+            if let Some(e) = b.expand_channels {
+                v.push(Layer {
+                    cin: b.in_channels,
+                    cout: e,
+                    size: b.in_size,
+                    act: if b.activation == Activation::HSwish {
+                        2
+                    } else {
+                        1
+                    },
+                });
+            }
+            v.push(Layer {
+                cin: b.mid_channels,
+                cout: b.out_channels,
+                size: b.out_size,
+                act: 0,
+            });
+        }
+    }
+    v.sort();
+    v.dedup();
+    Ok(v)
+}
+
+fn plan(l: &Layer, kernels: Kernels, threads: usize) -> Result<Arc<TypedRunnableModel>> {
+    let w = synthetic_uniform("bench.pw.weight", 0, l.cout * l.cin);
+    let b = synthetic_uniform("bench.pw.bias", 0, l.cout);
+    let model = pointwise_layer(l.activation(), w, b, [1, l.cin, l.size, l.size], kernels)?;
+    let options = RunOptions {
+        executor: (threads > 1).then(|| Executor::multithread(threads)),
+        ..Default::default()
+    };
+    Ok(model
+        .into_optimized()?
+        .into_runnable_with_options(&options)?)
+}
+
+pub fn pointwise(a: &PointwiseArgs) -> Result<()> {
+    if a.runs == 0 || a.threads.is_empty() || a.threads.iter().any(|&t| t == 0) {
+        bail!("--runs and every --threads value must be at least 1");
+    }
+    std::fs::create_dir_all(&a.out).with_context(|| format!("creating {}", a.out.display()))?;
+    let layers = layers()?;
+    let bar = ProgressBar::new((layers.len() * a.threads.len()) as u64);
+    bar.set_style(
+        ProgressStyle::with_template("{msg:>10} [{bar:40}] {pos}/{len} layers, eta {eta}")?
+            .progress_chars("=> "),
+    );
+    let mut rows = Vec::new();
+    for &t in &a.threads {
+        bar.set_message(format!("{t} threads"));
+        for l in &layers {
+            let n = l.cin * l.size * l.size;
+            let input = Tensor::from_shape(
+                &[1, l.cin, l.size, l.size],
+                &synthetic_uniform("bench.pw.input", 0, n),
+            )?;
+            let plain = plan(l, Kernels::Tract, t)?;
+            let ours = plan(l, Kernels::Specialized, t)?;
+            let act = ["none", "ReLU", "h-swish"][l.act as usize];
+            rows.push(Row {
+                layer: format!("{} → {}, {}x{}, {act}", l.cin, l.cout, l.size, l.size),
+                mmacs: (l.cin * l.cout * l.size * l.size) as f64 / 1e6,
+                threads: t,
+                tract_plain_ms: median_ms(&plain, &input, a.runs)?,
+                ours_ms: median_ms(&ours, &input, a.runs)?,
+            });
+            bar.inc(1);
+        }
+    }
+    bar.finish_and_clear();
+    let peak = fma_peak_gflops();
+    let md = super::depthwise_bench::markdown_table(
+        &format!(
+            "Every distinct 1x1 conv (+ folded-BN bias + activation) of the smallest, middle and largest \
+             w1.2 subnets at 224 px, alone in a tract plan, batch 1; median of {} runs. `cin → cout, H×W`.\n",
+            a.runs
+        ),
+        rows.iter().map(|r| (r.layer.as_str(), r.mmacs, r.threads, r.tract_plain_ms, r.ours_ms)),
+        peak,
+    );
+    let json = json!({"rows": rows, "fma_peak_gmacs_per_core": peak});
+    super::write_report(&a.out, "pointwise", &md, &json)
+}
