@@ -92,8 +92,29 @@ impl Im2colConv {
                 let src = &plane[iy * w..(iy + 1) * w];
                 dst[..lo].fill(0.0);
                 dst[hi..].fill(0.0);
-                for (ox, d) in (lo..hi).zip(&mut dst[lo..hi]) {
-                    *d = src[ox * s + kx - p];
+                if lo == hi {
+                    continue;
+                }
+                // Input columns lo·s + kx − p, step s: a copy for stride 1,
+                // pairs (vectorizable shuffles) for stride 2.
+                let src = &src[lo * s + kx - p..];
+                let dst = &mut dst[lo..hi];
+                match s {
+                    1 => dst.copy_from_slice(&src[..dst.len()]),
+                    2 => {
+                        // The last output's pair may be cut off at the row's end.
+                        let full = (src.len() / 2).min(dst.len());
+                        for (d, pair) in dst[..full].iter_mut().zip(src.chunks_exact(2)) {
+                            *d = pair[0];
+                        }
+                        for i in full..dst.len() {
+                            dst[i] = src[2 * i];
+                        }
+                    }
+                    _ => dst
+                        .iter_mut()
+                        .zip(src.iter().step_by(s))
+                        .for_each(|(d, &v)| *d = v),
                 }
             }
         };
