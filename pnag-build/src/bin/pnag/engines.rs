@@ -446,7 +446,7 @@ fn markdown(
     let mut s = format!(
         "Subnets of OFA MobileNetV3 w{} at {}x{}, batch 1, same synthetic (untrained) weights and input in every engine; \
          median of {} interleaved rounds of {} timed runs ({} warm-up). *ours* = tract 0.23.9 with PNAG-rs's depthwise, \
-         1x1 and stem conv ops (what `network!` ships), *tract plain* = tract's own ops throughout.\n",
+         1x1 and stem conv and head fully connected ops (what `network!` ships), *tract plain* = tract's own ops throughout.\n",
         a.width, a.resolution, a.resolution, a.rounds, a.runs, a.warmup
     );
     if let Some(p) = python.first() {
