@@ -22,7 +22,7 @@ impl SplitMix64 {
 
     /// Uniform in `0..n` (multiply-shift; bias is below 2^-32 for small `n`).
     pub fn below(&mut self, n: usize) -> usize {
-        ((self.next_u64() >> 32) * n as u64 >> 32) as usize
+        (((self.next_u64() >> 32) * n as u64) >> 32) as usize
     }
 
     pub fn choose<T: Copy>(&mut self, items: &[T]) -> T {

@@ -130,7 +130,7 @@ impl FromStr for Width {
 
 /// Checks an input resolution against the supported range.
 pub fn check_resolution(r: u32) -> Result<u32, ArchError> {
-    if (MIN_RESOLUTION..=MAX_RESOLUTION).contains(&r) && r % RESOLUTION_STEP == 0 {
+    if (MIN_RESOLUTION..=MAX_RESOLUTION).contains(&r) && r.is_multiple_of(RESOLUTION_STEP) {
         Ok(r)
     } else {
         Err(ArchError::Resolution(r))

@@ -290,7 +290,7 @@ impl CostModel for TitanXp {
                 supported: "1.2".into(),
             });
         }
-        if !(128..=224).contains(&resolution) || resolution % 4 != 0 {
+        if !(128..=224).contains(&resolution) || !resolution.is_multiple_of(4) {
             return Err(CostError::Resolution {
                 device: "titan-xp",
                 resolution,

@@ -233,7 +233,7 @@ impl Generator {
         }
         let k = manifest.budgets.len();
         if k < 1
-            || manifest.budgets.windows(2).any(|w| !(w[0] < w[1]))
+            || manifest.budgets.windows(2).any(|w| w[0] >= w[1])
             || manifest.budgets.iter().any(|b| !b.is_finite())
         {
             return Err(bad(

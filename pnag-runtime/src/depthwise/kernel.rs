@@ -159,7 +159,7 @@ unsafe fn tiles<L: Lanes, const K: usize, const S: usize, const ACT: u8>(
 fn deinterleave(row: &[f32], pad: usize, dst: &mut [f32], pw: usize) {
     let (even, odd) = dst.split_at_mut(pw);
     // row[2m] lands at x = 2m + pad, row[2m + 1] at 2m + 1 + pad.
-    let (first, second) = if pad % 2 == 0 {
+    let (first, second) = if pad.is_multiple_of(2) {
         (&mut even[pad / 2..], &mut odd[pad / 2..])
     } else {
         (&mut odd[pad / 2..], &mut even[pad / 2 + 1..])

@@ -84,7 +84,11 @@ pub(crate) unsafe fn region<L: Lanes, const ACT: u8>(
     // Rows `hw` apart stay aligned when `hw` is a multiple of the tile, and
     // then reading `x` in place measured faster than packing it (the copy
     // is not repaid on the 112², 56² and 28² maps, where `cout` is small).
-    if img.scale.is_null() && layer.hw % nr == 0 && cols.start % nr == 0 && cols.len() % nr == 0 {
+    if img.scale.is_null()
+        && layer.hw.is_multiple_of(nr)
+        && cols.start.is_multiple_of(nr)
+        && cols.len().is_multiple_of(nr)
+    {
         direct::<L, ACT>(layer, img, panels, cols)
     } else {
         packed::<L, ACT>(layer, img, panels, cols)

@@ -133,8 +133,8 @@ unsafe fn rows_kernel<L: Lanes, const ACT: u8>(
             let mut lanes = [0f32; 16];
             L::store(lanes.as_mut_ptr(), *a);
             let mut y = lanes[..L::N].iter().sum::<f32>() + op.bias[m + r];
-            for k in kv..cin {
-                y += *w.add(r * cin + k) * x[k];
+            for (k, &xk) in x.iter().enumerate().skip(kv) {
+                y += *w.add(r * cin + k) * xk;
             }
             let mut v = [0f32; 16];
             L::store(v.as_mut_ptr(), activate::<L, ACT>(L::splat(y)));

@@ -1,7 +1,7 @@
-//! `pnag bench depthwise`: every distinct depthwise layer of the smallest and
-//! the largest subnet, alone in a tract plan, with tract's own grouped `Conv`
-//! + activation and with our specialized op, at each thread count; GMAC/s
-//! against one core's measured FMA peak. Writes `depthwise.md` / `.json`.
+//! `pnag bench depthwise`: every distinct depthwise layer of the smallest,
+//! middle and largest subnet, alone in a tract plan, with tract's own grouped
+//! `Conv` and activation and with our specialized op, at each thread count;
+//! GMAC/s against one core's measured FMA peak. Writes `depthwise.md` / `.json`.
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -90,9 +90,7 @@ fn plan(l: &Layer, depthwise: Kernels, threads: usize) -> Result<Arc<TypedRunnab
         executor: (threads > 1).then(|| Executor::multithread(threads)),
         ..Default::default()
     };
-    Ok(model
-        .into_optimized()?
-        .into_runnable_with_options(&options)?)
+    model.into_optimized()?.into_runnable_with_options(&options)
 }
 
 pub(super) fn median_ms(
@@ -115,7 +113,7 @@ pub(super) fn median_ms(
 }
 
 pub fn depthwise(a: &DepthwiseArgs) -> Result<()> {
-    if a.runs == 0 || a.threads.is_empty() || a.threads.iter().any(|&t| t == 0) {
+    if a.runs == 0 || a.threads.is_empty() || a.threads.contains(&0) {
         bail!("--runs and every --threads value must be at least 1");
     }
     std::fs::create_dir_all(&a.out).with_context(|| format!("creating {}", a.out.display()))?;

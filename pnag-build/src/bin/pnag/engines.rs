@@ -109,7 +109,7 @@ fn script_path() -> PathBuf {
 }
 
 pub fn engines(a: &EnginesArgs) -> Result<()> {
-    if a.runs == 0 || a.rounds == 0 || a.threads.iter().any(|&t| t == 0) {
+    if a.runs == 0 || a.rounds == 0 || a.threads.contains(&0) {
         bail!("--runs, --rounds and every --threads value must be at least 1");
     }
     if !bench_archs().iter().any(|(name, _)| *name == a.breakdown) {

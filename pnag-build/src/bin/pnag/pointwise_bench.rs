@@ -101,13 +101,11 @@ fn plan(l: &Layer, kernels: Kernels, threads: usize) -> Result<Arc<TypedRunnable
         executor: (threads > 1).then(|| Executor::multithread(threads)),
         ..Default::default()
     };
-    Ok(model
-        .into_optimized()?
-        .into_runnable_with_options(&options)?)
+    model.into_optimized()?.into_runnable_with_options(&options)
 }
 
 pub fn pointwise(a: &PointwiseArgs) -> Result<()> {
-    if a.runs == 0 || a.threads.is_empty() || a.threads.iter().any(|&t| t == 0) {
+    if a.runs == 0 || a.threads.is_empty() || a.threads.contains(&0) {
         bail!("--runs and every --threads value must be at least 1");
     }
     std::fs::create_dir_all(&a.out).with_context(|| format!("creating {}", a.out.display()))?;
