@@ -159,17 +159,11 @@ pub fn depthwise_layer(
     input: [usize; 4],
     kernels: Kernels,
 ) -> TractResult<TypedModel> {
-    let none = Weights::empty();
-    let mut g = GraphBuilder {
-        model: TypedModel::default(),
-        weights: &none,
-        specialized: kernels == Kernels::Specialized,
-    };
-    let x = g.model.add_source("input", f32::fact(input))?;
-    let y = if g.specialized {
-        let op = DepthwiseConv::new(kernel, activation, weights, bias)?;
-        g.wire("depth_conv.conv", op, &[x])?
-    } else {
+    single_layer(input, kernels, |g, x| {
+        if g.specialized {
+            let op = DepthwiseConv::new(kernel, activation, weights, bias)?;
+            return g.wire("depth_conv.conv", op, &[x]);
+        }
         let (c, k) = (bias.len(), kernel.kernel_size());
         let y = g.conv(
             "depth_conv.conv",
@@ -180,10 +174,8 @@ pub fn depthwise_layer(
             kernel.stride(),
             c,
         )?;
-        g.act("depth_conv.act", y, activation)?
-    };
-    g.model.select_output_outlets(&[y])?;
-    Ok(g.model)
+        g.act("depth_conv.act", y, activation)
+    })
 }
 
 /// One 1x1 conv + folded-BN bias + optional activation over `input`
@@ -196,6 +188,27 @@ pub fn pointwise_layer(
     input: [usize; 4],
     kernels: Kernels,
 ) -> TractResult<TypedModel> {
+    single_layer(input, kernels, |g, x| {
+        if g.specialized {
+            let op = PointwiseConv::new(&weights, bias, activation, false)?;
+            return g.wire("conv", op, &[x]);
+        }
+        let shape = [bias.len(), input[1], 1, 1];
+        let y = g.conv("conv", x, &shape, weights, Some(bias), 1, 1)?;
+        match activation {
+            Some(a) => g.act("act", y, a),
+            None => Ok(y),
+        }
+    })
+}
+
+/// A model of one layer over an `input`-shaped source, wired by `build`
+/// (our ops or tract's, per `kernels`).
+fn single_layer(
+    input: [usize; 4],
+    kernels: Kernels,
+    build: impl FnOnce(&mut GraphBuilder, OutletId) -> TractResult<OutletId>,
+) -> TractResult<TypedModel> {
     let none = Weights::empty();
     let mut g = GraphBuilder {
         model: TypedModel::default(),
@@ -203,17 +216,7 @@ pub fn pointwise_layer(
         specialized: kernels == Kernels::Specialized,
     };
     let x = g.model.add_source("input", f32::fact(input))?;
-    let y = if g.specialized {
-        let op = PointwiseConv::new(&weights, bias, activation, false)?;
-        g.wire("conv", op, &[x])?
-    } else {
-        let shape = [bias.len(), input[1], 1, 1];
-        let y = g.conv("conv", x, &shape, weights, Some(bias), 1, 1)?;
-        match activation {
-            Some(a) => g.act("act", y, a)?,
-            None => y,
-        }
-    };
+    let y = build(&mut g, x)?;
     g.model.select_output_outlets(&[y])?;
     Ok(g.model)
 }

@@ -3,7 +3,7 @@
 //! `Conv` and activation and with our specialized op, at each thread count;
 //! GMAC/s against one core's measured FMA peak. Writes `depthwise.md` / `.json`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
@@ -41,13 +41,14 @@ struct Layer {
     hswish: bool,
 }
 
+/// One layer at one thread count (shared with `bench pointwise`).
 #[derive(Debug, Serialize)]
-struct Row {
-    layer: String,
-    mmacs: f64,
-    threads: usize,
-    tract_plain_ms: f64,
-    ours_ms: f64,
+pub(super) struct Row {
+    pub layer: String,
+    pub mmacs: f64,
+    pub threads: usize,
+    pub tract_plain_ms: f64,
+    pub ours_ms: f64,
 }
 
 /// Distinct depthwise layers of the benchmarked subnets (w1.2, 224 px).
@@ -86,11 +87,36 @@ fn plan(l: &Layer, depthwise: Kernels, threads: usize) -> Result<Arc<TypedRunnab
         [1, l.channels, l.size, l.size],
         depthwise,
     )?;
+    runnable(model, threads)
+}
+
+/// An optimized plan of a one-layer model on `threads` threads.
+pub(super) fn runnable(model: TypedModel, threads: usize) -> Result<Arc<TypedRunnableModel>> {
     let options = RunOptions {
         executor: (threads > 1).then(|| Executor::multithread(threads)),
         ..Default::default()
     };
     model.into_optimized()?.into_runnable_with_options(&options)
+}
+
+/// Checks the common arguments, creates `out` and returns the progress bar
+/// over `layers` layers × thread counts.
+pub(super) fn start(
+    runs: usize,
+    threads: &[usize],
+    out: &Path,
+    layers: usize,
+) -> Result<ProgressBar> {
+    if runs == 0 || threads.is_empty() || threads.contains(&0) {
+        bail!("--runs and every --threads value must be at least 1");
+    }
+    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+    let bar = ProgressBar::new((layers * threads.len()) as u64);
+    bar.set_style(
+        ProgressStyle::with_template("{msg:>10} [{bar:40}] {pos}/{len} layers, eta {eta}")?
+            .progress_chars("=> "),
+    );
+    Ok(bar)
 }
 
 pub(super) fn median_ms(
@@ -113,16 +139,8 @@ pub(super) fn median_ms(
 }
 
 pub fn depthwise(a: &DepthwiseArgs) -> Result<()> {
-    if a.runs == 0 || a.threads.is_empty() || a.threads.contains(&0) {
-        bail!("--runs and every --threads value must be at least 1");
-    }
-    std::fs::create_dir_all(&a.out).with_context(|| format!("creating {}", a.out.display()))?;
     let layers = layers()?;
-    let bar = ProgressBar::new((layers.len() * a.threads.len()) as u64);
-    bar.set_style(
-        ProgressStyle::with_template("{msg:>10} [{bar:40}] {pos}/{len} layers, eta {eta}")?
-            .progress_chars("=> "),
-    );
+    let bar = start(a.runs, &a.threads, &a.out, layers.len())?;
     let mut rows = Vec::new();
     for &t in &a.threads {
         bar.set_message(format!("{t} threads"));
@@ -166,18 +184,13 @@ fn markdown(a: &DepthwiseArgs, rows: &[Row], peak: Option<f64>) -> String {
              w1.2 subnets at 224 px, alone in a tract plan, batch 1; median of {} runs. Input `C×H×W`.\n",
             a.runs
         ),
-        rows.iter().map(|r| (r.layer.as_str(), r.mmacs, r.threads, r.tract_plain_ms, r.ours_ms)),
+        rows,
         peak,
     )
 }
 
-/// The per-layer table shared with `bench pointwise`: rows of
-/// `(layer, MMACs, threads, tract plain ms, ours ms)`, then totals per thread count.
-pub(super) fn markdown_table<'a>(
-    intro: &str,
-    rows: impl Iterator<Item = (&'a str, f64, usize, f64, f64)>,
-    peak: Option<f64>,
-) -> String {
+/// The per-layer table shared with `bench pointwise`, then totals per thread count.
+pub(super) fn markdown_table(intro: &str, rows: &[Row], peak: Option<f64>) -> String {
     let mut s = intro.to_string();
     let peak_col = peak.is_some();
     s.push_str("\n| layer | MMACs | threads | tract plain ms | ours ms | speed-up | ours GMAC/s |");
@@ -189,7 +202,9 @@ pub(super) fn markdown_table<'a>(
     s.push_str("|---|---:|---:|---:|---:|---:|---:|");
     s.push_str(if peak_col { "---:|\n" } else { "\n" });
     let mut totals = std::collections::BTreeMap::<usize, (f64, f64, f64)>::new();
-    for (layer, mmacs, threads, plain_ms, ours_ms) in rows {
+    for r in rows {
+        let (layer, mmacs, threads) = (&r.layer, r.mmacs, r.threads);
+        let (plain_ms, ours_ms) = (r.tract_plain_ms, r.ours_ms);
         let gmacs = mmacs / ours_ms;
         s.push_str(&format!(
             "| {layer} | {mmacs:.1} | {threads} | {plain_ms:.3} | {ours_ms:.3} | {:.1}× | {gmacs:.1} |",

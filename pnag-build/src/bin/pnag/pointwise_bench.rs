@@ -8,17 +8,14 @@
 
 use std::path::PathBuf;
 
-use anyhow::{bail, Context, Result};
-use indicatif::{ProgressBar, ProgressStyle};
+use anyhow::Result;
 use pnag_runtime::graph::pointwise_layer;
 use pnag_runtime::weights::synthetic_uniform;
 use pnag_runtime::{Activation, Kernels, NetworkSpec, Width};
-use serde::Serialize;
 use serde_json::json;
 use tract_core::internal::*;
-use tract_linalg::multithread::Executor;
 
-use super::depthwise_bench::median_ms;
+use super::depthwise_bench::{median_ms, runnable, start, Row};
 use super::engines::{bench_archs, fma_peak_gflops};
 
 #[derive(Debug, clap::Args)]
@@ -51,15 +48,6 @@ impl Layer {
             _ => None,
         }
     }
-}
-
-#[derive(Debug, Serialize)]
-struct Row {
-    layer: String,
-    mmacs: f64,
-    threads: usize,
-    tract_plain_ms: f64,
-    ours_ms: f64,
 }
 
 /// Distinct 1×1 layers of the benchmarked subnets (w1.2, 224 px): each
@@ -97,24 +85,12 @@ fn plan(l: &Layer, kernels: Kernels, threads: usize) -> Result<Arc<TypedRunnable
     let w = synthetic_uniform("bench.pw.weight", 0, l.cout * l.cin);
     let b = synthetic_uniform("bench.pw.bias", 0, l.cout);
     let model = pointwise_layer(l.activation(), w, b, [1, l.cin, l.size, l.size], kernels)?;
-    let options = RunOptions {
-        executor: (threads > 1).then(|| Executor::multithread(threads)),
-        ..Default::default()
-    };
-    model.into_optimized()?.into_runnable_with_options(&options)
+    runnable(model, threads)
 }
 
 pub fn pointwise(a: &PointwiseArgs) -> Result<()> {
-    if a.runs == 0 || a.threads.is_empty() || a.threads.contains(&0) {
-        bail!("--runs and every --threads value must be at least 1");
-    }
-    std::fs::create_dir_all(&a.out).with_context(|| format!("creating {}", a.out.display()))?;
     let layers = layers()?;
-    let bar = ProgressBar::new((layers.len() * a.threads.len()) as u64);
-    bar.set_style(
-        ProgressStyle::with_template("{msg:>10} [{bar:40}] {pos}/{len} layers, eta {eta}")?
-            .progress_chars("=> "),
-    );
+    let bar = start(a.runs, &a.threads, &a.out, layers.len())?;
     let mut rows = Vec::new();
     for &t in &a.threads {
         bar.set_message(format!("{t} threads"));
@@ -145,7 +121,7 @@ pub fn pointwise(a: &PointwiseArgs) -> Result<()> {
              w1.2 subnets at 224 px, alone in a tract plan, batch 1; median of {} runs. `cin → cout, H×W`.\n",
             a.runs
         ),
-        rows.iter().map(|r| (r.layer.as_str(), r.mmacs, r.threads, r.tract_plain_ms, r.ours_ms)),
+        &rows,
         peak,
     );
     let json = json!({"rows": rows, "fma_peak_gmacs_per_core": peak});
