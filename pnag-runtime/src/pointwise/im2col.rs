@@ -189,7 +189,7 @@ impl EvalOp for Im2colConv {
                     residual: std::ptr::null(),
                     out: os[i * cout * ho * wo..].as_mut_ptr(),
                 };
-                self.matmul.run_image(img, ho * wo, &self.matmul.packed);
+                self.matmul.run_image(img, ho * wo);
             }
         }
         Ok(tvec!(out.into_tvalue()))

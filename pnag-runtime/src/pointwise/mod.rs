@@ -141,13 +141,13 @@ impl PointwiseConv {
     }
 
     /// One image: splits the larger operand (weights by panels, else pixels) over the threads.
-    pub(crate) fn run_image(&self, img: Image, hw: usize, packed: &[f32]) {
+    pub(crate) fn run_image(&self, img: Image, hw: usize) {
         let cout = self.output_channels();
         let layer = Layer {
             cin: self.cin,
             cout,
             hw,
-            packed,
+            packed: &self.packed,
             bias: &self.bias,
         };
         let panels = cout.div_ceil(MR);
@@ -314,7 +314,7 @@ impl EvalOp for PointwiseConv {
                     residual: rs.map_or(std::ptr::null(), |r| r[i * cout * hw..].as_ptr()),
                     out: os[i * cout * hw..].as_mut_ptr(),
                 };
-                self.run_image(img, hw, &self.packed);
+                self.run_image(img, hw);
             }
         }
         Ok(tvec!(out.into_tvalue()))
