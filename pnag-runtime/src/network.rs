@@ -116,6 +116,10 @@ pub struct Network {
     plan: Plan,
     /// The device the plan actually runs on (CPU after a CUDA fallback).
     ran_on: Device,
+    /// The CPU plan's thread pool (`threads > 1`): a run executes on one of
+    /// its workers, so each parallel op splits its work with the other
+    /// workers directly instead of waking the calling thread afterwards.
+    pool: Option<Arc<rayon::ThreadPool>>,
 }
 
 impl Network {
@@ -136,8 +140,13 @@ impl Network {
         options: NetworkOptions,
     ) -> Result<Self> {
         check_options(options)?;
+        let executor = (options.threads > 1).then(|| Executor::multithread(options.threads));
+        let pool = match &executor {
+            Some(Executor::MultiThread(pool)) => Some(pool.clone()),
+            _ => None,
+        };
         let run_options = RunOptions {
-            executor: (options.threads > 1).then(|| Executor::multithread(options.threads)),
+            executor,
             ..Default::default()
         };
         if let Device::Cuda { fallback_to_cpu } = options.device {
@@ -149,6 +158,7 @@ impl Network {
                         source,
                         plan,
                         ran_on: options.device,
+                        pool: None,
                     })
                 }
                 Err(e) if !fallback_to_cpu => return Err(e),
@@ -167,6 +177,7 @@ impl Network {
             source,
             plan: Plan::Cpu(plan),
             ran_on: Device::Cpu,
+            pool,
         })
     }
 
@@ -228,9 +239,10 @@ impl Network {
     /// Runs a batch of NCHW f32 images (already resized and normalized).
     pub fn run(&self, shape: &[usize], data: &[f32]) -> Result<Logits> {
         let input = self.input_tensor(shape, data)?;
-        let out = match &self.plan {
-            Plan::Cpu(plan) => plan.run(tvec![input.into_tvalue()]),
-            Plan::Runtime(plan) => plan.run(tvec![input.into_tvalue()]),
+        let out = match (&self.plan, &self.pool) {
+            (Plan::Cpu(plan), Some(pool)) => pool.install(|| plan.run(tvec![input.into_tvalue()])),
+            (Plan::Cpu(plan), None) => plan.run(tvec![input.into_tvalue()]),
+            (Plan::Runtime(plan), _) => plan.run(tvec![input.into_tvalue()]),
         }
         .map_err(tract_err("running the network"))?;
         self.logits(&out)
