@@ -153,17 +153,20 @@ fn mismatched_kernel_and_weights_are_errors() {
 
 #[test]
 fn whole_networks_on_our_ops_agree_with_tracts_own_ops() {
+    // Ours at 2 threads (the run executes on a worker of the network's pool,
+    // every op splits its work) against tract's own ops on the calling thread.
     for arch in [Arch::smallest(), Arch::largest()] {
         let spec = NetworkSpec::new(arch.clone(), Width::W1_2, 224).unwrap();
         let weights = Weights::synthetic(&spec, 7);
-        let net = |kernels| {
+        let net = |kernels, threads| {
             let options = NetworkOptions {
                 kernels,
+                threads,
                 ..Default::default()
             };
             Network::new(spec.clone(), &weights, options).unwrap()
         };
-        let (ours, tract) = (net(Kernels::Specialized), net(Kernels::Tract));
+        let (ours, tract) = (net(Kernels::Specialized, 2), net(Kernels::Tract, 1));
         let shape = ours.input_shape();
         let input = values(shape.iter().product(), 11);
         let (a, b) = (
