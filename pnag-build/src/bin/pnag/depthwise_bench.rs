@@ -99,24 +99,49 @@ pub(super) fn runnable(model: TypedModel, threads: usize) -> Result<Arc<TypedRun
     model.into_optimized()?.into_runnable_with_options(&options)
 }
 
-/// Checks the common arguments, creates `out` and returns the progress bar
-/// over `layers` layers × thread counts.
-pub(super) fn start(
+/// The per-layer benchmark loop shared with `bench pointwise`: checks the
+/// common arguments, creates `out`, then times every layer with tract's ops
+/// and ours at each thread count (progress bar). `describe` gives a layer's
+/// input shape, table label and MMACs; `plan` its one-layer plan.
+pub(super) fn measure<L>(
     runs: usize,
     threads: &[usize],
     out: &Path,
-    layers: usize,
-) -> Result<ProgressBar> {
+    layers: &[L],
+    input_name: &str,
+    describe: impl Fn(&L) -> ([usize; 4], String, f64),
+    plan: impl Fn(&L, Kernels, usize) -> Result<Arc<TypedRunnableModel>>,
+) -> Result<Vec<Row>> {
     if runs == 0 || threads.is_empty() || threads.contains(&0) {
         bail!("--runs and every --threads value must be at least 1");
     }
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
-    let bar = ProgressBar::new((layers * threads.len()) as u64);
+    let bar = ProgressBar::new((layers.len() * threads.len()) as u64);
     bar.set_style(
         ProgressStyle::with_template("{msg:>10} [{bar:40}] {pos}/{len} layers, eta {eta}")?
             .progress_chars("=> "),
     );
-    Ok(bar)
+    let mut rows = Vec::new();
+    for &t in threads {
+        bar.set_message(format!("{t} threads"));
+        for l in layers {
+            let (shape, layer, mmacs) = describe(l);
+            let values = synthetic_uniform(input_name, 0, shape.iter().product());
+            let input = Tensor::from_shape(&shape, &values)?;
+            let plain = plan(l, Kernels::Tract, t)?;
+            let ours = plan(l, Kernels::Specialized, t)?;
+            rows.push(Row {
+                layer,
+                mmacs,
+                threads: t,
+                tract_plain_ms: median_ms(&plain, &input, runs)?,
+                ours_ms: median_ms(&ours, &input, runs)?,
+            });
+            bar.inc(1);
+        }
+    }
+    bar.finish_and_clear();
+    Ok(rows)
 }
 
 pub(super) fn median_ms(
@@ -139,38 +164,28 @@ pub(super) fn median_ms(
 }
 
 pub fn depthwise(a: &DepthwiseArgs) -> Result<()> {
-    let layers = layers()?;
-    let bar = start(a.runs, &a.threads, &a.out, layers.len())?;
-    let mut rows = Vec::new();
-    for &t in &a.threads {
-        bar.set_message(format!("{t} threads"));
-        for l in &layers {
-            let n = l.channels * l.size * l.size;
-            let input = Tensor::from_shape(
-                &[1, l.channels, l.size, l.size],
-                &synthetic_uniform("bench.dw.input", 0, n),
-            )?;
-            let plain = plan(l, Kernels::Tract, t)?;
-            let ours = plan(l, Kernels::Specialized, t)?;
-            let out = l.size.div_ceil(l.stride);
-            rows.push(Row {
-                layer: format!(
-                    "{0}x{0} s{1}, {2}x{3}x{3}, {4}",
-                    l.kernel,
-                    l.stride,
-                    l.channels,
-                    l.size,
-                    if l.hswish { "h-swish" } else { "ReLU" }
-                ),
-                mmacs: (l.channels * l.kernel * l.kernel * out * out) as f64 / 1e6,
-                threads: t,
-                tract_plain_ms: median_ms(&plain, &input, a.runs)?,
-                ours_ms: median_ms(&ours, &input, a.runs)?,
-            });
-            bar.inc(1);
-        }
-    }
-    bar.finish_and_clear();
+    let describe = |l: &Layer| {
+        let out = l.size.div_ceil(l.stride);
+        let label = format!(
+            "{0}x{0} s{1}, {2}x{3}x{3}, {4}",
+            l.kernel,
+            l.stride,
+            l.channels,
+            l.size,
+            if l.hswish { "h-swish" } else { "ReLU" }
+        );
+        let mmacs = (l.channels * l.kernel * l.kernel * out * out) as f64 / 1e6;
+        ([1, l.channels, l.size, l.size], label, mmacs)
+    };
+    let rows = measure(
+        a.runs,
+        &a.threads,
+        &a.out,
+        &layers()?,
+        "bench.dw.input",
+        describe,
+        plan,
+    )?;
     let peak = fma_peak_gflops();
     let md = markdown(a, &rows, peak);
     let json = json!({"rows": rows, "fma_peak_gmacs_per_core": peak});

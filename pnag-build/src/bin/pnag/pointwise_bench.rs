@@ -15,7 +15,7 @@ use pnag_runtime::{Activation, Kernels, NetworkSpec, Width};
 use serde_json::json;
 use tract_core::internal::*;
 
-use super::depthwise_bench::{median_ms, runnable, start, Row};
+use super::depthwise_bench::{measure, runnable};
 use super::engines::{bench_archs, fma_peak_gflops};
 
 #[derive(Debug, clap::Args)]
@@ -89,31 +89,21 @@ fn plan(l: &Layer, kernels: Kernels, threads: usize) -> Result<Arc<TypedRunnable
 }
 
 pub fn pointwise(a: &PointwiseArgs) -> Result<()> {
-    let layers = layers()?;
-    let bar = start(a.runs, &a.threads, &a.out, layers.len())?;
-    let mut rows = Vec::new();
-    for &t in &a.threads {
-        bar.set_message(format!("{t} threads"));
-        for l in &layers {
-            let n = l.cin * l.size * l.size;
-            let input = Tensor::from_shape(
-                &[1, l.cin, l.size, l.size],
-                &synthetic_uniform("bench.pw.input", 0, n),
-            )?;
-            let plain = plan(l, Kernels::Tract, t)?;
-            let ours = plan(l, Kernels::Specialized, t)?;
-            let act = ["none", "ReLU", "h-swish"][l.act as usize];
-            rows.push(Row {
-                layer: format!("{} → {}, {}x{}, {act}", l.cin, l.cout, l.size, l.size),
-                mmacs: (l.cin * l.cout * l.size * l.size) as f64 / 1e6,
-                threads: t,
-                tract_plain_ms: median_ms(&plain, &input, a.runs)?,
-                ours_ms: median_ms(&ours, &input, a.runs)?,
-            });
-            bar.inc(1);
-        }
-    }
-    bar.finish_and_clear();
+    let describe = |l: &Layer| {
+        let act = ["none", "ReLU", "h-swish"][l.act as usize];
+        let label = format!("{} → {}, {}x{}, {act}", l.cin, l.cout, l.size, l.size);
+        let mmacs = (l.cin * l.cout * l.size * l.size) as f64 / 1e6;
+        ([1, l.cin, l.size, l.size], label, mmacs)
+    };
+    let rows = measure(
+        a.runs,
+        &a.threads,
+        &a.out,
+        &layers()?,
+        "bench.pw.input",
+        describe,
+        plan,
+    )?;
     let peak = fma_peak_gflops();
     let md = super::depthwise_bench::markdown_table(
         &format!(
