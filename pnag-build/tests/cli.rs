@@ -49,6 +49,7 @@ fn every_subcommand_has_help() {
         vec!["bench"],
         vec!["bench", "engines"],
         vec!["bench", "depthwise"],
+        vec!["bench", "pointwise"],
         vec!["bench", "extract"],
         vec!["bench", "frontier"],
         vec!["train"],
@@ -74,6 +75,8 @@ fn bench_arguments_are_checked_before_any_measurement() {
         fails(&["bench", "depthwise", "--threads", "0", "--out", out])
             .contains("every --threads value must be at least 1")
     );
+    assert!(fails(&["bench", "pointwise", "--runs", "0", "--out", out])
+        .contains("--runs and every --threads value must be at least 1"));
     assert!(fails(&[
         "bench",
         "engines",
