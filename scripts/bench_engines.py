@@ -1,12 +1,20 @@
 #!/usr/bin/env python3
-"""Times OFA subnets in onnxruntime and PyTorch eager CPU (called by `pnag bench engines`).
+"""Runs OFA subnets in onnxruntime and PyTorch eager CPU for `pnag bench engines`.
 
-Reads a jobs JSON written by `pnag bench engines`: per subnet the arch, width,
-resolution, the safetensors weights tract used, the input .npy and tract's
-logits. For each job it builds OFA's own PyTorch subnet (`ofa` package), loads
-those same weights, exports it with `torch.onnx.export`, and times both engines
-at every requested thread count. Writes a results JSON with the timings and
-the max |logit| difference of each engine against tract (same weights, same input).
+Started once by `pnag bench engines` with a jobs JSON: per subnet the arch,
+width, resolution, the safetensors weights tract used, the input .npy and
+tract's logits. For each job it builds OFA's own PyTorch subnet (`ofa`
+package), loads those same weights, exports it with `torch.onnx.export` and
+opens an onnxruntime session per thread count. It then prints one JSON line
+(versions and every engine's max |logit| difference against tract) and serves
+timing requests, one JSON line each on stdin:
+
+    {"engine": "onnxruntime" | "pytorch", "name": "smallest", "threads": 1, "warmup": 3, "runs": 10}
+
+answering each with {"ms": [...]} (one time per timed run) on stdout. The Rust
+side alternates these blocks with its own, so every engine is timed in the same
+few seconds as ours and the machine's slow spells hit both sides of a ratio.
+Exits at end of input.
 
 Needs: torch==2.13.0, torchvision==0.28.*, pillow, numpy, safetensors, onnx,
 onnxruntime, and `ofa` installed with --no-deps (scripts/python-env.sh).
@@ -32,11 +40,6 @@ def ofa_subnet(arch, width):
     return net.get_active_subnet(preserve_weight=True)
 
 
-def summarize(samples):
-    p10, p50, p90 = np.percentile(np.array(samples) * 1e3, [10, 50, 90])
-    return {"median_ms": float(p50), "p10_ms": float(p10), "p90_ms": float(p90)}
-
-
 def timed(fn, warmup, runs):
     for _ in range(warmup):
         fn()
@@ -44,14 +47,13 @@ def timed(fn, warmup, runs):
     for _ in range(runs):
         t = time.perf_counter()
         fn()
-        samples.append(time.perf_counter() - t)
-    return summarize(samples)
+        samples.append((time.perf_counter() - t) * 1e3)
+    return samples
 
 
-def main(jobs_path, out_path):
-    with open(jobs_path) as f:
-        spec = json.load(f)
-    results = []
+def load_engines(spec):
+    """Per (name, threads): a callable per engine, and each engine's max |Δ logits| vs tract."""
+    runners, diffs = {}, []
     tmp = tempfile.mkdtemp(prefix="pnag-bench-")
     for job in spec["jobs"]:
         net = ofa_subnet(job["arch"], job["width"])
@@ -62,38 +64,53 @@ def main(jobs_path, out_path):
         net.load_state_dict(state, strict=False)
         net.eval()
         x = np.load(job["input"])
+        xt = torch.from_numpy(x)
         ours = np.load(job["tract_logits"])
         onnx_path = os.path.join(tmp, job["name"] + ".onnx")
         with torch.no_grad():
-            torch.onnx.export(net, (torch.from_numpy(x),), onnx_path, input_names=["input"],
+            torch.onnx.export(net, (xt,), onnx_path, input_names=["input"],
                               output_names=["logits"], opset_version=17, dynamo=False)
-        for threads in spec["threads"]:
-            torch.set_num_threads(threads)
-            xt = torch.from_numpy(x)
+        with torch.inference_mode():
+            torch_logits = net(xt).numpy()
+
+        def run_torch(net=net, xt=xt):
             with torch.inference_mode():
-                torch_logits = net(xt).numpy()
-                t_torch = timed(lambda: net(xt), spec["warmup"], spec["runs"])
+                net(xt)
+
+        for threads in spec["threads"]:
             so = ort.SessionOptions()
             so.intra_op_num_threads = threads
             so.inter_op_num_threads = 1
             so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
             sess = ort.InferenceSession(onnx_path, so, providers=["CPUExecutionProvider"])
             ort_logits = sess.run(None, {"input": x})[0]
-            t_ort = timed(lambda: sess.run(None, {"input": x}), spec["warmup"], spec["runs"])
-            results.append({
+            runners[(job["name"], threads, "onnxruntime")] = lambda sess=sess, x=x: sess.run(None, {"input": x})
+            runners[(job["name"], threads, "pytorch")] = run_torch
+            diffs.append({
                 "name": job["name"], "threads": threads,
-                "onnxruntime": t_ort, "pytorch": t_torch,
                 "onnxruntime_max_abs_diff": float(np.abs(ort_logits - ours).max()),
                 "pytorch_max_abs_diff": float(np.abs(torch_logits - ours).max()),
             })
-            print(f"{job['name']} t{threads}: ort {t_ort['median_ms']:.2f} ms, torch {t_torch['median_ms']:.2f} ms",
-                  file=sys.stderr)
-    with open(out_path + ".tmp", "w") as f:
-        json.dump({"torch": torch.__version__, "onnxruntime": ort.__version__, "results": results}, f, indent=1)
-    os.replace(out_path + ".tmp", out_path)
+    return runners, diffs
+
+
+def main(jobs_path):
+    with open(jobs_path) as f:
+        spec = json.load(f)
+    runners, diffs = load_engines(spec)
+    reply = sys.stdout
+    reply.write(json.dumps({"torch": torch.__version__, "onnxruntime": ort.__version__, "diffs": diffs}) + "\n")
+    reply.flush()
+    for line in sys.stdin:
+        req = json.loads(line)
+        if req["engine"] == "pytorch" and torch.get_num_threads() != req["threads"]:
+            torch.set_num_threads(req["threads"])
+        run = runners[(req["name"], req["threads"], req["engine"])]
+        reply.write(json.dumps({"ms": timed(run, req["warmup"], req["runs"])}) + "\n")
+        reply.flush()
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 3:
-        sys.exit("usage: bench_engines.py JOBS.json RESULTS.json")
-    main(sys.argv[1], sys.argv[2])
+    if len(sys.argv) != 2:
+        sys.exit("usage: bench_engines.py JOBS.json  (then timing requests on stdin)")
+    main(sys.argv[1])

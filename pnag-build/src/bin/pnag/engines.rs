@@ -1,15 +1,17 @@
 //! `pnag bench engines`: the same subnets, weights, input and thread counts in
 //! tract with our conv ops (ours), plain tract, onnxruntime and
-//! PyTorch eager CPU, interleaved in rounds, with a breakdown of where our
-//! time goes (per layer kind and per node) and the machine's measured FMA
-//! peak. Writes `engines.md` / `engines.json`.
+//! PyTorch eager CPU, with a breakdown of where our time goes (per layer kind
+//! and per node) and the machine's measured FMA peak. Writes `engines.md` /
+//! `engines.json`.
 //!
-//! onnxruntime and PyTorch run in `scripts/bench_engines.py` (OFA's own subnet,
-//! exported with `torch.onnx.export`), one process per round.
+//! Timing runs in rounds; in each round every subnet × thread count gets one
+//! short block of runs per engine, back to back, so each engine is measured
+//! within seconds of the others and ours / onnxruntime is taken per round (this
+//! VM's speed drifts by up to 30 % over minutes). onnxruntime and PyTorch run
+//! in one long-lived `scripts/bench_engines.py` ([`crate::engines_python`]).
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
@@ -17,7 +19,9 @@ use indicatif::{ProgressBar, ProgressStyle};
 use pnag_runtime::weights::{synthetic_uniform, write_atomic};
 use pnag_runtime::{Arch, Kernels, Network, NetworkOptions, NetworkSpec, Weights, Width};
 use serde::Serialize;
-use serde_json::{json, Value};
+use serde_json::json;
+
+use crate::engines_python::{PythonEngines, Ready};
 
 use pnag_build::npy;
 use pnag_build::profile::{time_network, Timing};
@@ -33,14 +37,15 @@ pub struct EnginesArgs {
     /// Thread counts to measure (comma-separated).
     #[arg(long, value_delimiter = ',', default_value = "1,2")]
     pub threads: Vec<usize>,
-    /// Untimed runs before each measurement.
-    #[arg(long, default_value_t = 10)]
-    pub warmup: usize,
-    /// Timed runs per measurement.
-    #[arg(long, default_value_t = 30)]
-    pub runs: usize,
-    /// Interleaved rounds (tract, then onnxruntime + PyTorch); the report takes the median.
+    /// Untimed runs at the start of each block.
     #[arg(long, default_value_t = 3)]
+    pub warmup: usize,
+    /// Timed runs per block.
+    #[arg(long, default_value_t = 10)]
+    pub runs: usize,
+    /// Rounds; each runs one block per engine, subnet and thread count. The
+    /// report takes medians over rounds.
+    #[arg(long, default_value_t = 15)]
     pub rounds: usize,
     /// Python with torch, ofa, onnxruntime (see scripts/python-env.sh).
     #[arg(long, env = "PNAG_PYTHON", default_value = "python3")]
@@ -80,33 +85,48 @@ struct Row {
     tract_plain: Timing,
     onnxruntime: Option<Timing>,
     pytorch: Option<Timing>,
+    /// Median and 10th / 90th percentiles over rounds of (ours block median /
+    /// onnxruntime block median), the two blocks run back to back.
+    ours_over_onnxruntime: Option<Spread>,
     onnxruntime_max_abs_diff: Option<f64>,
     pytorch_max_abs_diff: Option<f64>,
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    if v.is_empty() {
-        f64::NAN
-    } else if v.len() % 2 == 1 {
-        v[v.len() / 2]
-    } else {
-        (v[v.len() / 2 - 1] + v[v.len() / 2]) / 2.0
+/// A unitless statistic's median and 10th / 90th percentiles.
+#[derive(Debug, Clone, Copy, Serialize)]
+struct Spread {
+    median: f64,
+    p10: f64,
+    p90: f64,
+}
+
+impl Spread {
+    fn of(v: &[f64]) -> Spread {
+        let q = |p| Timing::quantile(v, p);
+        Spread {
+            median: q(0.5),
+            p10: q(0.1),
+            p90: q(0.9),
+        }
     }
 }
 
-/// Median over rounds of each statistic.
-fn merge(rounds: &[Timing]) -> Timing {
+/// Median over blocks of each statistic.
+fn merge(blocks: &[Timing]) -> Timing {
+    let stat =
+        |f: fn(&Timing) -> f64| Timing::quantile(&blocks.iter().map(f).collect::<Vec<_>>(), 0.5);
     Timing {
-        median_ms: median(rounds.iter().map(|t| t.median_ms).collect()),
-        p10_ms: median(rounds.iter().map(|t| t.p10_ms).collect()),
-        p90_ms: median(rounds.iter().map(|t| t.p90_ms).collect()),
+        median_ms: stat(|t| t.median_ms),
+        p10_ms: stat(|t| t.p10_ms),
+        p90_ms: stat(|t| t.p90_ms),
     }
 }
 
-fn script_path() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/bench_engines.py")
-}
+/// The engines timed, in the order of a round's blocks (reversed every other round).
+const ENGINES: [&str; 4] = ["ours", "onnxruntime", "tract plain", "pytorch"];
+
+/// Pause before each block so the previous engine's spinning worker threads park.
+const SETTLE: Duration = Duration::from_millis(10);
 
 pub fn engines(a: &EnginesArgs) -> Result<()> {
     if a.runs == 0 || a.rounds == 0 || a.threads.contains(&0) {
@@ -157,93 +177,90 @@ pub fn engines(a: &EnginesArgs) -> Result<()> {
             "weights": wpath, "input": xpath, "tract_logits": ypath}));
     }
     let jobs_path = a.out.join("jobs.json");
-    let jobs_json = json!({"jobs": jobs, "threads": a.threads, "warmup": a.warmup, "runs": a.runs});
+    let jobs_json = json!({"jobs": jobs, "threads": a.threads});
     write_atomic(
         &jobs_path,
         serde_json::to_string_pretty(&jobs_json)?.as_bytes(),
     )?;
+    let mut python = if a.tract_only {
+        None
+    } else {
+        eprintln!("building the onnxruntime and PyTorch engines (OFA subnets, ONNX export)…");
+        Some(PythonEngines::start(&a.python, &jobs_path)?)
+    };
+    let engines: Vec<&str> = ENGINES
+        .into_iter()
+        .filter(|e| python.is_some() || matches!(*e, "ours" | "tract plain"))
+        .collect();
 
-    let mut tract_rounds: BTreeMap<(usize, usize, bool), Vec<Timing>> = BTreeMap::new();
-    let mut python_rounds: Vec<Value> = Vec::new();
-    let per_round = nets.len() * (a.warmup + a.runs);
-    let bar = ProgressBar::new((a.rounds * per_round) as u64);
+    // (arch, threads, engine) -> one Timing per block; (arch, threads) -> ours / ORT per round
+    let mut blocks: BTreeMap<(usize, usize, &str), Vec<Timing>> = BTreeMap::new();
+    let mut ratios: BTreeMap<(usize, usize), Vec<f64>> = BTreeMap::new();
+    let configs: Vec<(usize, usize)> = (0..archs.len())
+        .flat_map(|i| a.threads.iter().map(move |&t| (i, t)))
+        .collect();
+    let bar = ProgressBar::new((a.rounds * configs.len() * engines.len()) as u64);
     bar.set_style(
-        ProgressStyle::with_template("{msg:>22} [{bar:40}] {pos}/{len} tract runs, eta {eta}")?
+        ProgressStyle::with_template("{msg:>30} [{bar:40}] {pos}/{len} blocks, eta {eta}")?
             .progress_chars("=> "),
     );
     for round in 0..a.rounds {
-        for (&(i, t, plain), net) in &nets {
-            let which = if plain { "plain" } else { "ours" };
-            bar.set_message(format!("round {} {} {which} t{t}", round + 1, archs[i].0));
-            tract_rounds
-                .entry((i, t, plain))
-                .or_default()
-                .push(time_network(net, a.warmup, a.runs, &mut || bar.inc(1))?);
-        }
-        if !a.tract_only {
-            bar.set_message(format!("round {} onnxruntime+torch", round + 1));
-            let out = a.out.join(format!("python_round{}.json", round + 1));
-            let status = bar
-                .suspend(|| {
-                    Command::new(&a.python)
-                        .arg(script_path())
-                        .arg(&jobs_path)
-                        .arg(&out)
-                        .status()
-                })
-                .with_context(|| {
-                    format!(
-                        "running {} (set --python or PNAG_PYTHON; scripts/python-env.sh makes one)",
-                        a.python
-                    )
-                })?;
-            if !status.success() {
-                bail!(
-                    "{} failed ({status}); see its output above",
-                    script_path().display()
-                );
+        for &(i, t) in &configs {
+            let mut order = engines.clone();
+            if round % 2 == 1 {
+                order.reverse();
             }
-            python_rounds.push(serde_json::from_str(&std::fs::read_to_string(&out)?)?);
+            let mut medians = BTreeMap::new();
+            for engine in order {
+                bar.set_message(format!("round {} {} {engine} t{t}", round + 1, archs[i].0));
+                std::thread::sleep(SETTLE);
+                let timing = match (engine, python.as_mut()) {
+                    ("ours" | "tract plain", _) => {
+                        let net = &nets[&(i, t, engine == "tract plain")];
+                        time_network(net, a.warmup, a.runs, &mut || {})?
+                    }
+                    (_, Some((py, _))) => {
+                        Timing::from_samples(&py.block(engine, archs[i].0, t, a.warmup, a.runs)?)
+                    }
+                    (_, None) => {
+                        unreachable!("Python engines are only listed with a running script")
+                    }
+                };
+                medians.insert(engine, timing.median_ms);
+                blocks.entry((i, t, engine)).or_default().push(timing);
+                bar.inc(1);
+            }
+            if let (Some(ours), Some(ort)) = (medians.get("ours"), medians.get("onnxruntime")) {
+                ratios.entry((i, t)).or_default().push(ours / ort);
+            }
         }
     }
     bar.finish_and_clear();
+    let ready = python.take().map(|(py, ready)| {
+        drop(py);
+        ready
+    });
 
-    let engine = |name: &str, t: usize, engine: &str| -> Option<(Timing, f64)> {
-        let mut timings = Vec::new();
-        let mut diff = 0f64;
-        for round in &python_rounds {
-            let row = round["results"]
-                .as_array()?
-                .iter()
-                .find(|r| r["name"] == name && r["threads"] == t)?;
-            let timing: Timing = Timing {
-                median_ms: row[engine]["median_ms"].as_f64()?,
-                p10_ms: row[engine]["p10_ms"].as_f64()?,
-                p90_ms: row[engine]["p90_ms"].as_f64()?,
-            };
-            timings.push(timing);
-            diff = diff.max(row[format!("{engine}_max_abs_diff")].as_f64()?);
-        }
-        (!timings.is_empty()).then(|| (merge(&timings), diff))
-    };
     let mut rows = Vec::new();
-    for ((i, t, _), timings) in tract_rounds.iter().filter(|(k, _)| !k.2) {
-        let (name, arch) = archs[*i];
-        let plain = &tract_rounds[&(*i, *t, true)];
+    for &(i, t) in &configs {
+        let (name, arch) = archs[i];
         let macs = NetworkSpec::new(arch, a.width, a.resolution)?.macs() as f64 / 1e6;
-        let ort = engine(name, *t, "onnxruntime");
-        let torch = engine(name, *t, "pytorch");
+        let timing = |engine: &str| blocks.get(&(i, t, engine)).map(|b| merge(b));
+        let diff = ready
+            .as_ref()
+            .and_then(|r| r.diffs.iter().find(|d| d.name == name && d.threads == t));
         rows.push(Row {
             name: name.into(),
             arch: arch.to_string(),
             macs_m: macs,
-            threads: *t,
-            tract: merge(timings),
-            tract_plain: merge(plain),
-            onnxruntime: ort.map(|x| x.0),
-            pytorch: torch.map(|x| x.0),
-            onnxruntime_max_abs_diff: ort.map(|x| x.1),
-            pytorch_max_abs_diff: torch.map(|x| x.1),
+            threads: t,
+            tract: timing("ours").context("no timings of ours")?,
+            tract_plain: timing("tract plain").context("no timings of plain tract")?,
+            onnxruntime: timing("onnxruntime"),
+            pytorch: timing("pytorch"),
+            ours_over_onnxruntime: ratios.get(&(i, t)).map(|r| Spread::of(r)),
+            onnxruntime_max_abs_diff: diff.map(|d| d.onnxruntime_max_abs_diff),
+            pytorch_max_abs_diff: diff.map(|d| d.pytorch_max_abs_diff),
         });
     }
     rows.sort_by_key(|r| (r.threads, (r.macs_m * 1e3) as u64));
@@ -265,7 +282,7 @@ pub fn engines(a: &EnginesArgs) -> Result<()> {
         &input,
     )?;
     let peak = fma_peak_gflops();
-    let md = markdown(a, &rows, largest_name, &breakdown, &python_rounds, peak);
+    let md = markdown(a, &rows, largest_name, &breakdown, ready.as_ref(), peak);
     let json = json!({"width": a.width.to_string(), "resolution": r, "rows": rows,
         "breakdown": breakdown, "fma_peak_gmacs_per_core": peak});
     super::write_report(&a.out, "engines", &md, &json)
@@ -440,28 +457,30 @@ fn markdown(
     rows: &[Row],
     largest: &str,
     breakdown: &Breakdown,
-    python: &[Value],
+    python: Option<&Ready>,
     peak: Option<f64>,
 ) -> String {
     let mut s = format!(
-        "Subnets of OFA MobileNetV3 w{} at {}x{}, batch 1, same synthetic (untrained) weights and input in every engine; \
-         median of {} interleaved rounds of {} timed runs ({} warm-up). *ours* = tract 0.23.9 with PNAG-rs's depthwise, \
-         1x1 and stem conv and head fully connected ops (what `network!` ships), *tract plain* = tract's own ops throughout.\n",
+        "Subnets of OFA MobileNetV3 w{} at {}x{}, batch 1, same synthetic (untrained) weights and input in every engine. \
+         {} rounds; in each, every subnet and thread count gets one block of {} timed runs ({} warm-up) per engine, back to back \
+         (order reversed every other round). Times: median over rounds of each block's median. ours / ORT: median over rounds \
+         of the ratio of the two adjacent blocks, with its 10th–90th percentile over rounds. *ours* = tract 0.23.9 with PNAG-rs's \
+         depthwise, 1x1 and stem conv and head fully connected ops (what `network!` ships), *tract plain* = tract's own ops throughout.\n",
         a.width, a.resolution, a.resolution, a.rounds, a.runs, a.warmup
     );
-    if let Some(p) = python.first() {
+    if let Some(p) = python {
         s.push_str(&format!(
             "onnxruntime {}, PyTorch {} (eager CPU).\n",
-            p["onnxruntime"].as_str().unwrap_or("?"),
-            p["torch"].as_str().unwrap_or("?"),
+            p.onnxruntime, p.torch
         ));
     }
-    s.push_str("\n| arch | MMACs | threads | tract plain ms | ours ms | onnxruntime ms | PyTorch ms | ours / ORT | ours GMAC/s | ORT GMAC/s | max abs Δ logits ORT vs ours |\n");
-    s.push_str("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+    s.push_str("\n| arch | MMACs | threads | tract plain ms | ours ms | onnxruntime ms | PyTorch ms | ours / ORT | (p10–p90) | ours GMAC/s | ORT GMAC/s | max abs Δ logits ORT vs ours |\n");
+    s.push_str("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
     for r in rows {
         let ort = r.onnxruntime.map(|t| t.median_ms);
+        let ratio = r.ours_over_onnxruntime;
         s.push_str(&format!(
-            "| {} | {:.0} | {} | {:.2} | {:.2} | {} | {} | {} | {:.1} | {} | {} |\n",
+            "| {} | {:.0} | {} | {:.2} | {:.2} | {} | {} | {} | {} | {:.1} | {} | {} |\n",
             r.name,
             r.macs_m,
             r.threads,
@@ -469,7 +488,10 @@ fn markdown(
             r.tract.median_ms,
             fmt_opt(ort, 2),
             fmt_opt(r.pytorch.map(|t| t.median_ms), 2),
-            fmt_opt(ort.map(|o| r.tract.median_ms / o), 2),
+            fmt_opt(ratio.map(|t| t.median), 2),
+            ratio
+                .map(|t| format!("{:.2}–{:.2}", t.p10, t.p90))
+                .unwrap_or_else(|| "—".into()),
             r.macs_m / r.tract.median_ms,
             fmt_opt(ort.map(|o| r.macs_m / o), 1),
             r.onnxruntime_max_abs_diff

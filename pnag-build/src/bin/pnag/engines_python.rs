@@ -1,0 +1,108 @@
+//! The Python side of `pnag bench engines`: one long-lived
+//! `scripts/bench_engines.py` process holding onnxruntime sessions and OFA's
+//! PyTorch subnets, asked for one block of timed runs at a time so its blocks
+//! interleave with ours within seconds (see the script's docstring for the
+//! line protocol).
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+
+use anyhow::{bail, Context, Result};
+use serde::Deserialize;
+use serde_json::json;
+
+fn script_path() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/bench_engines.py")
+}
+
+/// Each engine's largest |logit| difference against ours, per subnet and thread count.
+#[derive(Debug, Deserialize)]
+pub struct LogitDiff {
+    pub name: String,
+    pub threads: usize,
+    pub onnxruntime_max_abs_diff: f64,
+    pub pytorch_max_abs_diff: f64,
+}
+
+/// What the script reports once its engines are loaded.
+#[derive(Debug, Deserialize)]
+pub struct Ready {
+    pub torch: String,
+    pub onnxruntime: String,
+    pub diffs: Vec<LogitDiff>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Block {
+    ms: Vec<f64>,
+}
+
+/// A running `bench_engines.py`; dropped → its stdin closes and it exits.
+pub struct PythonEngines {
+    child: Child,
+    stdin: Option<ChildStdin>,
+    stdout: BufReader<ChildStdout>,
+}
+
+impl PythonEngines {
+    /// Starts the script on `jobs` and waits until it has built every engine.
+    pub fn start(python: &str, jobs: &Path) -> Result<(PythonEngines, Ready)> {
+        let mut child = Command::new(python)
+            .arg(script_path())
+            .arg(jobs)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .with_context(|| {
+                format!("running {python} (set --python or PNAG_PYTHON; scripts/python-env.sh makes one)")
+            })?;
+        let stdin = child.stdin.take();
+        let stdout = BufReader::new(child.stdout.take().context("no stdout pipe")?);
+        let mut engines = PythonEngines {
+            child,
+            stdin,
+            stdout,
+        };
+        let ready = engines.read_line()?;
+        Ok((engines, ready))
+    }
+
+    fn read_line<T: for<'de> Deserialize<'de>>(&mut self) -> Result<T> {
+        let mut line = String::new();
+        self.stdout.read_line(&mut line)?;
+        if line.is_empty() {
+            let status = self.child.wait()?;
+            bail!(
+                "{} exited ({status}); see its output above",
+                script_path().display()
+            );
+        }
+        serde_json::from_str(&line)
+            .with_context(|| format!("unexpected line from {}: {line}", script_path().display()))
+    }
+
+    /// `warmup` untimed then `runs` timed runs of `engine` ("onnxruntime" or
+    /// "pytorch") on subnet `name` at `threads`; the timed runs' ms.
+    pub fn block(
+        &mut self,
+        engine: &str,
+        name: &str,
+        threads: usize,
+        warmup: usize,
+        runs: usize,
+    ) -> Result<Vec<f64>> {
+        let req = json!({"engine": engine, "name": name, "threads": threads, "warmup": warmup, "runs": runs});
+        let stdin = self.stdin.as_mut().context("script input closed")?;
+        writeln!(stdin, "{req}")?;
+        stdin.flush()?;
+        Ok(self.read_line::<Block>()?.ms)
+    }
+}
+
+impl Drop for PythonEngines {
+    fn drop(&mut self) {
+        drop(self.stdin.take());
+        let _ = self.child.wait();
+    }
+}
