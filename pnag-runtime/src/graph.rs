@@ -17,7 +17,7 @@ use tract_core::ops::nn::{DataFormat, Reduce, Reducer};
 
 use crate::depthwise::{DepthwiseConv, DepthwiseKernel};
 use crate::network::{Kernels, NetworkOptions};
-use crate::pointwise::{Im2colConv, MatVec, PointwiseConv};
+use crate::pointwise::{Im2colConv, MatVec, PointwiseConv, SqueezeExcite};
 use crate::spec::{Activation, BlockSpec, NetworkSpec};
 use crate::weights::Weights;
 
@@ -434,8 +434,19 @@ impl<'a> GraphBuilder<'a> {
 
     /// The squeeze-excite scale `h_sigmoid(expand(relu(reduce(mean(x)))))`
     /// (`[n, C, 1, 1]`; the block multiplies `x` by it), with the mean's
-    /// `1/(H*W)` folded into `reduce` and h-sigmoid's `(.+3)/6` into `expand`.
+    /// `1/(H*W)` folded into `reduce` and h-sigmoid's `(.+3)/6` into `expand`;
+    /// one [`SqueezeExcite`] node when specialized.
     fn squeeze_excite(&mut self, p: &str, x: OutletId, size: usize) -> TractResult<OutletId> {
+        if self.specialized {
+            let t = |s: &str| self.tensor(&format!("{p}.fc.{s}"));
+            let op = SqueezeExcite::new(
+                t("reduce.weight")?.data.clone(),
+                t("reduce.bias")?.data.clone(),
+                &t("expand.weight")?.data,
+                &t("expand.bias")?.data,
+            )?;
+            return self.wire(&format!("{p}.fc"), op, &[x]);
+        }
         let area = (size * size) as f32;
         let pooled = self.wire(
             &format!("{p}.pool"),

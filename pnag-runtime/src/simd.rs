@@ -64,6 +64,8 @@ pub(crate) unsafe trait Lanes {
     unsafe fn mul(a: Self::V, b: Self::V) -> Self::V;
     unsafe fn max(a: Self::V, b: Self::V) -> Self::V;
     unsafe fn min(a: Self::V, b: Self::V) -> Self::V;
+    /// Reads `2·N` floats and returns the even-indexed ones and the odd-indexed ones.
+    unsafe fn load_deinterleaved(p: *const f32) -> (Self::V, Self::V);
 }
 
 /// Plain Rust on `[f32; 4]`: the compiler vectorizes it for the baseline ISA
@@ -104,6 +106,14 @@ unsafe impl Lanes for Portable {
     #[inline(always)]
     unsafe fn min(a: [f32; 4], b: [f32; 4]) -> [f32; 4] {
         std::array::from_fn(|i| a[i].min(b[i]))
+    }
+    #[inline(always)]
+    unsafe fn load_deinterleaved(p: *const f32) -> ([f32; 4], [f32; 4]) {
+        let v = (p as *const [f32; 8]).read_unaligned();
+        (
+            std::array::from_fn(|i| v[2 * i]),
+            std::array::from_fn(|i| v[2 * i + 1]),
+        )
     }
 }
 
@@ -147,6 +157,23 @@ unsafe impl Lanes for Avx2Fma {
     unsafe fn min(a: Self::V, b: Self::V) -> Self::V {
         std::arch::x86_64::_mm256_min_ps(a, b)
     }
+    #[inline(always)]
+    unsafe fn load_deinterleaved(p: *const f32) -> (Self::V, Self::V) {
+        use std::arch::x86_64::*;
+        let (lo, hi) = (_mm256_loadu_ps(p), _mm256_loadu_ps(p.add(8)));
+        // Within each 128-bit half: evens (or odds) of lo then of hi; the
+        // 64-bit permute then orders the four pairs as lo0 lo1 hi0 hi1.
+        let even = _mm256_shuffle_ps::<0b10_00_10_00>(lo, hi);
+        let odd = _mm256_shuffle_ps::<0b11_01_11_01>(lo, hi);
+        (
+            _mm256_castpd_ps(_mm256_permute4x64_pd::<0b11_01_10_00>(_mm256_castps_pd(
+                even,
+            ))),
+            _mm256_castpd_ps(_mm256_permute4x64_pd::<0b11_01_10_00>(_mm256_castps_pd(
+                odd,
+            ))),
+        )
+    }
 }
 
 /// NEON, 4 lanes (always present on aarch64).
@@ -188,5 +215,10 @@ unsafe impl Lanes for Neon {
     #[inline(always)]
     unsafe fn min(a: Self::V, b: Self::V) -> Self::V {
         std::arch::aarch64::vminq_f32(a, b)
+    }
+    #[inline(always)]
+    unsafe fn load_deinterleaved(p: *const f32) -> (Self::V, Self::V) {
+        let v = std::arch::aarch64::vld2q_f32(p);
+        (v.0, v.1)
     }
 }

@@ -133,6 +133,11 @@ impl Im2colConv {
     }
 }
 
+thread_local! {
+    /// Each thread's unfolded-input matrix (1.35 MB for the 224² stem), reused across calls.
+    static COLS: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
 impl fmt::Debug for Im2colConv {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
@@ -169,7 +174,9 @@ impl EvalOp for Im2colConv {
         let [n, cout, ho, wo] = self.output_shape(x.shape())?;
         let (h, w) = (x.shape()[2], x.shape()[3]);
         let rows = self.matmul.input_channels();
-        let mut cols = vec![0f32; rows * ho * wo];
+        // Reused across calls and not zeroed: `unfold` writes every element.
+        let mut cols = COLS.take();
+        cols.resize(rows * ho * wo, 0.0);
         // SAFETY: every element is written by `run_image` below.
         let mut out = unsafe { Tensor::uninitialized::<f32>(&[n, cout, ho, wo])? };
         {
@@ -192,6 +199,7 @@ impl EvalOp for Im2colConv {
                 self.matmul.run_image(img, ho * wo);
             }
         }
+        COLS.set(cols);
         Ok(tvec!(out.into_tvalue()))
     }
 }

@@ -4,7 +4,8 @@
 //!
 //! These layers do two flops per weight, so their time is reading 6–7 MB of
 //! weights from memory. tract runs them as a matrix product on one thread;
-//! [`MatVec`] streams the row-major weights once, four rows at a time, and
+//! [`MatVec`] streams the row-major weights once, four rows at a time (from
+//! four sequential streams), and
 //! splits the rows over tract's thread pool so both cores' memory bandwidth
 //! is used.
 
@@ -70,8 +71,16 @@ impl MatVec {
         Ok([x[0], self.bias.len(), 1, 1])
     }
 
+    pub fn input_channels(&self) -> usize {
+        self.cin
+    }
+
+    pub fn output_channels(&self) -> usize {
+        self.bias.len()
+    }
+
     /// Outputs `rows` of one image (`x`: `cin` floats, `out`: those rows).
-    fn rows(&self, x: &[f32], rows: std::ops::Range<usize>, out: &mut [f32]) {
+    pub(super) fn rows(&self, x: &[f32], rows: std::ops::Range<usize>, out: &mut [f32]) {
         match self.activation {
             Some(Activation::Relu) => self.dispatch::<ACT_RELU>(x, rows, out),
             Some(Activation::HSwish) => self.dispatch::<ACT_HSWISH>(x, rows, out),
@@ -104,8 +113,14 @@ impl MatVec {
     }
 }
 
-/// `out[i] = act(W[rows.start + i] · x + b)`: [`ROWS`] rows at a time, each a
-/// vector accumulator over `k`, summed across lanes at the end.
+/// `out[i] = act(W[rows.start + i] · x + b)`, [`ROWS`] rows at a time, each
+/// a vector accumulator over `k`, summed across lanes at the end.
+///
+/// The rows of a step come from [`ROWS`] equal, contiguous quarters of the
+/// range (row `i` of each), not from neighbouring rows: the weights are then
+/// read as four long sequential streams, which the hardware prefetchers keep
+/// ahead of — measured ~16 GB/s from DRAM on one core here, against ~12 GB/s
+/// for runs of four neighbouring rows (4.6 KB each) that restart every step.
 ///
 /// # Safety
 /// `L` must be supported by the CPU; `x.len() == cin`, `out.len() == rows.len()`.
@@ -118,29 +133,34 @@ unsafe fn rows_kernel<L: Lanes, const ACT: u8>(
 ) {
     let cin = op.cin;
     let kv = cin / L::N * L::N;
-    let mut m = rows.start;
-    while m < rows.end {
-        let n = ROWS.min(rows.end - m);
+    let quarter = rows.len().div_ceil(ROWS);
+    for i in 0..quarter {
+        // Offsets (within `rows`) of this step's rows; the last quarter may run out.
+        let at: [usize; ROWS] = std::array::from_fn(|j| j * quarter + i);
+        let n = at.iter().take_while(|&&o| o < rows.len()).count();
+        let w: [*const f32; ROWS] = std::array::from_fn(|j| {
+            op.weights
+                .as_ptr()
+                .add((rows.start + at[j].min(rows.len() - 1)) * cin)
+        });
         let mut acc = [L::splat(0.0); ROWS];
-        let w = op.weights.as_ptr().add(m * cin);
         for k in (0..kv).step_by(L::N) {
             let xv = L::load(x.as_ptr().add(k));
-            for (r, a) in acc.iter_mut().enumerate().take(n) {
-                *a = L::mul_add(*a, L::load(w.add(r * cin + k)), xv);
+            for (a, w) in acc.iter_mut().zip(&w).take(n) {
+                *a = L::mul_add(*a, L::load(w.add(k)), xv);
             }
         }
-        for (r, a) in acc.iter().enumerate().take(n) {
+        for ((a, w), &o) in acc.iter().zip(&w).zip(&at).take(n) {
             let mut lanes = [0f32; 16];
             L::store(lanes.as_mut_ptr(), *a);
-            let mut y = lanes[..L::N].iter().sum::<f32>() + op.bias[m + r];
+            let mut y = lanes[..L::N].iter().sum::<f32>() + op.bias[rows.start + o];
             for (k, &xk) in x.iter().enumerate().skip(kv) {
-                y += *w.add(r * cin + k) * xk;
+                y += *w.add(k) * xk;
             }
             let mut v = [0f32; 16];
             L::store(v.as_mut_ptr(), activate::<L, ACT>(L::splat(y)));
-            out[m - rows.start + r] = v[0];
+            out[o] = v[0];
         }
-        m += n;
     }
 }
 

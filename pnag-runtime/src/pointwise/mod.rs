@@ -9,7 +9,7 @@
 //! epilogue in registers. Output channels (or pixels, whichever operand is
 //! the larger) are split over tract's thread pool. [`Im2colConv`] runs the
 //! stem's 3×3 conv through the same kernel; [`MatVec`] runs the head's fully
-//! connected layers.
+//! connected layers and, in [`SqueezeExcite`], the blocks' squeeze-excite.
 //!
 //! With [`PointwiseConv::with_input_scale`] the op also takes the
 //! squeeze-excite scale `s` (`[n, cin, 1, 1]`) of the block and computes
@@ -19,9 +19,11 @@
 mod im2col;
 mod kernel;
 mod matvec;
+mod squeeze_excite;
 
 pub use im2col::Im2colConv;
 pub use matvec::MatVec;
+pub use squeeze_excite::SqueezeExcite;
 
 use std::fmt;
 use std::sync::Arc;
