@@ -6,7 +6,7 @@
 //! batch 2, 1 and 2 threads, the AVX2/NEON path and the portable one. On
 //! aarch64 (run under qemu by scripts/cross.sh) `Simd::Best` is the NEON code.
 
-use pnag_runtime::pointwise::{MatVec, PointwiseConv};
+use pnag_runtime::pointwise::{MatVec, PointwiseConv, SqueezeExcite};
 use pnag_runtime::{Activation, Simd};
 use tract_core::internal::*;
 
@@ -369,6 +369,66 @@ fn matvec_matches_the_reference() {
     let err = MatVec::new(vec![0.0; 10], vec![0.0; 3], None).unwrap_err();
     assert!(
         err.to_string().contains("expected 3 x cin weights"),
+        "{err}"
+    );
+}
+
+/// Squeeze-excite as one op against OFA's formula in f64:
+/// `h_sigmoid(W_e · relu(W_r · mean(x) + b_r) + b_e)`, h-sigmoid = relu6(· + 3) / 6.
+/// Channel counts off the vector width, maps of 1 to 196 pixels, batch 2.
+#[test]
+fn squeeze_excite_matches_ofa_formula() {
+    for (c, cr, h, w) in [(8, 2, 7, 7), (37, 9, 5, 3), (136, 32, 14, 14), (3, 1, 1, 1)] {
+        let x = values(2 * c * h * w, 1);
+        let (rw, rb) = (values(cr * c, 2), values(cr, 3));
+        let (ew, eb) = (values(c * cr, 4), values(c, 5));
+        let mut want = Vec::new();
+        for img in x.chunks(c * h * w) {
+            let mean: Vec<f64> = img
+                .chunks(h * w)
+                .map(|p| p.iter().map(|&v| v as f64).sum::<f64>() / (h * w) as f64)
+                .collect();
+            let hidden: Vec<f64> = (0..cr)
+                .map(|j| {
+                    let z: f64 = (0..c).map(|k| rw[j * c + k] as f64 * mean[k]).sum();
+                    (z + rb[j] as f64).max(0.0)
+                })
+                .collect();
+            want.extend((0..c).map(|m| {
+                let z: f64 = (0..cr).map(|j| ew[m * cr + j] as f64 * hidden[j]).sum();
+                ((z + eb[m] as f64 + 3.0).clamp(0.0, 6.0) / 6.0) as f32
+            }));
+        }
+        for simd in [Simd::Best, Simd::Portable] {
+            let op = SqueezeExcite::new(rw.clone(), rb.clone(), &ew, &eb)
+                .unwrap()
+                .with_simd(simd);
+            let mut model = TypedModel::default();
+            let input = model.add_source("x", f32::fact([2, c, h, w])).unwrap();
+            let y = model.wire_node("se", op, &[input]).unwrap();
+            model.select_output_outlets(&y).unwrap();
+            let xv = Tensor::from_shape(&[2, c, h, w], &x).unwrap();
+            let got = run_model(model, tvec![xv.into_tvalue()], 1);
+            assert_eq!(got.len(), want.len());
+            for (i, (g, w)) in got.iter().zip(&want).enumerate() {
+                assert!(
+                    (g - w).abs() <= 1e-5,
+                    "{c}->{cr} {h}x{w} {simd:?}: scale[{i}] = {g}, want {w}"
+                );
+            }
+        }
+    }
+    // Reduce and expand that do not chain are refused when the op is built.
+    let err = SqueezeExcite::new(
+        values(8 * 2, 1),
+        values(2, 2),
+        &values(8 * 3, 3),
+        &values(8, 4),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("squeeze-excite: reduce is 8 -> 2 but expand is 3 -> 8"),
         "{err}"
     );
 }

@@ -52,6 +52,14 @@ impl SqueezeExcite {
         Ok(SqueezeExcite { reduce, expand })
     }
 
+    /// Forces an instruction set (tests compare the paths).
+    pub fn with_simd(self, simd: crate::Simd) -> Self {
+        SqueezeExcite {
+            reduce: self.reduce.with_simd(simd),
+            expand: self.expand.with_simd(simd),
+        }
+    }
+
     pub fn channels(&self) -> usize {
         self.reduce.input_channels()
     }
