@@ -465,7 +465,7 @@ fn markdown(
          {} rounds; in each, every subnet and thread count gets one block of {} timed runs ({} warm-up) per engine, back to back \
          (order reversed every other round). Times: median over rounds of each block's median. ours / ORT: median over rounds \
          of the ratio of the two adjacent blocks, with its 10th–90th percentile over rounds. *ours* = tract 0.23.9 with PNAG-rs's \
-         depthwise, 1x1 and stem conv and head fully connected ops (what `network!` ships), *tract plain* = tract's own ops throughout.\n",
+         depthwise, 1x1 and stem conv, squeeze-excite and head fully connected ops (what `network!` ships), *tract plain* = tract's own ops throughout.\n",
         a.width, a.resolution, a.resolution, a.rounds, a.runs, a.warmup
     );
     if let Some(p) = python {
