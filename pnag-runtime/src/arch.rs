@@ -301,7 +301,10 @@ impl Arch {
     }
 }
 
-fn parse_groups(s: &str) -> Result<([u8; STAGES], [u8; SLOTS], [u8; SLOTS]), ArchError> {
+/// The three groups of an arch string: depths per stage, kernel sizes and expand ratios per slot.
+type ArchGroups = ([u8; STAGES], [u8; SLOTS], [u8; SLOTS]);
+
+fn parse_groups(s: &str) -> Result<ArchGroups, ArchError> {
     let input = s.to_string();
     let groups: Vec<&str> = s.trim().split(':').collect();
     if groups.len() != 3 {
