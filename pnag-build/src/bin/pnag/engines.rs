@@ -236,10 +236,8 @@ pub fn engines(a: &EnginesArgs) -> Result<()> {
         }
     }
     bar.finish_and_clear();
-    let ready = python.take().map(|(py, ready)| {
-        drop(py);
-        ready
-    });
+    // Dropping the script's handle closes its input, so it exits.
+    let ready = python.map(|(_, ready)| ready);
 
     let mut rows = Vec::new();
     for &(i, t) in &configs {
