@@ -14,6 +14,14 @@ timing requests, one JSON line each on stdin:
 answering each with {"ms": [...]} (one time per timed run) on stdout. The Rust
 side alternates these blocks with its own, so every engine is timed in the same
 few seconds as ours and the machine's slow spells hit both sides of a ratio.
+A profiling request
+
+    {"profile": "smallest", "threads": 1, "warmup": 3, "runs": 10}
+
+runs that subnet in a fresh onnxruntime session with ORT's profiler on and
+answers {"ms": [...], "nodes": [{"node": ..., "op": ..., "ms": median}, ...]}:
+the unprofiled runs' times and each graph node's median kernel time (ORT's
+optimized graph: NCHWc convs with fused ReLU, layout reorders).
 Exits at end of input.
 
 Needs: torch==2.13.0, torchvision==0.28.*, pillow, numpy, safetensors, onnx,
@@ -51,9 +59,43 @@ def timed(fn, warmup, runs):
     return samples
 
 
+def ort_session(onnx_path, threads, profile_prefix=None):
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = threads
+    so.inter_op_num_threads = 1
+    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    if profile_prefix:
+        so.enable_profiling = True
+        so.profile_file_prefix = profile_prefix
+    return ort.InferenceSession(onnx_path, so, providers=["CPUExecutionProvider"])
+
+
+def ort_profile(onnx_path, x, threads, warmup, runs):
+    """Unprofiled run times, then each node's median kernel time with ORT's profiler on."""
+    sess = ort_session(onnx_path, threads)
+    ms = timed(lambda: sess.run(None, {"input": x}), warmup, runs)
+    prefix = os.path.join(tempfile.mkdtemp(prefix="pnag-ort-profile-"), "ort")
+    sess = ort_session(onnx_path, threads, prefix)
+    timed(lambda: sess.run(None, {"input": x}), warmup, runs)
+    path = sess.end_profiling()
+    with open(path) as f:
+        events = json.load(f)
+    os.remove(path)
+    times, ops = {}, {}
+    for e in events:
+        if e.get("cat") == "Node" and e["name"].endswith("_kernel_time"):
+            node = e["name"][: -len("_kernel_time")]
+            times.setdefault(node, []).append(e["dur"] / 1e3)
+            ops[node] = e["args"].get("op_name", "")
+    # Warm-up runs are profiled too: keep each node's last `runs` samples.
+    nodes = [{"node": n, "op": ops[n], "ms": float(np.median(t[-runs:]))} for n, t in times.items()]
+    return {"ms": ms, "nodes": nodes}
+
+
 def load_engines(spec):
-    """Per (name, threads): a callable per engine, and each engine's max |Δ logits| vs tract."""
-    runners, diffs = {}, []
+    """Per (name, threads): a callable per engine, and each engine's max |Δ logits| vs tract;
+    per name: the ONNX file and input, for profiling."""
+    runners, diffs, models = {}, [], {}
     tmp = tempfile.mkdtemp(prefix="pnag-bench-")
     for job in spec["jobs"]:
         net = ofa_subnet(job["arch"], job["width"])
@@ -77,12 +119,9 @@ def load_engines(spec):
             with torch.inference_mode():
                 net(xt)
 
+        models[job["name"]] = (onnx_path, x)
         for threads in spec["threads"]:
-            so = ort.SessionOptions()
-            so.intra_op_num_threads = threads
-            so.inter_op_num_threads = 1
-            so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-            sess = ort.InferenceSession(onnx_path, so, providers=["CPUExecutionProvider"])
+            sess = ort_session(onnx_path, threads)
             ort_logits = sess.run(None, {"input": x})[0]
             runners[(job["name"], threads, "onnxruntime")] = lambda sess=sess, x=x: sess.run(None, {"input": x})
             runners[(job["name"], threads, "pytorch")] = run_torch
@@ -91,18 +130,24 @@ def load_engines(spec):
                 "onnxruntime_max_abs_diff": float(np.abs(ort_logits - ours).max()),
                 "pytorch_max_abs_diff": float(np.abs(torch_logits - ours).max()),
             })
-    return runners, diffs
+    return runners, diffs, models
 
 
 def main(jobs_path):
     with open(jobs_path) as f:
         spec = json.load(f)
-    runners, diffs = load_engines(spec)
+    runners, diffs, models = load_engines(spec)
     reply = sys.stdout
     reply.write(json.dumps({"torch": torch.__version__, "onnxruntime": ort.__version__, "diffs": diffs}) + "\n")
     reply.flush()
     for line in sys.stdin:
         req = json.loads(line)
+        if "profile" in req:
+            onnx_path, x = models[req["profile"]]
+            answer = ort_profile(onnx_path, x, req["threads"], req["warmup"], req["runs"])
+            reply.write(json.dumps(answer) + "\n")
+            reply.flush()
+            continue
         if req["engine"] == "pytorch" and torch.get_num_threads() != req["threads"]:
             torch.set_num_threads(req["threads"])
         run = runners[(req["name"], req["threads"], req["engine"])]

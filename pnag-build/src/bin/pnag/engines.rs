@@ -21,6 +21,7 @@ use pnag_runtime::{Arch, Kernels, Network, NetworkOptions, NetworkSpec, Weights,
 use serde::Serialize;
 use serde_json::json;
 
+use crate::engines_breakdown::{self, op_breakdown, Breakdown, OrtBreakdown};
 use crate::engines_python::{PythonEngines, Ready};
 
 use pnag_build::npy;
@@ -236,6 +237,30 @@ pub fn engines(a: &EnginesArgs) -> Result<()> {
         }
     }
     bar.finish_and_clear();
+    let (breakdown_name, breakdown_arch) = *archs
+        .iter()
+        .find(|(name, _)| *name == a.breakdown)
+        .with_context(|| {
+            format!(
+                "--breakdown {}: expected smallest, middle or largest",
+                a.breakdown
+            )
+        })?;
+    let breakdown_spec = NetworkSpec::new(breakdown_arch, a.width, a.resolution)?;
+    let breakdown_runs = a.runs.max(20);
+    let ort_profile = match python.as_mut() {
+        Some((py, _)) => {
+            eprintln!("profiling {breakdown_name} in onnxruntime…");
+            let profile = py.profile(
+                breakdown_name,
+                a.breakdown_threads as usize,
+                a.warmup,
+                breakdown_runs,
+            )?;
+            Some(OrtBreakdown::new(&breakdown_spec, profile))
+        }
+        None => None,
+    };
     // Dropping the script's handle closes its input, so it exits.
     let ready = python.map(|(_, ready)| ready);
 
@@ -263,149 +288,25 @@ pub fn engines(a: &EnginesArgs) -> Result<()> {
     }
     rows.sort_by_key(|r| (r.threads, (r.macs_m * 1e3) as u64));
 
-    let (largest_name, largest) = *archs
-        .iter()
-        .find(|(name, _)| *name == a.breakdown)
-        .with_context(|| {
-            format!(
-                "--breakdown {}: expected smallest, middle or largest",
-                a.breakdown
-            )
-        })?;
-    let largest_spec = NetworkSpec::new(largest, a.width, a.resolution)?;
     let breakdown = op_breakdown(
-        &largest_spec,
+        &breakdown_spec,
         a.breakdown_threads as usize,
-        a.runs.min(10),
+        breakdown_runs,
         &input,
     )?;
     let peak = fma_peak_gflops();
-    let md = markdown(a, &rows, largest_name, &breakdown, ready.as_ref(), peak);
+    let md = markdown(
+        a,
+        &rows,
+        breakdown_name,
+        &breakdown,
+        ort_profile.as_ref(),
+        ready.as_ref(),
+        peak,
+    );
     let json = json!({"width": a.width.to_string(), "resolution": r, "rows": rows,
-        "breakdown": breakdown, "fma_peak_gmacs_per_core": peak});
+        "breakdown": breakdown, "onnxruntime_breakdown": ort_profile, "fma_peak_gmacs_per_core": peak});
     super::write_report(&a.out, "engines", &md, &json)
-}
-
-/// Layer kind of a tract node, from the OFA-derived node names the graph
-/// builder gives and the op that runs it. Our 1x1 op (and tract's matmul, in
-/// the plain graph) fuse activations and residual adds, so those count as 1x1 conv time.
-fn layer_kind(spec: &NetworkSpec, node: &str, op: &str) -> String {
-    let block = node
-        .strip_prefix("blocks.")
-        .and_then(|r| r.split('.').next())
-        .and_then(|b| b.parse::<usize>().ok());
-    match block.and_then(|b| spec.blocks.get(b)) {
-        Some(_) if node.contains(".se.") => "squeeze-excite".into(),
-        Some(b) if op.starts_with("DepthWise") || node.contains("depth_conv.conv") => {
-            format!("depthwise {}x{} stride {}", b.kernel, b.kernel, b.stride)
-        }
-        Some(_)
-            if op.starts_with("OptMatMul")
-                || op.starts_with("PnagPointwise")
-                || node.contains("einsum") =>
-        {
-            ONE_BY_ONE.into()
-        }
-        Some(_) if node.contains(".act") => "activations (not fused)".into(),
-        Some(_) if node.contains("residual") => "residual add (not fused)".into(),
-        Some(_) => "other block ops".into(),
-        None if node.starts_with("first_conv") => "stem conv 3x3".into(),
-        None => "head (final expand, pool, feature mix, classifier)".into(),
-    }
-}
-
-const ONE_BY_ONE: &str = "1x1 conv (fused bias, act, residual)";
-
-#[derive(Debug, Serialize)]
-struct BreakdownRow {
-    kind: String,
-    ms: f64,
-    share: f64,
-    gmacs: Option<f64>,
-}
-
-#[derive(Debug, Serialize)]
-struct NodeRow {
-    node: String,
-    op: String,
-    ms: f64,
-    share: f64,
-}
-
-#[derive(Debug, Serialize)]
-struct Breakdown {
-    kinds: Vec<BreakdownRow>,
-    /// The slowest nodes, slowest first.
-    nodes: Vec<NodeRow>,
-}
-
-/// Nodes listed in the per-node table.
-const TOP_NODES: usize = 12;
-
-/// Mean time per layer kind and per node over `runs` single-thread profiled runs.
-fn op_breakdown(
-    spec: &NetworkSpec,
-    threads: usize,
-    runs: usize,
-    input: &[f32],
-) -> Result<Breakdown> {
-    let net = Network::synthetic(
-        spec.clone(),
-        0,
-        NetworkOptions {
-            batch: 1,
-            threads,
-            ..Default::default()
-        },
-    )?;
-    let shape = net.input_shape();
-    let mut by_kind: BTreeMap<String, Duration> = BTreeMap::new();
-    let mut by_node: BTreeMap<(String, String), Duration> = BTreeMap::new();
-    net.run(&shape, input)?;
-    let runs = runs.max(1);
-    for _ in 0..runs {
-        net.run_profiled(&shape, input, &mut |node, op, d| {
-            *by_kind.entry(layer_kind(spec, node, op)).or_default() += d;
-            *by_node
-                .entry((node.to_string(), op.to_string()))
-                .or_default() += d;
-        })?;
-    }
-    // MACs per depthwise kind, for GMAC/s.
-    let mut macs: BTreeMap<String, u64> = BTreeMap::new();
-    for b in &spec.blocks {
-        let kind = format!("depthwise {}x{} stride {}", b.kernel, b.kernel, b.stride);
-        *macs.entry(kind).or_default() +=
-            (b.mid_channels * b.kernel * b.kernel * b.out_size * b.out_size) as u64;
-        *macs.entry(ONE_BY_ONE.into()).or_default() +=
-            (b.expand_channels
-                .map_or(0, |m| b.in_channels * m * b.in_size * b.in_size)
-                + b.mid_channels * b.out_channels * b.out_size * b.out_size) as u64;
-    }
-    let total: f64 = by_kind.values().map(|d| d.as_secs_f64()).sum();
-    let ms = |d: &Duration| d.as_secs_f64() * 1e3 / runs as f64;
-    let mut kinds: Vec<BreakdownRow> = by_kind
-        .iter()
-        .map(|(kind, d)| BreakdownRow {
-            share: d.as_secs_f64() / total,
-            gmacs: macs.get(kind).map(|&m| m as f64 / (ms(d) * 1e-3) / 1e9),
-            kind: kind.clone(),
-            ms: ms(d),
-        })
-        .collect();
-    kinds.sort_by(|a, b| b.ms.total_cmp(&a.ms));
-    let mut nodes: Vec<NodeRow> = by_node
-        .iter()
-        .map(|((node, op), d)| NodeRow {
-            node: node.clone(),
-            op: op.clone(),
-            ms: ms(d),
-            share: d.as_secs_f64() / total,
-        })
-        .collect();
-    nodes.sort_by(|a, b| b.ms.total_cmp(&a.ms));
-    nodes.truncate(TOP_NODES);
-    Ok(Breakdown { kinds, nodes })
 }
 
 /// One core's multiply-add peak, measured: 12 independent AVX2 FMA chains
@@ -455,6 +356,7 @@ fn markdown(
     rows: &[Row],
     largest: &str,
     breakdown: &Breakdown,
+    ort_profile: Option<&OrtBreakdown>,
     python: Option<&Ready>,
     peak: Option<f64>,
 ) -> String {
@@ -497,34 +399,12 @@ fn markdown(
                 .unwrap_or_else(|| "—".into()),
         ));
     }
-    let threads = match a.breakdown_threads {
-        1 => "1 thread".to_string(),
-        n => format!("{n} threads"),
-    };
-    s.push_str(&format!("\nWhere our time goes ({largest} arch, {threads}, per-node timing):\n\n| layer kind | ms | share | GMAC/s |\n|---|---:|---:|---:|\n"));
-    for b in &breakdown.kinds {
-        s.push_str(&format!(
-            "| {} | {:.2} | {:.1} % | {} |\n",
-            b.kind,
-            b.ms,
-            b.share * 100.0,
-            fmt_opt(b.gmacs, 1)
-        ));
-    }
-    if let Some(peak) = peak {
-        s.push_str(&format!(
-            "\nOne core's measured FMA peak (12 independent AVX2 FMA chains): {peak:.1} GMAC/s.\n"
-        ));
-    }
-    s.push_str(&format!("\nSlowest {TOP_NODES} nodes (same run):\n\n| node | tract op | ms | share |\n|---|---|---:|---:|\n"));
-    for n in &breakdown.nodes {
-        s.push_str(&format!(
-            "| `{}` | {} | {:.2} | {:.1} % |\n",
-            n.node,
-            n.op,
-            n.ms,
-            n.share * 100.0
-        ));
-    }
+    s.push_str(&engines_breakdown::markdown(
+        largest,
+        a.breakdown_threads as usize,
+        breakdown,
+        ort_profile,
+        peak,
+    ));
     s
 }

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 
 use anyhow::{bail, Context, Result};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 fn script_path() -> PathBuf {
@@ -36,6 +36,22 @@ pub struct Ready {
 #[derive(Debug, Deserialize)]
 struct Block {
     ms: Vec<f64>,
+}
+
+/// One node of onnxruntime's optimized graph: its median kernel time.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct OrtNode {
+    pub node: String,
+    pub op: String,
+    pub ms: f64,
+}
+
+/// A profiling request's answer: unprofiled run times, then per-node times
+/// with onnxruntime's profiler on.
+#[derive(Debug, Deserialize)]
+pub struct OrtProfile {
+    pub ms: Vec<f64>,
+    pub nodes: Vec<OrtNode>,
 }
 
 /// A running `bench_engines.py`; dropped → its stdin closes and it exits.
@@ -93,10 +109,27 @@ impl PythonEngines {
         runs: usize,
     ) -> Result<Vec<f64>> {
         let req = json!({"engine": engine, "name": name, "threads": threads, "warmup": warmup, "runs": runs});
+        Ok(self.request::<Block>(&req)?.ms)
+    }
+
+    /// onnxruntime's per-node profile of subnet `name` at `threads` (a fresh
+    /// session; `warmup` + `runs` runs without, then with the profiler).
+    pub fn profile(
+        &mut self,
+        name: &str,
+        threads: usize,
+        warmup: usize,
+        runs: usize,
+    ) -> Result<OrtProfile> {
+        let req = json!({"profile": name, "threads": threads, "warmup": warmup, "runs": runs});
+        self.request(&req)
+    }
+
+    fn request<T: for<'de> Deserialize<'de>>(&mut self, req: &serde_json::Value) -> Result<T> {
         let stdin = self.stdin.as_mut().context("script input closed")?;
         writeln!(stdin, "{req}")?;
         stdin.flush()?;
-        Ok(self.read_line::<Block>()?.ms)
+        self.read_line()
     }
 }
 

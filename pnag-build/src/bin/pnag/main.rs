@@ -5,6 +5,7 @@ mod ablations;
 mod bench;
 mod depthwise_bench;
 mod engines;
+mod engines_breakdown;
 mod engines_python;
 mod frontier;
 mod generate;

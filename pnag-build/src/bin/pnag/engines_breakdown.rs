@@ -1,0 +1,362 @@
+//! Where the time of one subnet goes in `pnag bench engines`: ours per node
+//! (timed around each tract node's eval) and, when onnxruntime runs, ORT's
+//! own profiler per graph node, both grouped into the same layer kinds.
+//!
+//! The two engines split the work differently: we fuse bias, activation,
+//! residual add and the squeeze-excite scale into the convs; onnxruntime's
+//! optimized graph fuses ReLU into its NCHWc convs but runs h-swish, the
+//! residual adds and the squeeze-excite multiply as nodes of their own, and
+//! adds NCHW ⇄ NCHWc layout reorders. [`ort_layer_kind`] counts each
+//! unfused activation and add with the layer it follows, as ours does, so a
+//! kind's time means the same work in both columns.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use anyhow::Result;
+use pnag_runtime::{Network, NetworkOptions, NetworkSpec};
+use serde::Serialize;
+
+use crate::engines_python::OrtProfile;
+
+/// Layer kind of a tract node, from the OFA-derived node names the graph
+/// builder gives and the op that runs it. Our 1x1 op (and tract's matmul, in
+/// the plain graph) fuse activations and residual adds, so those count as 1x1 conv time.
+pub fn layer_kind(spec: &NetworkSpec, node: &str, op: &str) -> String {
+    let block = node
+        .strip_prefix("blocks.")
+        .and_then(|r| r.split('.').next())
+        .and_then(|b| b.parse::<usize>().ok());
+    match block.and_then(|b| spec.blocks.get(b)) {
+        Some(_) if node.contains(".se.") => "squeeze-excite".into(),
+        Some(b) if op.starts_with("DepthWise") || node.contains("depth_conv.conv") => {
+            format!("depthwise {}x{} stride {}", b.kernel, b.kernel, b.stride)
+        }
+        Some(_)
+            if op.starts_with("OptMatMul")
+                || op.starts_with("PnagPointwise")
+                || node.contains("einsum") =>
+        {
+            ONE_BY_ONE.into()
+        }
+        Some(_) if node.contains(".act") => "activations (not fused)".into(),
+        Some(_) if node.contains("residual") => "residual add (not fused)".into(),
+        Some(_) => "other block ops".into(),
+        None if node.starts_with("first_conv") => "stem conv 3x3".into(),
+        None => "head (final expand, pool, feature mix, classifier)".into(),
+    }
+}
+
+const ONE_BY_ONE: &str = "1x1 conv (fused bias, act, residual)";
+
+#[derive(Debug, Serialize)]
+struct BreakdownRow {
+    kind: String,
+    ms: f64,
+    share: f64,
+    gmacs: Option<f64>,
+}
+
+#[derive(Debug, Serialize)]
+struct NodeRow {
+    node: String,
+    op: String,
+    ms: f64,
+    share: f64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Breakdown {
+    kinds: Vec<BreakdownRow>,
+    /// Every node, slowest first (the markdown shows the first [`TOP_NODES`]).
+    nodes: Vec<NodeRow>,
+}
+
+/// Nodes listed in the per-node table.
+const TOP_NODES: usize = 12;
+
+/// Mean time per layer kind and per node over `runs` single-thread profiled runs.
+pub fn op_breakdown(
+    spec: &NetworkSpec,
+    threads: usize,
+    runs: usize,
+    input: &[f32],
+) -> Result<Breakdown> {
+    let net = Network::synthetic(
+        spec.clone(),
+        0,
+        NetworkOptions {
+            batch: 1,
+            threads,
+            ..Default::default()
+        },
+    )?;
+    let shape = net.input_shape();
+    let mut by_kind: BTreeMap<String, Duration> = BTreeMap::new();
+    let mut by_node: BTreeMap<(String, String), Duration> = BTreeMap::new();
+    net.run(&shape, input)?;
+    let runs = runs.max(1);
+    for _ in 0..runs {
+        net.run_profiled(&shape, input, &mut |node, op, d| {
+            *by_kind.entry(layer_kind(spec, node, op)).or_default() += d;
+            *by_node
+                .entry((node.to_string(), op.to_string()))
+                .or_default() += d;
+        })?;
+    }
+    // MACs per depthwise kind, for GMAC/s.
+    let mut macs: BTreeMap<String, u64> = BTreeMap::new();
+    for b in &spec.blocks {
+        let kind = format!("depthwise {}x{} stride {}", b.kernel, b.kernel, b.stride);
+        *macs.entry(kind).or_default() +=
+            (b.mid_channels * b.kernel * b.kernel * b.out_size * b.out_size) as u64;
+        *macs.entry(ONE_BY_ONE.into()).or_default() +=
+            (b.expand_channels
+                .map_or(0, |m| b.in_channels * m * b.in_size * b.in_size)
+                + b.mid_channels * b.out_channels * b.out_size * b.out_size) as u64;
+    }
+    let total: f64 = by_kind.values().map(|d| d.as_secs_f64()).sum();
+    let ms = |d: &Duration| d.as_secs_f64() * 1e3 / runs as f64;
+    let mut kinds: Vec<BreakdownRow> = by_kind
+        .iter()
+        .map(|(kind, d)| BreakdownRow {
+            share: d.as_secs_f64() / total,
+            gmacs: macs.get(kind).map(|&m| m as f64 / (ms(d) * 1e-3) / 1e9),
+            kind: kind.clone(),
+            ms: ms(d),
+        })
+        .collect();
+    kinds.sort_by(|a, b| b.ms.total_cmp(&a.ms));
+    let mut nodes: Vec<NodeRow> = by_node
+        .iter()
+        .map(|((node, op), d)| NodeRow {
+            node: node.clone(),
+            op: op.clone(),
+            ms: ms(d),
+            share: d.as_secs_f64() / total,
+        })
+        .collect();
+    nodes.sort_by(|a, b| b.ms.total_cmp(&a.ms));
+    Ok(Breakdown { kinds, nodes })
+}
+
+/// Our layer kind for an onnxruntime node of OFA's exported subnet. ORT
+/// names nodes after PyTorch's modules (`/blocks.1/conv/depth_conv/act/Relu_output_0_nchwc`).
+pub fn ort_layer_kind(spec: &NetworkSpec, node: &str, op: &str) -> String {
+    if op.starts_with("Reorder") {
+        return REORDERS.into();
+    }
+    let name = node.trim_start_matches('/').replace('/', ".");
+    let block = name
+        .strip_prefix("blocks.")
+        .and_then(|r| r.split('.').next())
+        .and_then(|b| b.parse::<usize>().ok());
+    match block.and_then(|b| spec.blocks.get(b)) {
+        Some(_) if name.contains(".se.") => "squeeze-excite".into(),
+        Some(b) if name.contains("depth_conv") => {
+            format!("depthwise {}x{} stride {}", b.kernel, b.kernel, b.stride)
+        }
+        // The 1x1 convs, their h-swish nodes and the block's residual Add.
+        Some(_)
+            if name.contains("inverted_bottleneck")
+                || name.contains("point_linear")
+                || op == "Add" =>
+        {
+            ONE_BY_ONE.into()
+        }
+        Some(_) => "other block ops".into(),
+        None if name.starts_with("first_conv") => "stem conv 3x3".into(),
+        None => "head (final expand, pool, feature mix, classifier)".into(),
+    }
+}
+
+const REORDERS: &str = "NCHW ⇄ NCHWc reorders (onnxruntime only)";
+
+/// One layer kind in both engines.
+#[derive(Debug, Serialize)]
+pub struct OrtKindRow {
+    pub kind: String,
+    pub ms: f64,
+    pub share: f64,
+}
+
+/// onnxruntime's profile of the breakdown subnet, grouped like ours.
+#[derive(Debug, Serialize)]
+pub struct OrtBreakdown {
+    /// Median of the unprofiled runs (ORT's profiler adds per-node overhead).
+    pub unprofiled_ms: f64,
+    pub kinds: Vec<OrtKindRow>,
+    pub nodes: Vec<crate::engines_python::OrtNode>,
+}
+
+impl OrtBreakdown {
+    pub fn new(spec: &NetworkSpec, profile: OrtProfile) -> Self {
+        let mut by_kind: BTreeMap<String, f64> = BTreeMap::new();
+        for n in &profile.nodes {
+            *by_kind
+                .entry(ort_layer_kind(spec, &n.node, &n.op))
+                .or_default() += n.ms;
+        }
+        let total: f64 = by_kind.values().sum();
+        let kinds = by_kind
+            .into_iter()
+            .map(|(kind, ms)| OrtKindRow {
+                kind,
+                ms,
+                share: ms / total,
+            })
+            .collect();
+        let mut nodes = profile.nodes;
+        nodes.sort_by(|a, b| b.ms.total_cmp(&a.ms));
+        let mut ms = profile.ms;
+        ms.sort_by(f64::total_cmp);
+        OrtBreakdown {
+            unprofiled_ms: ms.get(ms.len() / 2).copied().unwrap_or(f64::NAN),
+            kinds,
+            nodes,
+        }
+    }
+}
+
+fn fmt_opt(t: Option<f64>, prec: usize) -> String {
+    t.map(|v| format!("{v:.prec$}"))
+        .unwrap_or_else(|| "—".into())
+}
+
+/// The report's breakdown section: per layer kind (ours beside onnxruntime's
+/// when profiled), the FMA peak, our slowest nodes.
+pub fn markdown(
+    arch: &str,
+    threads: usize,
+    breakdown: &Breakdown,
+    ort: Option<&OrtBreakdown>,
+    peak: Option<f64>,
+) -> String {
+    let threads = match threads {
+        1 => "1 thread".to_string(),
+        n => format!("{n} threads"),
+    };
+    let mut s = String::new();
+    match ort {
+        None => {
+            s.push_str(&format!("\nWhere our time goes ({arch} arch, {threads}, per-node timing):\n\n| layer kind | ms | share | GMAC/s |\n|---|---:|---:|---:|\n"));
+            for b in &breakdown.kinds {
+                s.push_str(&format!(
+                    "| {} | {:.2} | {:.1} % | {} |\n",
+                    b.kind,
+                    b.ms,
+                    b.share * 100.0,
+                    fmt_opt(b.gmacs, 1)
+                ));
+            }
+        }
+        Some(o) => {
+            let ort_sum: f64 = o.kinds.iter().map(|k| k.ms).sum();
+            s.push_str(&format!(
+                "\nWhere the time goes, ours vs onnxruntime ({arch} arch, {threads}, per-node timing; onnxruntime's \
+                 profiler: its nodes sum to {ort_sum:.2} ms against {:.2} ms for unprofiled runs). onnxruntime's unfused \
+                 activations and residual adds count with the layer they follow, as in ours:\n\n\
+                 | layer kind | ours ms | ours share | ours GMAC/s | ORT ms | ORT share | ours / ORT |\n|---|---:|---:|---:|---:|---:|---:|\n",
+                o.unprofiled_ms
+            ));
+            let ort_kind = |kind: &str| o.kinds.iter().find(|k| k.kind == kind);
+            for b in &breakdown.kinds {
+                let theirs = ort_kind(&b.kind);
+                s.push_str(&format!(
+                    "| {} | {:.2} | {:.1} % | {} | {} | {} | {} |\n",
+                    b.kind,
+                    b.ms,
+                    b.share * 100.0,
+                    fmt_opt(b.gmacs, 1),
+                    fmt_opt(theirs.map(|k| k.ms), 2),
+                    fmt_opt(theirs.map(|k| k.share * 100.0), 1)
+                        + if theirs.is_some() { " %" } else { "" },
+                    fmt_opt(theirs.map(|k| b.ms / k.ms), 2),
+                ));
+            }
+            for k in o
+                .kinds
+                .iter()
+                .filter(|k| !breakdown.kinds.iter().any(|b| b.kind == k.kind))
+            {
+                s.push_str(&format!(
+                    "| {} | — | — | — | {:.2} | {:.1} % | — |\n",
+                    k.kind,
+                    k.ms,
+                    k.share * 100.0
+                ));
+            }
+        }
+    }
+    if let Some(peak) = peak {
+        s.push_str(&format!(
+            "\nOne core's measured FMA peak (12 independent AVX2 FMA chains): {peak:.1} GMAC/s.\n"
+        ));
+    }
+    s.push_str(&format!("\nOur slowest {TOP_NODES} nodes (same run):\n\n| node | tract op | ms | share |\n|---|---|---:|---:|\n"));
+    for n in breakdown.nodes.iter().take(TOP_NODES) {
+        s.push_str(&format!(
+            "| `{}` | {} | {:.2} | {:.1} % |\n",
+            n.node,
+            n.op,
+            n.ms,
+            n.share * 100.0
+        ));
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pnag_runtime::{Arch, Width};
+
+    /// Node names as onnxruntime 1.2x names the optimized graph of OFA's
+    /// exported smallest subnet (from its profiler), and ours.
+    #[test]
+    fn both_engines_nodes_fall_into_the_same_kinds() {
+        let spec = NetworkSpec::new(Arch::smallest(), Width::W1_2, 224).unwrap();
+        let ort = |node: &str, op: &str| ort_layer_kind(&spec, node, op);
+        let ours = |node: &str, op: &str| layer_kind(&spec, node, op);
+        let dw_s2 = "depthwise 3x3 stride 2";
+        assert_eq!(
+            ort("/blocks.1/conv/depth_conv/act/Relu_output_0_nchwc", "Conv"),
+            dw_s2
+        );
+        assert_eq!(
+            ours("blocks.1.conv.depth_conv.conv", "PnagDepthwise"),
+            dw_s2
+        );
+        assert_eq!(
+            ort("/blocks.8/conv/depth_conv/act/Mul", "Mul"),
+            "depthwise 3x3 stride 1"
+        );
+        let one = "1x1 conv (fused bias, act, residual)";
+        assert_eq!(
+            ort(
+                "/blocks.1/conv/inverted_bottleneck/act/Relu_output_0_nchwc",
+                "Conv"
+            ),
+            one
+        );
+        assert_eq!(ort("/blocks.0/Add", "Add"), one);
+        assert_eq!(
+            ours("blocks.2.conv.point_linear.conv", "PnagPointwise"),
+            one
+        );
+        assert_eq!(
+            ort("/blocks.10/conv/depth_conv/se/ReduceMean_1", "ReduceMean"),
+            "squeeze-excite"
+        );
+        assert_eq!(
+            ours("blocks.10.conv.depth_conv.se.fc", "PnagSqueezeExcite"),
+            "squeeze-excite"
+        );
+        assert_eq!(ort("/first_conv/act/Div", "Div"), "stem conv 3x3");
+        assert_eq!(ours("first_conv.conv", "PnagIm2colConv"), "stem conv 3x3");
+        let head = "head (final expand, pool, feature mix, classifier)";
+        assert_eq!(ort("/classifier/linear/Gemm", "Gemm"), head);
+        assert_eq!(ours("feature_mix_layer.conv", "PnagMatVec"), head);
+        assert_eq!(ort("ReorderOutput_token_151", "ReorderOutput"), REORDERS);
+    }
+}
