@@ -21,7 +21,7 @@ use pnag_runtime::{Arch, Kernels, Network, NetworkOptions, NetworkSpec, Weights,
 use serde::Serialize;
 use serde_json::json;
 
-use crate::engines_breakdown::{self, op_breakdown, Breakdown, OrtBreakdown};
+use crate::engines_breakdown::{self, median_times, Breakdown, OrtBreakdown, OursProfiler};
 use crate::engines_python::{PythonEngines, Ready};
 
 use pnag_build::npy;
@@ -126,6 +126,8 @@ fn merge(blocks: &[Timing]) -> Timing {
 /// The engines timed, in the order of a round's blocks (reversed every other round).
 const ENGINES: [&str; 4] = ["ours", "onnxruntime", "tract plain", "pytorch"];
 
+/// Alternating rounds of the per-node profiles (ours, then onnxruntime's).
+const BREAKDOWN_ROUNDS: usize = 5;
 /// Pause before each block so the previous engine's spinning worker threads park.
 const SETTLE: Duration = Duration::from_millis(10);
 
@@ -247,20 +249,35 @@ pub fn engines(a: &EnginesArgs) -> Result<()> {
             )
         })?;
     let breakdown_spec = NetworkSpec::new(breakdown_arch, a.width, a.resolution)?;
-    let breakdown_runs = a.runs.max(20);
-    let ort_profile = match python.as_mut() {
-        Some((py, _)) => {
-            eprintln!("profiling {breakdown_name} in onnxruntime…");
+    let profiler = OursProfiler::new(&breakdown_spec, a.breakdown_threads as usize)?;
+    let (mut ours_rounds, mut ours_unprofiled) = (Vec::new(), Vec::new());
+    let (mut ort_rounds, mut ort_unprofiled) = (Vec::new(), Vec::new());
+    for round in 0..BREAKDOWN_ROUNDS {
+        eprintln!(
+            "per-node profile of {breakdown_name}, round {} of {BREAKDOWN_ROUNDS}…",
+            round + 1
+        );
+        let (times, plain) = profiler.block(a.warmup, a.runs, &input)?;
+        ours_rounds.push(times);
+        ours_unprofiled.extend(plain);
+        if let Some((py, _)) = python.as_mut() {
             let profile = py.profile(
                 breakdown_name,
                 a.breakdown_threads as usize,
                 a.warmup,
-                breakdown_runs,
+                a.runs,
             )?;
-            Some(OrtBreakdown::new(&breakdown_spec, profile))
+            ort_unprofiled.extend_from_slice(&profile.ms);
+            ort_rounds.push(profile.node_times());
         }
-        None => None,
-    };
+    }
+    let breakdown = Breakdown::new(
+        &breakdown_spec,
+        &median_times(&ours_rounds),
+        ours_unprofiled,
+    );
+    let ort_profile = (!ort_rounds.is_empty())
+        .then(|| OrtBreakdown::new(&breakdown_spec, &median_times(&ort_rounds), ort_unprofiled));
     // Dropping the script's handle closes its input, so it exits.
     let ready = python.map(|(_, ready)| ready);
 
@@ -288,12 +305,6 @@ pub fn engines(a: &EnginesArgs) -> Result<()> {
     }
     rows.sort_by_key(|r| (r.threads, (r.macs_m * 1e3) as u64));
 
-    let breakdown = op_breakdown(
-        &breakdown_spec,
-        a.breakdown_threads as usize,
-        breakdown_runs,
-        &input,
-    )?;
     let peak = fma_peak_gflops();
     let md = markdown(
         a,
@@ -402,6 +413,7 @@ fn markdown(
     s.push_str(&engines_breakdown::markdown(
         largest,
         a.breakdown_threads as usize,
+        BREAKDOWN_ROUNDS,
         breakdown,
         ort_profile,
         peak,

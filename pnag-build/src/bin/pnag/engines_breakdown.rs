@@ -1,23 +1,27 @@
 //! Where the time of one subnet goes in `pnag bench engines`: ours per node
 //! (timed around each tract node's eval) and, when onnxruntime runs, ORT's
-//! own profiler per graph node, both grouped into the same layer kinds.
+//! own profiler per graph node, both grouped into the same layer kinds. The
+//! two are profiled in alternating rounds and each node's median over rounds
+//! is kept, so a slow spell of the VM does not land on one engine only.
 //!
 //! The two engines split the work differently: we fuse bias, activation,
 //! residual add and the squeeze-excite scale into the convs; onnxruntime's
 //! optimized graph fuses ReLU into its NCHWc convs but runs h-swish, the
 //! residual adds and the squeeze-excite multiply as nodes of their own, and
 //! adds NCHW ⇄ NCHWc layout reorders. [`ort_layer_kind`] counts each
-//! unfused activation and add with the layer it follows, as ours does, so a
-//! kind's time means the same work in both columns.
+//! unfused activation and residual add with the conv it follows, as ours
+//! does; the squeeze-excite multiply stays under squeeze-excite on ORT's
+//! side (ours is inside the next 1x1 conv).
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 use anyhow::Result;
+use pnag_build::profile::time_network;
 use pnag_runtime::{Network, NetworkOptions, NetworkSpec};
 use serde::Serialize;
 
-use crate::engines_python::OrtProfile;
+use crate::engines_python::OrtNode;
 
 /// Layer kind of a tract node, from the OFA-derived node names the graph
 /// builder gives and the op that runs it. Our 1x1 op (and tract's matmul, in
@@ -67,6 +71,8 @@ struct NodeRow {
 
 #[derive(Debug, Serialize)]
 pub struct Breakdown {
+    /// Median of the plain runs between the profiled ones.
+    unprofiled_ms: f64,
     kinds: Vec<BreakdownRow>,
     /// Every node, slowest first (the markdown shows the first [`TOP_NODES`]).
     nodes: Vec<NodeRow>,
@@ -75,69 +81,115 @@ pub struct Breakdown {
 /// Nodes listed in the per-node table.
 const TOP_NODES: usize = 12;
 
-/// Mean time per layer kind and per node over `runs` single-thread profiled runs.
-pub fn op_breakdown(
-    spec: &NetworkSpec,
-    threads: usize,
-    runs: usize,
-    input: &[f32],
-) -> Result<Breakdown> {
-    let net = Network::synthetic(
-        spec.clone(),
-        0,
-        NetworkOptions {
+/// Per (node, op): mean ms per run in one block of profiled runs.
+pub type NodeTimes = BTreeMap<(String, String), f64>;
+
+/// Each node's median over rounds (a node missing from a round counts as 0 there).
+pub fn median_times(rounds: &[NodeTimes]) -> NodeTimes {
+    let mut all: BTreeMap<&(String, String), Vec<f64>> = BTreeMap::new();
+    for round in rounds {
+        for (key, &ms) in round {
+            all.entry(key).or_default().push(ms);
+        }
+    }
+    all.into_iter()
+        .map(|(key, mut v)| {
+            v.resize(rounds.len(), 0.0);
+            v.sort_by(f64::total_cmp);
+            (key.clone(), v[v.len() / 2])
+        })
+        .collect()
+}
+
+/// Our network built once, timed node by node in blocks of runs.
+pub struct OursProfiler {
+    net: Network,
+}
+
+impl OursProfiler {
+    pub fn new(spec: &NetworkSpec, threads: usize) -> Result<Self> {
+        let options = NetworkOptions {
             batch: 1,
             threads,
             ..Default::default()
-        },
-    )?;
-    let shape = net.input_shape();
-    let mut by_kind: BTreeMap<String, Duration> = BTreeMap::new();
-    let mut by_node: BTreeMap<(String, String), Duration> = BTreeMap::new();
-    net.run(&shape, input)?;
-    let runs = runs.max(1);
-    for _ in 0..runs {
-        net.run_profiled(&shape, input, &mut |node, op, d| {
-            *by_kind.entry(layer_kind(spec, node, op)).or_default() += d;
-            *by_node
-                .entry((node.to_string(), op.to_string()))
-                .or_default() += d;
-        })?;
+        };
+        let net = Network::synthetic(spec.clone(), 0, options)?;
+        Ok(OursProfiler { net })
     }
-    // MACs per depthwise kind, for GMAC/s.
-    let mut macs: BTreeMap<String, u64> = BTreeMap::new();
-    for b in &spec.blocks {
-        let kind = format!("depthwise {}x{} stride {}", b.kernel, b.kernel, b.stride);
-        *macs.entry(kind).or_default() +=
-            (b.mid_channels * b.kernel * b.kernel * b.out_size * b.out_size) as u64;
-        *macs.entry(ONE_BY_ONE.into()).or_default() +=
-            (b.expand_channels
+
+    /// `warmup` untimed and `runs` timed plain runs (their median ms), then each
+    /// node's mean over `runs` profiled runs.
+    pub fn block(
+        &self,
+        warmup: usize,
+        runs: usize,
+        input: &[f32],
+    ) -> Result<(NodeTimes, Vec<f64>)> {
+        let shape = self.net.input_shape();
+        let plain = time_network(&self.net, warmup, runs, &mut || {})?;
+        let runs = runs.max(1);
+        let mut by_node: BTreeMap<(String, String), Duration> = BTreeMap::new();
+        for _ in 0..runs {
+            self.net.run_profiled(&shape, input, &mut |node, op, d| {
+                *by_node
+                    .entry((node.to_string(), op.to_string()))
+                    .or_default() += d;
+            })?;
+        }
+        let times = by_node
+            .into_iter()
+            .map(|(key, d)| (key, d.as_secs_f64() * 1e3 / runs as f64))
+            .collect();
+        Ok((times, vec![plain.median_ms]))
+    }
+}
+
+impl Breakdown {
+    /// Our node times grouped by [`layer_kind`], with GMAC/s for the conv
+    /// kinds; `unprofiled` are the plain runs' times.
+    pub fn new(spec: &NetworkSpec, times: &NodeTimes, unprofiled: Vec<f64>) -> Self {
+        let mut macs: BTreeMap<String, u64> = BTreeMap::new();
+        for b in &spec.blocks {
+            let kind = format!("depthwise {}x{} stride {}", b.kernel, b.kernel, b.stride);
+            *macs.entry(kind).or_default() +=
+                (b.mid_channels * b.kernel * b.kernel * b.out_size * b.out_size) as u64;
+            *macs.entry(ONE_BY_ONE.into()).or_default() += (b
+                .expand_channels
                 .map_or(0, |m| b.in_channels * m * b.in_size * b.in_size)
-                + b.mid_channels * b.out_channels * b.out_size * b.out_size) as u64;
+                + b.mid_channels * b.out_channels * b.out_size * b.out_size)
+                as u64;
+        }
+        let mut by_kind: BTreeMap<String, f64> = BTreeMap::new();
+        for ((node, op), ms) in times {
+            *by_kind.entry(layer_kind(spec, node, op)).or_default() += ms;
+        }
+        let total: f64 = by_kind.values().sum();
+        let mut kinds: Vec<BreakdownRow> = by_kind
+            .into_iter()
+            .map(|(kind, ms)| BreakdownRow {
+                share: ms / total,
+                gmacs: macs.get(&kind).map(|&m| m as f64 / (ms * 1e-3) / 1e9),
+                kind,
+                ms,
+            })
+            .collect();
+        kinds.sort_by(|a, b| b.ms.total_cmp(&a.ms));
+        let mut nodes: Vec<NodeRow> = times
+            .iter()
+            .map(|((node, op), &ms)| NodeRow {
+                node: node.clone(),
+                op: op.clone(),
+                ms,
+                share: ms / total,
+            })
+            .collect();
+        nodes.sort_by(|a, b| b.ms.total_cmp(&a.ms));
+        Breakdown {
+            unprofiled_ms: median(unprofiled),
+            kinds,
+            nodes,
+        }
     }
-    let total: f64 = by_kind.values().map(|d| d.as_secs_f64()).sum();
-    let ms = |d: &Duration| d.as_secs_f64() * 1e3 / runs as f64;
-    let mut kinds: Vec<BreakdownRow> = by_kind
-        .iter()
-        .map(|(kind, d)| BreakdownRow {
-            share: d.as_secs_f64() / total,
-            gmacs: macs.get(kind).map(|&m| m as f64 / (ms(d) * 1e-3) / 1e9),
-            kind: kind.clone(),
-            ms: ms(d),
-        })
-        .collect();
-    kinds.sort_by(|a, b| b.ms.total_cmp(&a.ms));
-    let mut nodes: Vec<NodeRow> = by_node
-        .iter()
-        .map(|((node, op), d)| NodeRow {
-            node: node.clone(),
-            op: op.clone(),
-            ms: ms(d),
-            share: d.as_secs_f64() / total,
-        })
-        .collect();
-    nodes.sort_by(|a, b| b.ms.total_cmp(&a.ms));
-    Ok(Breakdown { kinds, nodes })
 }
 
 /// Our layer kind for an onnxruntime node of OFA's exported subnet. ORT
@@ -186,16 +238,16 @@ pub struct OrtBreakdown {
     /// Median of the unprofiled runs (ORT's profiler adds per-node overhead).
     pub unprofiled_ms: f64,
     pub kinds: Vec<OrtKindRow>,
-    pub nodes: Vec<crate::engines_python::OrtNode>,
+    pub nodes: Vec<OrtNode>,
 }
 
 impl OrtBreakdown {
-    pub fn new(spec: &NetworkSpec, profile: OrtProfile) -> Self {
+    /// ORT's node times (medians over rounds) grouped by [`ort_layer_kind`];
+    /// `unprofiled` are the plain runs' times.
+    pub fn new(spec: &NetworkSpec, times: &NodeTimes, unprofiled: Vec<f64>) -> Self {
         let mut by_kind: BTreeMap<String, f64> = BTreeMap::new();
-        for n in &profile.nodes {
-            *by_kind
-                .entry(ort_layer_kind(spec, &n.node, &n.op))
-                .or_default() += n.ms;
+        for ((node, op), ms) in times {
+            *by_kind.entry(ort_layer_kind(spec, node, op)).or_default() += ms;
         }
         let total: f64 = by_kind.values().sum();
         let kinds = by_kind
@@ -206,16 +258,26 @@ impl OrtBreakdown {
                 share: ms / total,
             })
             .collect();
-        let mut nodes = profile.nodes;
+        let mut nodes: Vec<OrtNode> = times
+            .iter()
+            .map(|((node, op), &ms)| OrtNode {
+                node: node.clone(),
+                op: op.clone(),
+                ms,
+            })
+            .collect();
         nodes.sort_by(|a, b| b.ms.total_cmp(&a.ms));
-        let mut ms = profile.ms;
-        ms.sort_by(f64::total_cmp);
         OrtBreakdown {
-            unprofiled_ms: ms.get(ms.len() / 2).copied().unwrap_or(f64::NAN),
+            unprofiled_ms: median(unprofiled),
             kinds,
             nodes,
         }
     }
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
 }
 
 fn fmt_opt(t: Option<f64>, prec: usize) -> String {
@@ -228,6 +290,7 @@ fn fmt_opt(t: Option<f64>, prec: usize) -> String {
 pub fn markdown(
     arch: &str,
     threads: usize,
+    rounds: usize,
     breakdown: &Breakdown,
     ort: Option<&OrtBreakdown>,
     peak: Option<f64>,
@@ -237,9 +300,10 @@ pub fn markdown(
         n => format!("{n} threads"),
     };
     let mut s = String::new();
+    let ours_sum: f64 = breakdown.kinds.iter().map(|k| k.ms).sum();
     match ort {
         None => {
-            s.push_str(&format!("\nWhere our time goes ({arch} arch, {threads}, per-node timing):\n\n| layer kind | ms | share | GMAC/s |\n|---|---:|---:|---:|\n"));
+            s.push_str(&format!("\nWhere our time goes ({arch} arch, {threads}, per-node timing, medians over {rounds} rounds; the nodes sum to {ours_sum:.2} ms against {:.2} ms for unprofiled runs):\n\n| layer kind | ms | share | GMAC/s |\n|---|---:|---:|---:|\n", breakdown.unprofiled_ms));
             for b in &breakdown.kinds {
                 s.push_str(&format!(
                     "| {} | {:.2} | {:.1} % | {} |\n",
@@ -253,11 +317,13 @@ pub fn markdown(
         Some(o) => {
             let ort_sum: f64 = o.kinds.iter().map(|k| k.ms).sum();
             s.push_str(&format!(
-                "\nWhere the time goes, ours vs onnxruntime ({arch} arch, {threads}, per-node timing; onnxruntime's \
-                 profiler: its nodes sum to {ort_sum:.2} ms against {:.2} ms for unprofiled runs). onnxruntime's unfused \
-                 activations and residual adds count with the layer they follow, as in ours:\n\n\
+                "\nWhere the time goes, ours vs onnxruntime ({arch} arch, {threads}; per-node timing, ours and then \
+                 onnxruntime's profiler in {rounds} alternating rounds, each node's median over rounds). Our nodes sum to \
+                 {ours_sum:.2} ms (unprofiled runs {:.2} ms), onnxruntime's to {ort_sum:.2} ms (unprofiled {:.2} ms). \
+                 onnxruntime's unfused activations and residual adds count with the conv they follow, as in ours; its \
+                 squeeze-excite multiply stays under squeeze-excite (ours applies the scale inside the next 1x1 conv):\n\n\
                  | layer kind | ours ms | ours share | ours GMAC/s | ORT ms | ORT share | ours / ORT |\n|---|---:|---:|---:|---:|---:|---:|\n",
-                o.unprofiled_ms
+                breakdown.unprofiled_ms, o.unprofiled_ms
             ));
             let ort_kind = |kind: &str| o.kinds.iter().find(|k| k.kind == kind);
             for b in &breakdown.kinds {

@@ -54,6 +54,16 @@ pub struct OrtProfile {
     pub nodes: Vec<OrtNode>,
 }
 
+impl OrtProfile {
+    /// Per (node, op): median ms.
+    pub fn node_times(&self) -> std::collections::BTreeMap<(String, String), f64> {
+        self.nodes
+            .iter()
+            .map(|n| ((n.node.clone(), n.op.clone()), n.ms))
+            .collect()
+    }
+}
+
 /// A running `bench_engines.py`; dropped → its stdin closes and it exits.
 pub struct PythonEngines {
     child: Child,
