@@ -52,7 +52,7 @@ pub struct EnginesArgs {
     #[arg(long, env = "PNAG_PYTHON", default_value = "python3")]
     pub python: String,
     /// Which subnet's time is broken down per layer kind and node: smallest, middle or largest.
-    #[arg(long, default_value = "largest")]
+    #[arg(long, default_value = "smallest")]
     pub breakdown: String,
     /// Threads for the breakdown run.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=64))]
