@@ -87,8 +87,12 @@ pub(crate) unsafe fn planes<L: Lanes, const K: usize, const S: usize, const ACT:
     for i in 0..count {
         let c = (first_plane + i) % channels;
         let src = &input[i * plane_in..(i + 1) * plane_in];
+        let ahead = input.get((i + AHEAD) * plane_in..(i + AHEAD + 1) * plane_in);
         // 1. Interior of the padded plane (the zero border stays from `vec!`).
         for iy in 0..g.h {
+            if let Some(next) = ahead {
+                prefetch_row(&next[iy * g.w..(iy + 1) * g.w]);
+            }
             let row = &src[iy * g.w..(iy + 1) * g.w];
             let y = iy + pad;
             if S == 1 {
@@ -104,6 +108,30 @@ pub(crate) unsafe fn planes<L: Lanes, const K: usize, const S: usize, const ACT:
         let dst = &mut out[i * plane_out..(i + 1) * plane_out];
         tiles::<L, K, S, ACT>(g, &scratch, pw, &taps, b, dst);
     }
+}
+
+/// While a plane is copied, the plane this many ahead is prefetched row by
+/// row. One plane read at a time is a single stream, which this VM serves at
+/// ~7 GB/s from DRAM (four streams: ~16 GB/s); inside a network the
+/// expanded tensors are mostly not in cache any more. Smallest subnet, 1
+/// thread, per-node times relative to the stem + head, median of 3 runs:
+/// depthwise stride 1 −17 %, stride 2 −12 % (1 and 2 planes ahead gave less).
+const AHEAD: usize = 4;
+
+/// Asks for `row`'s cache lines in L2 (x86_64; a no-op elsewhere).
+#[inline(always)]
+fn prefetch_row(row: &[f32]) {
+    #[cfg(target_arch = "x86_64")]
+    for chunk in row.chunks(16) {
+        // SAFETY: prefetching is a hint; the address is in `row`.
+        unsafe {
+            std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T1 }>(
+                chunk.as_ptr().cast(),
+            )
+        };
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = row;
 }
 
 #[inline(always)]
