@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use anyhow::Result;
 use pnag_build::profile::time_network;
-use pnag_runtime::{Network, NetworkOptions, NetworkSpec};
+use pnag_runtime::{BlockSpec, Network, NetworkOptions, NetworkSpec};
 use serde::Serialize;
 
 use crate::engines_python::OrtNode;
@@ -27,14 +27,10 @@ use crate::engines_python::OrtNode;
 /// builder gives and the op that runs it. Our 1x1 op (and tract's matmul, in
 /// the plain graph) fuse activations and residual adds, so those count as 1x1 conv time.
 pub fn layer_kind(spec: &NetworkSpec, node: &str, op: &str) -> String {
-    let block = node
-        .strip_prefix("blocks.")
-        .and_then(|r| r.split('.').next())
-        .and_then(|b| b.parse::<usize>().ok());
-    match block.and_then(|b| spec.blocks.get(b)) {
+    match block_of(spec, node) {
         Some(_) if node.contains(".se.") => "squeeze-excite".into(),
         Some(b) if op.starts_with("DepthWise") || node.contains("depth_conv.conv") => {
-            format!("depthwise {}x{} stride {}", b.kernel, b.kernel, b.stride)
+            depthwise_kind(b)
         }
         Some(_)
             if op.starts_with("OptMatMul")
@@ -49,6 +45,16 @@ pub fn layer_kind(spec: &NetworkSpec, node: &str, op: &str) -> String {
         None if node.starts_with("first_conv") => "stem conv 3x3".into(),
         None => "head (final expand, pool, feature mix, classifier)".into(),
     }
+}
+
+/// The block a node of `blocks.N. …` belongs to.
+fn block_of<'a>(spec: &'a NetworkSpec, name: &str) -> Option<&'a BlockSpec> {
+    let index = name.strip_prefix("blocks.")?.split('.').next()?;
+    spec.blocks.get(index.parse::<usize>().ok()?)
+}
+
+fn depthwise_kind(b: &BlockSpec) -> String {
+    format!("depthwise {}x{} stride {}", b.kernel, b.kernel, b.stride)
 }
 
 const ONE_BY_ONE: &str = "1x1 conv (fused bias, act, residual)";
@@ -150,8 +156,7 @@ impl Breakdown {
     pub fn new(spec: &NetworkSpec, times: &NodeTimes, unprofiled: Vec<f64>) -> Self {
         let mut macs: BTreeMap<String, u64> = BTreeMap::new();
         for b in &spec.blocks {
-            let kind = format!("depthwise {}x{} stride {}", b.kernel, b.kernel, b.stride);
-            *macs.entry(kind).or_default() +=
+            *macs.entry(depthwise_kind(b)).or_default() +=
                 (b.mid_channels * b.kernel * b.kernel * b.out_size * b.out_size) as u64;
             *macs.entry(ONE_BY_ONE.into()).or_default() += (b
                 .expand_channels
@@ -199,15 +204,9 @@ pub fn ort_layer_kind(spec: &NetworkSpec, node: &str, op: &str) -> String {
         return REORDERS.into();
     }
     let name = node.trim_start_matches('/').replace('/', ".");
-    let block = name
-        .strip_prefix("blocks.")
-        .and_then(|r| r.split('.').next())
-        .and_then(|b| b.parse::<usize>().ok());
-    match block.and_then(|b| spec.blocks.get(b)) {
+    match block_of(spec, &name) {
         Some(_) if name.contains(".se.") => "squeeze-excite".into(),
-        Some(b) if name.contains("depth_conv") => {
-            format!("depthwise {}x{} stride {}", b.kernel, b.kernel, b.stride)
-        }
+        Some(b) if name.contains("depth_conv") => depthwise_kind(b),
         // The 1x1 convs, their h-swish nodes and the block's residual Add.
         Some(_)
             if name.contains("inverted_bottleneck")
