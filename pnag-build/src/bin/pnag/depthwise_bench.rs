@@ -19,14 +19,36 @@ use tract_linalg::multithread::Executor;
 
 use super::engines::{bench_archs, fma_peak_gflops};
 
+/// How the layer benchmarks (`bench depthwise`, `bench pointwise`) time a layer.
 #[derive(Debug, clap::Args)]
-pub struct DepthwiseArgs {
+pub struct LayerTiming {
     /// Thread counts to measure (comma-separated).
     #[arg(long, value_delimiter = ',', default_value = "1,2")]
     pub threads: Vec<usize>,
     /// Timed runs per layer and variant (after 5 warm-up runs); the median is reported.
     #[arg(long, default_value_t = 50)]
     pub runs: usize,
+    /// Evict the caches before every timed run (a 64 MB sweep), so the layer
+    /// reads its input from DRAM as it can inside a whole network.
+    #[arg(long)]
+    pub cold: bool,
+}
+
+impl LayerTiming {
+    /// The sentence the reports add about cold runs.
+    pub fn describe(&self) -> &'static str {
+        if self.cold {
+            " Caches evicted before every timed run (`--cold`)."
+        } else {
+            ""
+        }
+    }
+}
+
+#[derive(Debug, clap::Args)]
+pub struct DepthwiseArgs {
+    #[command(flatten)]
+    pub timing: LayerTiming,
     /// Output directory.
     #[arg(long, default_value = "bench-out/depthwise")]
     pub out: PathBuf,
@@ -104,14 +126,14 @@ pub(super) fn runnable(model: TypedModel, threads: usize) -> Result<Arc<TypedRun
 /// and ours at each thread count (progress bar). `describe` gives a layer's
 /// input shape, table label and MMACs; `plan` its one-layer plan.
 pub(super) fn measure<L>(
-    runs: usize,
-    threads: &[usize],
+    timing: &LayerTiming,
     out: &Path,
     layers: &[L],
     input_name: &str,
     describe: impl Fn(&L) -> ([usize; 4], String, f64),
     plan: impl Fn(&L, Kernels, usize) -> Result<Arc<TypedRunnableModel>>,
 ) -> Result<Vec<Row>> {
+    let (runs, threads) = (timing.runs, &timing.threads);
     if runs == 0 || threads.is_empty() || threads.contains(&0) {
         bail!("--runs and every --threads value must be at least 1");
     }
@@ -123,7 +145,8 @@ pub(super) fn measure<L>(
             .progress_chars("=> "),
     );
     let mut rows = Vec::new();
-    for &t in threads {
+    let mut evict = timing.cold.then(|| vec![0u8; EVICT_BYTES]);
+    for &t in threads.iter() {
         bar.set_message(format!("{t} threads"));
         for l in layers {
             let (shape, layer, mmacs) = describe(l);
@@ -135,8 +158,8 @@ pub(super) fn measure<L>(
                 layer,
                 mmacs,
                 threads: t,
-                tract_plain_ms: median_ms(&plain, &input, runs)?,
-                ours_ms: median_ms(&ours, &input, runs)?,
+                tract_plain_ms: median_ms(&plain, &input, runs, evict.as_deref_mut())?,
+                ours_ms: median_ms(&ours, &input, runs, evict.as_deref_mut())?,
             });
             bar.inc(1);
         }
@@ -161,10 +184,16 @@ fn keep_freed_memory() {
     }
 }
 
-pub(super) fn median_ms(
+/// Larger than this machine's 32 MB L3.
+const EVICT_BYTES: usize = 64 << 20;
+
+/// Median of `runs` timed runs after 5 warm-up ones; with `evict`, every
+/// timed run is preceded by a write to each cache line of that buffer.
+fn median_ms(
     plan: &Arc<TypedRunnableModel>,
     input: &Tensor,
     runs: usize,
+    mut evict: Option<&mut [u8]>,
 ) -> Result<f64> {
     for _ in 0..5 {
         plan.run(tvec![input.clone().into_tvalue()])?;
@@ -172,6 +201,12 @@ pub(super) fn median_ms(
     let mut t: Vec<f64> = (0..runs)
         .map(|_| {
             let x = tvec![input.clone().into_tvalue()];
+            if let Some(buf) = evict.as_deref_mut() {
+                for line in buf.chunks_mut(64) {
+                    line[0] = line[0].wrapping_add(1);
+                }
+                std::hint::black_box(&buf);
+            }
             let start = Instant::now();
             plan.run(x).map(|_| start.elapsed().as_secs_f64() * 1e3)
         })
@@ -195,8 +230,7 @@ pub fn depthwise(a: &DepthwiseArgs) -> Result<()> {
         ([1, l.channels, l.size, l.size], label, mmacs)
     };
     let rows = measure(
-        a.runs,
-        &a.threads,
+        &a.timing,
         &a.out,
         &layers()?,
         "bench.dw.input",
@@ -213,8 +247,9 @@ fn markdown(a: &DepthwiseArgs, rows: &[Row], peak: Option<f64>) -> String {
     markdown_table(
         &format!(
             "Every distinct depthwise layer (conv + folded-BN bias + activation) of the smallest, middle and largest \
-             w1.2 subnets at 224 px, alone in a tract plan, batch 1; median of {} runs. Input `C×H×W`.\n",
-            a.runs
+             w1.2 subnets at 224 px, alone in a tract plan, batch 1; median of {} runs.{} Input `C×H×W`.\n",
+            a.timing.runs,
+            a.timing.describe()
         ),
         rows,
         peak,

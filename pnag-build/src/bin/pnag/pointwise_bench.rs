@@ -20,12 +20,8 @@ use super::engines::{bench_archs, fma_peak_gflops};
 
 #[derive(Debug, clap::Args)]
 pub struct PointwiseArgs {
-    /// Thread counts to measure (comma-separated).
-    #[arg(long, value_delimiter = ',', default_value = "1,2")]
-    pub threads: Vec<usize>,
-    /// Timed runs per layer and variant (after 5 warm-up runs); the median is reported.
-    #[arg(long, default_value_t = 50)]
-    pub runs: usize,
+    #[command(flatten)]
+    pub timing: super::depthwise_bench::LayerTiming,
     /// Output directory.
     #[arg(long, default_value = "bench-out/pointwise")]
     pub out: PathBuf,
@@ -96,8 +92,7 @@ pub fn pointwise(a: &PointwiseArgs) -> Result<()> {
         ([1, l.cin, l.size, l.size], label, mmacs)
     };
     let rows = measure(
-        a.runs,
-        &a.threads,
+        &a.timing,
         &a.out,
         &layers()?,
         "bench.pw.input",
@@ -108,8 +103,9 @@ pub fn pointwise(a: &PointwiseArgs) -> Result<()> {
     let md = super::depthwise_bench::markdown_table(
         &format!(
             "Every distinct 1x1 conv (+ folded-BN bias + activation) of the smallest, middle and largest \
-             w1.2 subnets at 224 px, alone in a tract plan, batch 1; median of {} runs. `cin → cout, H×W`.\n",
-            a.runs
+             w1.2 subnets at 224 px, alone in a tract plan, batch 1; median of {} runs.{} `cin → cout, H×W`.\n",
+            a.timing.runs,
+            a.timing.describe()
         ),
         &rows,
         peak,
