@@ -74,13 +74,11 @@ def ort_profile(onnx_path, x, threads, warmup, runs):
     """Unprofiled run times, then each node's median kernel time with ORT's profiler on."""
     sess = ort_session(onnx_path, threads)
     ms = timed(lambda: sess.run(None, {"input": x}), warmup, runs)
-    prefix = os.path.join(tempfile.mkdtemp(prefix="pnag-ort-profile-"), "ort")
-    sess = ort_session(onnx_path, threads, prefix)
-    timed(lambda: sess.run(None, {"input": x}), warmup, runs)
-    path = sess.end_profiling()
-    with open(path) as f:
-        events = json.load(f)
-    os.remove(path)
+    with tempfile.TemporaryDirectory(prefix="pnag-ort-profile-") as tmp:
+        sess = ort_session(onnx_path, threads, os.path.join(tmp, "ort"))
+        timed(lambda: sess.run(None, {"input": x}), warmup, runs)
+        with open(sess.end_profiling()) as f:
+            events = json.load(f)
     times, ops = {}, {}
     for e in events:
         if e.get("cat") == "Node" and e["name"].endswith("_kernel_time"):

@@ -135,19 +135,21 @@ pub fn engines(a: &EnginesArgs) -> Result<()> {
     if a.runs == 0 || a.rounds == 0 || a.threads.contains(&0) {
         bail!("--runs, --rounds and every --threads value must be at least 1");
     }
-    if !bench_archs().iter().any(|(name, _)| *name == a.breakdown) {
+    let archs = bench_archs();
+    let Some(&(breakdown_name, breakdown_arch)) =
+        archs.iter().find(|(name, _)| *name == a.breakdown)
+    else {
         bail!(
             "--breakdown {}: expected smallest, middle or largest",
             a.breakdown
         );
-    }
+    };
     std::fs::create_dir_all(&a.out).with_context(|| format!("creating {}", a.out.display()))?;
     let r = a.resolution as usize;
     let input = synthetic_uniform("bench.input", 0, 3 * r * r);
     let mut jobs = Vec::new();
     // (arch, threads, plain tract?) -> network
     let mut nets: BTreeMap<(usize, usize, bool), Network> = BTreeMap::new();
-    let archs = bench_archs();
     for (i, (name, arch)) in archs.iter().enumerate() {
         let spec = NetworkSpec::new(*arch, a.width, a.resolution)?;
         let weights = Weights::synthetic(&spec, 0);
@@ -239,15 +241,6 @@ pub fn engines(a: &EnginesArgs) -> Result<()> {
         }
     }
     bar.finish_and_clear();
-    let (breakdown_name, breakdown_arch) = *archs
-        .iter()
-        .find(|(name, _)| *name == a.breakdown)
-        .with_context(|| {
-            format!(
-                "--breakdown {}: expected smallest, middle or largest",
-                a.breakdown
-            )
-        })?;
     let breakdown_spec = NetworkSpec::new(breakdown_arch, a.width, a.resolution)?;
     let profiler = OursProfiler::new(&breakdown_spec, a.breakdown_threads as usize)?;
     let (mut ours_rounds, mut ours_unprofiled) = (Vec::new(), Vec::new());
@@ -259,7 +252,7 @@ pub fn engines(a: &EnginesArgs) -> Result<()> {
         );
         let (times, plain) = profiler.block(a.warmup, a.runs, &input)?;
         ours_rounds.push(times);
-        ours_unprofiled.extend(plain);
+        ours_unprofiled.push(plain);
         if let Some((py, _)) = python.as_mut() {
             let profile = py.profile(
                 breakdown_name,
@@ -365,7 +358,7 @@ fn fmt_opt(t: Option<f64>, prec: usize) -> String {
 fn markdown(
     a: &EnginesArgs,
     rows: &[Row],
-    largest: &str,
+    breakdown_arch: &str,
     breakdown: &Breakdown,
     ort_profile: Option<&OrtBreakdown>,
     python: Option<&Ready>,
@@ -411,7 +404,7 @@ fn markdown(
         ));
     }
     s.push_str(&engines_breakdown::markdown(
-        largest,
+        breakdown_arch,
         a.breakdown_threads as usize,
         BREAKDOWN_ROUNDS,
         breakdown,

@@ -123,14 +123,9 @@ impl OursProfiler {
         Ok(OursProfiler { net })
     }
 
-    /// `warmup` untimed and `runs` timed plain runs (their median ms), then each
-    /// node's mean over `runs` profiled runs.
-    pub fn block(
-        &self,
-        warmup: usize,
-        runs: usize,
-        input: &[f32],
-    ) -> Result<(NodeTimes, Vec<f64>)> {
+    /// Each node's mean over `runs` profiled runs, and the median ms of
+    /// `runs` plain runs timed first (after `warmup` untimed ones).
+    pub fn block(&self, warmup: usize, runs: usize, input: &[f32]) -> Result<(NodeTimes, f64)> {
         let shape = self.net.input_shape();
         let plain = time_network(&self.net, warmup, runs, &mut || {})?;
         let runs = runs.max(1);
@@ -146,7 +141,7 @@ impl OursProfiler {
             .into_iter()
             .map(|(key, d)| (key, d.as_secs_f64() * 1e3 / runs as f64))
             .collect();
-        Ok((times, vec![plain.median_ms]))
+        Ok((times, plain.median_ms))
     }
 }
 
@@ -164,11 +159,7 @@ impl Breakdown {
                 + b.mid_channels * b.out_channels * b.out_size * b.out_size)
                 as u64;
         }
-        let mut by_kind: BTreeMap<String, f64> = BTreeMap::new();
-        for ((node, op), ms) in times {
-            *by_kind.entry(layer_kind(spec, node, op)).or_default() += ms;
-        }
-        let total: f64 = by_kind.values().sum();
+        let (by_kind, total) = sum_by_kind(times, |node, op| layer_kind(spec, node, op));
         let mut kinds: Vec<BreakdownRow> = by_kind
             .into_iter()
             .map(|(kind, ms)| BreakdownRow {
@@ -244,11 +235,7 @@ impl OrtBreakdown {
     /// ORT's node times (medians over rounds) grouped by [`ort_layer_kind`];
     /// `unprofiled` are the plain runs' times.
     pub fn new(spec: &NetworkSpec, times: &NodeTimes, unprofiled: Vec<f64>) -> Self {
-        let mut by_kind: BTreeMap<String, f64> = BTreeMap::new();
-        for ((node, op), ms) in times {
-            *by_kind.entry(ort_layer_kind(spec, node, op)).or_default() += ms;
-        }
-        let total: f64 = by_kind.values().sum();
+        let (by_kind, total) = sum_by_kind(times, |node, op| ort_layer_kind(spec, node, op));
         let kinds = by_kind
             .into_iter()
             .map(|(kind, ms)| OrtKindRow {
@@ -272,6 +259,19 @@ impl OrtBreakdown {
             nodes,
         }
     }
+}
+
+/// Node times summed per layer kind (`kind` classifies a node and op), and their total.
+fn sum_by_kind(
+    times: &NodeTimes,
+    kind: impl Fn(&str, &str) -> String,
+) -> (BTreeMap<String, f64>, f64) {
+    let mut by_kind: BTreeMap<String, f64> = BTreeMap::new();
+    for ((node, op), ms) in times {
+        *by_kind.entry(kind(node, op)).or_default() += ms;
+    }
+    let total = by_kind.values().sum();
+    (by_kind, total)
 }
 
 fn median(mut v: Vec<f64>) -> f64 {

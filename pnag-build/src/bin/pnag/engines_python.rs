@@ -56,7 +56,7 @@ pub struct OrtProfile {
 
 impl OrtProfile {
     /// Per (node, op): median ms.
-    pub fn node_times(&self) -> std::collections::BTreeMap<(String, String), f64> {
+    pub fn node_times(&self) -> crate::engines_breakdown::NodeTimes {
         self.nodes
             .iter()
             .map(|n| ((n.node.clone(), n.op.clone()), n.ms))
