@@ -5,11 +5,11 @@
 use std::path::Path;
 
 use pnag_build::cost::DEVICES;
-use pnag_build::generator::refine::neighbours;
+use pnag_build::generator::refine::{neighbours, swap, Seen};
 use pnag_build::generator::{
     GenerateOptions, Generator, GeneratorError, MANIFEST_FILE, WEIGHTS_FILE,
 };
-use pnag_build::objective::{Objective, DEFAULT_RESOLUTION, DEFAULT_WIDTH};
+use pnag_build::objective::{Objective, Scored, DEFAULT_RESOLUTION, DEFAULT_WIDTH};
 use pnag_runtime::{Arch, NetworkSpec};
 
 fn setup(device: &str) -> (Generator, Objective) {
@@ -91,6 +91,57 @@ fn refinement_ends_at_a_local_optimum_never_below_the_best_sample() {
             );
         }
     }
+}
+
+#[test]
+fn a_swap_pays_for_an_over_budget_improvement_with_a_saving_elsewhere() {
+    let (g, o) = setup("note10");
+    let [lo, hi] = g.manifest.range;
+    let plain = GenerateOptions {
+        refine_steps: 0,
+        ..Default::default()
+    };
+    let mut swaps = 0;
+    for f in [0.05, 0.2, 0.4] {
+        let budget = lo + f * (hi - lo);
+        let r = g.generate(&o, budget, &plain).unwrap();
+        let arch = Arch::parse(&r.arch).unwrap();
+        // Steepest single-decision ascent to a local optimum, independently of the crate's climb.
+        let mut current = o.score(arch).unwrap();
+        loop {
+            let best = neighbours(&current.arch)
+                .into_iter()
+                .map(|n| o.score(n).unwrap())
+                .filter(|n| n.cost <= budget)
+                .max_by(|a, b| a.top1.total_cmp(&b.top1))
+                .unwrap();
+            if best.top1 <= current.top1 {
+                break;
+            }
+            current = best;
+        }
+        let Some(better) = swap(&o, budget, current, &mut Seen::default()).unwrap() else {
+            continue;
+        };
+        swaps += 1;
+        assert_eq!(better, o.score(better.arch).unwrap() as Scored);
+        assert!(
+            better.cost <= budget && better.top1 > current.top1,
+            "{better:?}"
+        );
+        assert!(
+            neighbours(&current.arch)
+                .iter()
+                .any(|n| neighbours(n).contains(&better.arch)),
+            "{} is two decisions from {}",
+            better.arch,
+            current.arch
+        );
+    }
+    assert!(
+        swaps > 0,
+        "no budget-bound local optimum was improved by a swap"
+    );
 }
 
 #[test]

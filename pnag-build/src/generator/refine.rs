@@ -4,54 +4,96 @@
 //! accuracy models. Each step scores the feasible neighbours in shuffled
 //! chunks of 32 and moves to the best of the first chunk that improves
 //! (scoring the whole neighbourhood every step cost ~30 % more time for the
-//! same answers on the benchmark); it stops where no neighbour improves.
-//! The generator puts the answer in the right region of the space; a few
-//! hundred model evaluations take it to the local optimum its sampling
-//! rarely hits exactly.
+//! same answers on the benchmark). Where no single change improves, a *swap*
+//! pairs one of the best over-budget improvements with a change that saves
+//! cost elsewhere (the budget is what stops most climbs); the climb ends where
+//! neither improves. The generator puts the answer in the right region of the
+//! space; a few thousand model evaluations take it to the local optimum its
+//! sampling rarely hits exactly.
 
 use pnag_runtime::arch::{Arch, DEPTHS, EXPANDS, KERNELS, SLOTS, SLOTS_PER_STAGE, STAGES};
 
 use crate::cost::FxMap;
 use crate::objective::{Objective, ObjectiveError, Scored};
 
+/// One decision changed: a used layer's kernel or expand ratio, or a stage's depth.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Move {
+    Kernel(usize, u8),
+    Expand(usize, u8),
+    Depth(usize, u8),
+}
+
+impl Move {
+    /// The decision it changes (two moves on the same decision do not combine).
+    fn decision(self) -> (u8, usize) {
+        match self {
+            Move::Kernel(slot, _) => (0, slot),
+            Move::Expand(slot, _) => (1, slot),
+            Move::Depth(stage, _) => (2, stage),
+        }
+    }
+
+    /// `arch` with this decision changed; a new layer copies the one before it.
+    fn apply(self, arch: &Arch) -> Option<Arch> {
+        let (mut d, mut k, mut e) = (*arch.depths(), *arch.kernels(), *arch.expands());
+        match self {
+            Move::Kernel(slot, v) => k[slot] = v,
+            Move::Expand(slot, v) => e[slot] = v,
+            Move::Depth(stage, nd) => {
+                let depth = d[stage];
+                if nd > depth {
+                    for new in stage * SLOTS_PER_STAGE + depth as usize
+                        ..stage * SLOTS_PER_STAGE + nd as usize
+                    {
+                        (k[new], e[new]) = (k[new - 1], e[new - 1]);
+                    }
+                }
+                d[stage] = nd;
+            }
+        }
+        Arch::normalized(d, k, e).ok()
+    }
+}
+
+/// Every one-decision move from `arch`: each used layer's kernel and expand
+/// ratio to each other value, each stage one layer deeper or shallower.
+fn moves(arch: &Arch) -> Vec<Move> {
+    let (d, k, e) = (arch.depths(), arch.kernels(), arch.expands());
+    let mut out = Vec::with_capacity(4 * SLOTS + 2 * STAGES);
+    for slot in (0..SLOTS).filter(|&s| arch.is_used(s)) {
+        out.extend(
+            KERNELS
+                .into_iter()
+                .filter(|&v| v != k[slot])
+                .map(|v| Move::Kernel(slot, v)),
+        );
+        out.extend(
+            EXPANDS
+                .into_iter()
+                .filter(|&v| v != e[slot])
+                .map(|v| Move::Expand(slot, v)),
+        );
+    }
+    for (stage, &depth) in d.iter().enumerate() {
+        out.extend(
+            DEPTHS
+                .into_iter()
+                .filter(|&v| v.abs_diff(depth) == 1)
+                .map(|v| Move::Depth(stage, v)),
+        );
+    }
+    out
+}
+
 /// Every arch one decision away from `arch`: each used layer's kernel and
 /// expand ratio set to each other value, each stage one layer deeper (the new
 /// layer copies the one before it) or one layer shallower.
 pub fn neighbours(arch: &Arch) -> Vec<Arch> {
-    let (d, k, e) = (*arch.depths(), *arch.kernels(), *arch.expands());
-    let mut out = Vec::with_capacity(4 * SLOTS + 2 * STAGES);
-    let mut push = |d, k, e| {
-        if let Ok(a) = Arch::normalized(d, k, e) {
-            out.push(a);
-        }
-    };
-    for slot in (0..SLOTS).filter(|&s| arch.is_used(s)) {
-        for v in KERNELS.into_iter().filter(|&v| v != k[slot]) {
-            let mut k2 = k;
-            k2[slot] = v;
-            push(d, k2, e);
-        }
-        for v in EXPANDS.into_iter().filter(|&v| v != e[slot]) {
-            let mut e2 = e;
-            e2[slot] = v;
-            push(d, k, e2);
-        }
-    }
-    for stage in 0..STAGES {
-        let depth = d[stage];
-        for nd in DEPTHS.into_iter().filter(|&v| v.abs_diff(depth) == 1) {
-            let mut d2 = d;
-            d2[stage] = nd;
-            let (mut k2, mut e2) = (k, e);
-            if nd > depth {
-                let new = stage * SLOTS_PER_STAGE + depth as usize;
-                k2[new] = k[new - 1];
-                e2[new] = e[new - 1];
-            }
-            push(d2, k2, e2);
-        }
-    }
-    out
+    moves(arch)
+        .into_iter()
+        .filter_map(|m| m.apply(arch))
+        .collect()
 }
 
 /// Neighbours scored per batch before deciding whether to move (16 and 8 were
@@ -77,6 +119,32 @@ pub struct Seen {
 }
 
 impl Seen {
+    /// Costs every arch of `archs` not costed yet (one batch).
+    fn cost_all(
+        &mut self,
+        objective: &Objective,
+        archs: impl Iterator<Item = Arch>,
+    ) -> Result<(), ObjectiveError> {
+        let fresh: Vec<Arch> = archs.filter(|a| !self.cost.contains_key(a)).collect();
+        for (arch, cost) in fresh.iter().zip(objective.cost_many(&fresh)?) {
+            self.cost.insert(*arch, cost);
+        }
+        Ok(())
+    }
+
+    /// Scores every arch of `archs` not scored yet (one batch).
+    fn top1_all(
+        &mut self,
+        objective: &Objective,
+        archs: impl Iterator<Item = Arch>,
+    ) -> Result<(), ObjectiveError> {
+        let fresh: Vec<Arch> = archs.filter(|a| !self.top1.contains_key(a)).collect();
+        for (arch, top1) in fresh.iter().zip(objective.top1_many(&fresh)?) {
+            self.top1.insert(*arch, top1);
+        }
+        Ok(())
+    }
+
     /// Archs whose top-1 was computed (the refinement's work).
     pub fn scored(&self) -> usize {
         self.top1.len()
@@ -134,9 +202,73 @@ pub fn hill_climb(
             }
         }
         if best.arch == current.arch {
-            break;
+            match swap(objective, budget, current, seen)? {
+                Some(better) => best = better,
+                None => break,
+            }
         }
         current = best;
     }
     Ok(current)
+}
+
+/// More accurate but over-budget moves tried with a swap partner (SWAP_UPS best).
+const SWAP_UPS: usize = 6;
+
+/// At a single-move local optimum the more accurate neighbours are usually
+/// over the budget: pays for one of them with a move that saves cost elsewhere
+/// (two decisions changed at once). Returns the most accurate feasible pair if
+/// it beats `current`. Costs ≈ SWAP_UPS × the cost-saving moves evaluations.
+pub fn swap(
+    objective: &Objective,
+    budget: f64,
+    current: Scored,
+    seen: &mut Seen,
+) -> Result<Option<Scored>, ObjectiveError> {
+    let singles: Vec<(Move, Arch)> = moves(&current.arch)
+        .into_iter()
+        .filter_map(|m| Some((m, m.apply(&current.arch)?)))
+        .collect();
+    seen.cost_all(objective, singles.iter().map(|s| s.1))?;
+    let over: Vec<Arch> = singles
+        .iter()
+        .map(|s| s.1)
+        .filter(|a| seen.cost[a] > budget)
+        .collect();
+    seen.top1_all(objective, over.iter().copied())?;
+    let mut ups: Vec<(Move, f64)> = singles
+        .iter()
+        .filter(|(_, a)| seen.cost[a] > budget && seen.top1[a] > current.top1)
+        .map(|&(m, a)| (m, seen.top1[&a]))
+        .collect();
+    ups.sort_by(|a, b| b.1.total_cmp(&a.1));
+    let downs: Vec<Move> = singles
+        .iter()
+        .filter(|(_, a)| seen.cost[a] < current.cost)
+        .map(|s| s.0)
+        .collect();
+    let (mut pairs, mut unique) = (Vec::new(), crate::cost::FxSet::default());
+    for &(up, _) in ups.iter().take(SWAP_UPS) {
+        let Some(raised) = up.apply(&current.arch) else {
+            continue;
+        };
+        for &down in downs.iter().filter(|d| d.decision() != up.decision()) {
+            match down.apply(&raised) {
+                Some(a) if unique.insert(a) => pairs.push(a),
+                _ => {}
+            }
+        }
+    }
+    seen.cost_all(objective, pairs.iter().copied())?;
+    pairs.retain(|a| seen.cost[a] <= budget);
+    seen.top1_all(objective, pairs.iter().copied())?;
+    let best = pairs
+        .into_iter()
+        .map(|arch| Scored {
+            arch,
+            cost: seen.cost[&arch],
+            top1: seen.top1[&arch],
+        })
+        .max_by(|a, b| a.top1.total_cmp(&b.top1));
+    Ok(best.filter(|b| b.top1 > current.top1))
 }

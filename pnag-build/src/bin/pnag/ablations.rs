@@ -14,7 +14,7 @@ use pnag_build::generator::{GenerateOptions, Generator};
 use pnag_build::objective::{Objective, RewardKind};
 use pnag_build::train_generator::{train, PnagConfig};
 
-use super::frontier::{Method, Point};
+use super::frontier::{Ablation, Method, Point};
 
 fn trained(objective: &Objective, cfg: &PnagConfig, dir: &Path, label: &str) -> Result<Generator> {
     if let Ok(g) = Generator::load(dir) {
@@ -43,16 +43,18 @@ pub fn train_and_measure(
     budgets: &[f64],
     models: &Path,
     opts: &GenerateOptions,
+    only: &[Ablation],
 ) -> Result<Vec<Method>> {
+    let wanted = |a: Ablation| only.is_empty() || only.contains(&a);
     let base = PnagConfig {
         seed: opts.seed,
         ..Default::default()
     };
     let mut methods = Vec::new();
-    let variants: [(&str, &str, PnagConfig); 7] = [
+    let variants: [(&str, Ablation, PnagConfig); 7] = [
         (
             "Pareto order, no evaluator",
-            "pareto-exact",
+            Ablation::ParetoExact,
             PnagConfig {
                 reward: RewardKind::ParetoExact,
                 ..base.clone()
@@ -60,7 +62,7 @@ pub fn train_and_measure(
         ),
         (
             "RL, MnasNet reward",
-            "mnas",
+            Ablation::Mnas,
             PnagConfig {
                 reward: RewardKind::Mnas,
                 ..base.clone()
@@ -68,7 +70,7 @@ pub fn train_and_measure(
         ),
         (
             "RL, TuNAS reward",
-            "tunas",
+            Ablation::Tunas,
             PnagConfig {
                 reward: RewardKind::Tunas,
                 ..base.clone()
@@ -76,7 +78,7 @@ pub fn train_and_measure(
         ),
         (
             "Pareto w/o accuracy rule",
-            "pareto-no-acc",
+            Ablation::ParetoNoAcc,
             PnagConfig {
                 reward: RewardKind::ParetoNoAcc,
                 ..base.clone()
@@ -84,7 +86,7 @@ pub fn train_and_measure(
         ),
         (
             "PNAG, K = 2",
-            "k2",
+            Ablation::K2,
             PnagConfig {
                 k: 2,
                 ..base.clone()
@@ -92,7 +94,7 @@ pub fn train_and_measure(
         ),
         (
             "PNAG, K = 5",
-            "k5",
+            Ablation::K5,
             PnagConfig {
                 k: 5,
                 ..base.clone()
@@ -100,15 +102,15 @@ pub fn train_and_measure(
         ),
         (
             "PNAG, K = 30",
-            "k30",
+            Ablation::K30,
             PnagConfig {
                 k: 30,
                 ..base.clone()
             },
         ),
     ];
-    for (name, dir, cfg) in variants {
-        let g = trained(objective, &cfg, &models.join(dir), name)?;
+    for (name, which, cfg) in variants.into_iter().filter(|v| wanted(v.1)) {
+        let g = trained(objective, &cfg, &models.join(which.dir()), name)?;
         methods.push(super::frontier::generator_method(
             name,
             format!("{} reward, K = {}", cfg.reward, g.manifest.budgets.len()),
@@ -117,6 +119,9 @@ pub fn train_and_measure(
             budgets,
             opts,
         )?);
+    }
+    if !wanted(Ablation::Independent) {
+        return Ok(methods);
     }
     // Independent search: one K = 1 generator per budget, each with 1/len of the samples.
     let mut points: Vec<Point> = Vec::new();

@@ -43,6 +43,9 @@ pub struct FrontierArgs {
     /// which compares the generators themselves).
     #[arg(long, requires = "ablations")]
     refine_ablations: bool,
+    /// Only these ablations (comma-separated); default all.
+    #[arg(long, requires = "ablations", value_enum, value_delimiter = ',')]
+    only: Vec<Ablation>,
     #[arg(long, default_value_t = 0)]
     seed: u64,
     /// Generator sampling temperature.
@@ -53,6 +56,40 @@ pub struct FrontierArgs {
     /// Output directory.
     #[arg(long, default_value = "bench-out/frontier")]
     out: PathBuf,
+}
+
+/// The paper's ablations `--ablations` trains (each is also its model directory's name).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Ablation {
+    /// Eq. 6's exact order as the reward, no learned evaluator.
+    ParetoExact,
+    /// RL with the MnasNet reward.
+    Mnas,
+    /// RL with the TuNAS absolute reward.
+    Tunas,
+    /// Pareto dominance without the accuracy rule.
+    ParetoNoAcc,
+    /// PNAG with K = 2 / 5 / 30 budget embeddings.
+    K2,
+    K5,
+    K30,
+    /// One generator per bench budget.
+    Independent,
+}
+
+impl Ablation {
+    pub fn dir(self) -> &'static str {
+        match self {
+            Ablation::ParetoExact => "pareto-exact",
+            Ablation::Mnas => "mnas",
+            Ablation::Tunas => "tunas",
+            Ablation::ParetoNoAcc => "pareto-no-acc",
+            Ablation::K2 => "k2",
+            Ablation::K5 => "k5",
+            Ablation::K30 => "k30",
+            Ablation::Independent => "independent",
+        }
+    }
 }
 
 /// The bench budgets as fractions of the device's range: the paper's five
@@ -218,6 +255,7 @@ pub fn frontier(a: &FrontierArgs) -> Result<()> {
             } else {
                 &samples_only
             },
+            &a.only,
         )?);
         #[cfg(not(feature = "train"))]
         anyhow::bail!("--ablations trains generators: build with `--features train` (see scripts/setup-libtorch.sh)");
@@ -273,9 +311,17 @@ pub fn frontier(a: &FrontierArgs) -> Result<()> {
         objective.resolution,
         a.device,
         match (a.ablations, a.refine_ablations) {
-            (false, _) => "",
-            (true, false) => " --ablations",
-            (true, true) => " --ablations --refine-ablations",
+            (false, _) => String::new(),
+            (true, refine) => format!(
+                " --ablations{}{}",
+                if a.only.is_empty() {
+                    String::new()
+                } else {
+                    let names: Vec<_> = a.only.iter().map(|o| o.dir()).collect();
+                    format!(" --only {}", names.join(","))
+                },
+                if refine { " --refine-ablations" } else { "" }
+            ),
         },
         FRACTIONS.iter().map(|f| format!("{:.0}", f * 100.0)).collect::<Vec<_>>().join(" / ")
     );
