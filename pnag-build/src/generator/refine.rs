@@ -152,8 +152,8 @@ impl Seen {
 }
 
 /// Climbs from `start` (feasible under `budget`) by feasible one-decision
-/// improvements; stops at a local optimum (no feasible neighbour is more
-/// accurate) or after `max_steps` moves.
+/// improvements, and by a [`swap`] where none is left; stops where neither
+/// improves or after `max_steps` moves.
 pub fn hill_climb(
     objective: &Objective,
     budget: f64,
@@ -212,13 +212,16 @@ pub fn hill_climb(
     Ok(current)
 }
 
-/// More accurate but over-budget moves tried with a swap partner (SWAP_UPS best).
+/// A swap pairs each of the SWAP_UPS most accurate over-budget moves with each
+/// of the SWAP_DOWNS least harmful cost-saving ones.
 const SWAP_UPS: usize = 6;
+const SWAP_DOWNS: usize = 12;
 
 /// At a single-move local optimum the more accurate neighbours are usually
 /// over the budget: pays for one of them with a move that saves cost elsewhere
 /// (two decisions changed at once). Returns the most accurate feasible pair if
-/// it beats `current`. Costs ≈ SWAP_UPS × the cost-saving moves evaluations.
+/// it beats `current`. Costs the over-budget neighbours' evaluations plus
+/// ≤ SWAP_UPS × SWAP_DOWNS pairs'.
 pub fn swap(
     objective: &Objective,
     budget: f64,
@@ -242,17 +245,21 @@ pub fn swap(
         .map(|&(m, a)| (m, seen.top1[&a]))
         .collect();
     ups.sort_by(|a, b| b.1.total_cmp(&a.1));
-    let downs: Vec<Move> = singles
+    // The cost-saving partners that lose the least accuracy on their own.
+    let cheaper: Vec<&(Move, Arch)> = singles
         .iter()
         .filter(|(_, a)| seen.cost[a] < current.cost)
-        .map(|s| s.0)
         .collect();
+    seen.top1_all(objective, cheaper.iter().map(|s| s.1))?;
+    let mut downs: Vec<(Move, f64)> = cheaper.iter().map(|&&(m, a)| (m, seen.top1[&a])).collect();
+    downs.sort_by(|a, b| b.1.total_cmp(&a.1));
+    downs.truncate(SWAP_DOWNS);
     let (mut pairs, mut unique) = (Vec::new(), crate::cost::FxSet::default());
     for &(up, _) in ups.iter().take(SWAP_UPS) {
         let Some(raised) = up.apply(&current.arch) else {
             continue;
         };
-        for &down in downs.iter().filter(|d| d.decision() != up.decision()) {
+        for &(down, _) in downs.iter().filter(|d| d.0.decision() != up.decision()) {
             match down.apply(&raised) {
                 Some(a) if unique.insert(a) => pairs.push(a),
                 _ => {}
