@@ -20,7 +20,6 @@ MODES = {
 
 def load(root, seed, mode):
     data = json.loads((Path(root) / f"s{seed}" / mode / "frontier.json").read_text())
-    lo, hi = data["budgets"][0], data["budgets"][-1]
     methods = {}
     for m in data["methods"]:
         methods[m["name"]] = [

@@ -164,14 +164,7 @@ pub fn hill_climb(
     let mut current = start;
     for _ in 0..max_steps {
         let around = neighbours(&current.arch);
-        let uncosted: Vec<Arch> = around
-            .iter()
-            .filter(|a| !seen.cost.contains_key(a))
-            .copied()
-            .collect();
-        for (arch, cost) in uncosted.iter().zip(objective.cost_many(&uncosted)?) {
-            seen.cost.insert(*arch, cost);
-        }
+        seen.cost_all(objective, around.iter().copied())?;
         let mut feasible: Vec<(Arch, f64)> = around
             .into_iter()
             .map(|a| (a, seen.cost[&a]))
@@ -183,14 +176,7 @@ pub fn hill_climb(
         shuffle(&mut feasible, &current.arch);
         let mut best = current;
         for chunk in feasible.chunks(CHUNK) {
-            let fresh: Vec<Arch> = chunk
-                .iter()
-                .map(|f| f.0)
-                .filter(|a| !seen.top1.contains_key(a))
-                .collect();
-            for (arch, top1) in fresh.iter().zip(objective.top1_many(&fresh)?) {
-                seen.top1.insert(*arch, top1);
-            }
+            seen.top1_all(objective, chunk.iter().map(|f| f.0))?;
             for &(arch, cost) in chunk {
                 let top1 = seen.top1[&arch];
                 if top1 > best.top1 {
