@@ -91,7 +91,23 @@ fn bench_arguments_are_checked_before_any_measurement() {
         fails(&["bench", "engines", "--breakdown-threads", "0", "--out", out])
             .contains("0 is not in 1..=64")
     );
-    for flag in [&["--refine-ablations"][..], &["--ablation-models", "m"][..]] {
+    assert!(fails(&[
+        "bench",
+        "frontier",
+        "--device",
+        "note10",
+        "--ablations",
+        "--only",
+        "mnas,bogus",
+        "--out",
+        out
+    ])
+    .contains("invalid value 'bogus' for '--only"));
+    for flag in [
+        &["--refine-ablations"][..],
+        &["--ablation-models", "m"][..],
+        &["--only", "mnas"][..],
+    ] {
         let mut args = vec!["bench", "frontier", "--device", "note10", "--out", out];
         args.extend(flag);
         assert!(
