@@ -79,3 +79,28 @@ fn rust_policy_matches_tch_and_training_is_deterministic() {
     );
     std::fs::remove_dir_all(&tmp).ok();
 }
+
+#[test]
+fn train_refuses_bad_settings_before_training() {
+    let out = std::env::temp_dir().join(format!("pnag-train-bad-{}", std::process::id()));
+    for bad in [
+        ["--k", "1"],
+        ["--evaluator-steps", "0"],
+        ["--elite", "0"],
+        ["--archs", "10"],
+    ] {
+        let run = std::process::Command::new(env!("CARGO_BIN_EXE_pnag"))
+            .args(["train", "--device", "note10", "--out"])
+            .arg(&out)
+            .args(bad)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        assert!(!run.status.success(), "{bad:?} accepted");
+        assert!(
+            stderr.contains("--evaluator-steps ≥ 1") && !stderr.contains("panicked"),
+            "{bad:?}: {stderr}"
+        );
+    }
+    assert!(!out.exists(), "nothing written for bad settings");
+}

@@ -29,6 +29,9 @@ pub struct TrainArgs {
     /// Archs sampled to train the evaluator (M).
     #[arg(long, default_value_t = 16_000)]
     archs: usize,
+    /// Evaluator training steps (batches of 256 archs, every pair compared).
+    #[arg(long, default_value_t = 2_000)]
+    evaluator_steps: usize,
     /// Adam learning rate of the generator.
     #[arg(long, default_value_t = 5e-3)]
     lr: f64,
@@ -115,6 +118,7 @@ pub fn train(a: TrainArgs) -> Result<()> {
         k: a.k,
         samples_per_budget: a.samples,
         archs: a.archs,
+        evaluator_steps: a.evaluator_steps,
         reward: a.reward,
         learning_rate: a.lr,
         entropy_coeff: a.entropy,
@@ -124,9 +128,10 @@ pub fn train(a: TrainArgs) -> Result<()> {
     if cfg.k < 2
         || cfg.samples_per_budget < 2
         || cfg.archs < 100
+        || cfg.evaluator_steps == 0
         || !(a.elite > 0.0 && a.elite <= 1.0)
     {
-        bail!("--k must be ≥ 2, --samples ≥ 2, --archs ≥ 100 and --elite in (0, 1]");
+        bail!("--k must be ≥ 2, --samples ≥ 2, --archs ≥ 100, --evaluator-steps ≥ 1 and --elite in (0, 1]");
     }
     let out = a
         .out
