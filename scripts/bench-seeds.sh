@@ -19,8 +19,8 @@ export LD_LIBRARY_PATH="$LIBTORCH/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 cargo build --release -q -p pnag-build --features pnag-build/train --bin pnag
 pnag=target/release/pnag
 out=bench-out/seeds
-seeds=("${@:-0 1 2}")
-read -r -a seeds <<<"${seeds[*]}"
+seeds=("$@")
+[[ ${#seeds[@]} -gt 0 ]] || seeds=(0 1 2)
 for s in "${seeds[@]}"; do
     dir="$out/s$s"
     mkdir -p "$dir"

@@ -125,11 +125,7 @@ impl Seen {
         objective: &Objective,
         archs: impl Iterator<Item = Arch>,
     ) -> Result<(), ObjectiveError> {
-        let fresh: Vec<Arch> = archs.filter(|a| !self.cost.contains_key(a)).collect();
-        for (arch, cost) in fresh.iter().zip(objective.cost_many(&fresh)?) {
-            self.cost.insert(*arch, cost);
-        }
-        Ok(())
+        fill(&mut self.cost, archs, |fresh| objective.cost_many(fresh))
     }
 
     /// Scores every arch of `archs` not scored yet (one batch).
@@ -138,17 +134,26 @@ impl Seen {
         objective: &Objective,
         archs: impl Iterator<Item = Arch>,
     ) -> Result<(), ObjectiveError> {
-        let fresh: Vec<Arch> = archs.filter(|a| !self.top1.contains_key(a)).collect();
-        for (arch, top1) in fresh.iter().zip(objective.top1_many(&fresh)?) {
-            self.top1.insert(*arch, top1);
-        }
-        Ok(())
+        fill(&mut self.top1, archs, |fresh| objective.top1_many(fresh))
     }
 
     /// Archs whose top-1 was computed (the refinement's work).
     pub fn scored(&self) -> usize {
         self.top1.len()
     }
+}
+
+/// Adds to `known` the archs of `archs` it lacks, evaluated by `many` in one batch.
+fn fill(
+    known: &mut FxMap<Arch, f64>,
+    archs: impl Iterator<Item = Arch>,
+    many: impl FnOnce(&[Arch]) -> Result<Vec<f64>, ObjectiveError>,
+) -> Result<(), ObjectiveError> {
+    let fresh: Vec<Arch> = archs.filter(|a| !known.contains_key(a)).collect();
+    for (arch, value) in fresh.iter().zip(many(&fresh)?) {
+        known.insert(*arch, value);
+    }
+    Ok(())
 }
 
 /// Climbs from `start` (feasible under `budget`) by feasible one-decision
