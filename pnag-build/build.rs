@@ -1,16 +1,11 @@
-//! 1. Embeds every trained generator found in `models/<device>/` (so `pnag
-//!    generate` needs no files at run time, and a missing one is a clear error,
-//!    not a build failure before the first `pnag train`).
-//! 2. With the `train` feature, embeds libtorch's directory as an rpath so the
-//!    `pnag` binary and tests find it without LD_LIBRARY_PATH.
+//! Embeds every trained generator found in `models/<device>/` (so generation needs no
+//! files at run time, and a missing one is a clear error, not a build failure before the
+//! first `pnag train`).
 use std::fmt::Write;
 use std::path::Path;
 
 fn main() {
-    if let Ok(lib) = std::env::var("DEP_TCH_LIBTORCH_LIB") {
-        println!("cargo:rustc-link-arg=-Wl,-rpath,{lib}");
-    }
-    let models = Path::new(env!("CARGO_MANIFEST_DIR")).join("../models");
+    let models = Path::new(env!("CARGO_MANIFEST_DIR")).join("models");
     println!("cargo::rerun-if-changed={}", models.display());
     let mut arms = String::new();
     let mut devices: Vec<_> = std::fs::read_dir(&models)
@@ -26,14 +21,9 @@ fn main() {
     devices.sort();
     for dir in devices {
         let name = dir.file_name().unwrap().to_string_lossy().into_owned();
-        println!(
-            "cargo::rerun-if-changed={}",
-            dir.join("generator.json").display()
-        );
-        println!(
-            "cargo::rerun-if-changed={}",
-            dir.join("generator.safetensors").display()
-        );
+        for file in ["generator.json", "generator.safetensors"] {
+            println!("cargo::rerun-if-changed={}", dir.join(file).display());
+        }
         let dir = dir.canonicalize().unwrap().display().to_string();
         writeln!(arms, "        {name:?} => Some((include_bytes!({:?}).as_slice(), include_bytes!({:?}).as_slice())),", format!("{dir}/generator.json"), format!("{dir}/generator.safetensors")).unwrap();
     }

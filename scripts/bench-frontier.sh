@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 features=()
 if [[ " $* " == *" --ablations "* ]]; then features=(--features train); fi
-cargo build --release --locked "${features[@]}" --bin pnag
+cargo build --release --locked -p pnag-cli "${features[@]}" --bin pnag
 for d in ${PNAG_DEVICES:-note10 i7-8700k titan-xp host macs}; do
     ./target/release/pnag bench frontier --device "$d" --out "docs/generator/$d" "$@" >/dev/null
 done

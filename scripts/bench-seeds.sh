@@ -16,7 +16,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export LIBTORCH="${LIBTORCH:-$HOME/.local/libtorch-2.13/torch}"
 export LD_LIBRARY_PATH="$LIBTORCH/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
-cargo build --release -q -p pnag-build --features pnag-build/train --bin pnag
+cargo build --release -q -p pnag-cli --features pnag-cli/train --bin pnag
 pnag=target/release/pnag
 out=bench-out/seeds
 seeds=("$@")
@@ -25,7 +25,7 @@ for s in "${seeds[@]}"; do
     dir="$out/s$s"
     mkdir -p "$dir"
     if [[ $s == 0 ]]; then
-        model=models/note10
+        model=pnag-build/models/note10
         ablation_models=docs/generator/note10-ablations/models
     else
         model="$dir/pnag"

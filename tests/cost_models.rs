@@ -156,9 +156,9 @@ fn ofa_predictor_reproduces_reference_values() {
 
 #[test]
 fn shipped_predictors_reproduce_their_reported_test_metrics() {
-    use pnag_build::datasets::{help_titan_xp, moofa_top1, split};
     use pnag_build::metrics::Metrics;
     use pnag_build::predictor::embedded;
+    use pnag_cli::datasets::{help_titan_xp, moofa_top1, split};
     for (name, data) in [("titan-xp", help_titan_xp()), ("moofa-w1.0", moofa_top1())] {
         let p = embedded(name).unwrap();
         let (_, _, test) = split(data.samples.len(), p.manifest.seed);

@@ -10,7 +10,7 @@ use pnag_runtime::{Arch, ArchError, RuntimeError, Width};
 
 use crate::predictor::Mlp;
 
-const WEIGHTS: &[u8] = include_bytes!("../../data/ofa_acc_predictor.safetensors");
+const WEIGHTS: &[u8] = include_bytes!("../data/ofa_acc_predictor.safetensors");
 /// Resolutions the predictor was trained for (OFA's tutorial search range).
 pub const OFA_PREDICTOR_RESOLUTIONS: [u32; 5] = [160, 176, 192, 208, 224];
 

@@ -23,19 +23,134 @@ use std::path::{Path, PathBuf};
 
 use pnag_runtime::selection::{selection_path, SelectedNetwork, Selection, SELECTION_FORMAT};
 use pnag_runtime::weights::write_atomic;
-use pnag_runtime::{Arch, NetworkSpec, Weights, WeightsSource};
+use pnag_runtime::{ArchError, NetworkSpec, RuntimeError, Weights, WeightsSource, Width};
 
-use crate::extract::extract;
-use crate::generator::{GenerateOptions, Generator};
-use crate::objective::Objective;
-use crate::targets::{Budget, RuntimeKind, Targets, TargetsError, WeightsPlan};
+use crate::extract::{extract, ExtractError};
+use crate::generator::{GenerateOptions, Generator, GeneratorError};
+use crate::objective::{Objective, ObjectiveError};
+use crate::targets::{Budget, Targets, TargetsError, WeightsPlan};
 
 /// Environment variable that overrides the targets file.
 pub const TARGETS_ENV: &str = "PNAG_TARGETS";
 
-/// Every problem a build found, reported together.
+/// Every problem a build found, reported together (one line each).
 pub struct BuildError {
-    pub problems: Vec<String>,
+    /// What went wrong, in the order found.
+    pub problems: Vec<BuildProblem>,
+}
+
+/// One thing a build could not do; `at` is `file:line` (or the file) it comes from.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildProblem {
+    /// Neither `Config::targets` nor `PNAG_TARGETS` named a file.
+    #[error(
+        "no targets file: call `Config::targets(\"targets/<device>.toml\")` or set {TARGETS_ENV}"
+    )]
+    NoTargets,
+    /// Not run from a build script and no `Config::out_dir`.
+    #[error("no output directory: run from a build script (OUT_DIR) or call `Config::out_dir`")]
+    NoOutDir,
+    /// The targets file is unreadable or invalid.
+    #[error(transparent)]
+    Targets(#[from] TargetsError),
+    /// The generator (`model` directory or the shipped one for `device`) could not be loaded.
+    #[error("{at}: `{field}`: {source}")]
+    Generator {
+        /// Where the generator was named.
+        at: String,
+        /// `model` or `device`.
+        field: &'static str,
+        /// Why loading failed.
+        source: GeneratorError,
+    },
+    /// The generator was trained for another width or resolution than the file asks for.
+    #[error("{at}: `width`/`resolution`: the generator for `{device}` was trained for w{trained_width} at {trained_resolution} px, the file asks for w{width} at {resolution} px")]
+    TrainedFor {
+        /// The targets file.
+        at: String,
+        /// The device.
+        device: String,
+        /// The generator's width.
+        trained_width: String,
+        /// The generator's resolution.
+        trained_resolution: u32,
+        /// The file's width.
+        width: Width,
+        /// The file's resolution.
+        resolution: u32,
+    },
+    /// The device's cost or accuracy model is unavailable.
+    #[error("{at}: `device`: {source}")]
+    Device {
+        /// The targets file.
+        at: String,
+        /// Why.
+        source: ObjectiveError,
+    },
+    /// The `[weights]` supernet could not be read.
+    #[error("{at}: `weights.path`: cannot read supernet `{}`: {source}", path.display())]
+    Supernet {
+        /// The targets file.
+        at: String,
+        /// The supernet path.
+        path: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// The output directory could not be created.
+    #[error("cannot create `{}`: {source}", dir.display())]
+    CreateDir {
+        /// The directory.
+        dir: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// One budget could not be served.
+    #[error("{at}: budget `{name}`: {source}")]
+    Budget {
+        /// `file:line` of the budget.
+        at: String,
+        /// The budget's name.
+        name: String,
+        /// Why.
+        source: BudgetError,
+    },
+    /// Writing the selection failed.
+    #[error(transparent)]
+    Write(RuntimeError),
+}
+
+/// Why one budget got no network.
+#[derive(Debug, thiserror::Error)]
+pub enum BudgetError {
+    /// The generator found no answer (e.g. the budget is below the device's range).
+    #[error(transparent)]
+    Generate(#[from] GeneratorError),
+    /// The generator's answer is not a valid subnet at this width and resolution.
+    #[error("generator produced an invalid subnet: {0}")]
+    Arch(#[from] ArchError),
+    /// The supernet has no valid weights for the arch.
+    #[error(transparent)]
+    Extract(#[from] ExtractError),
+    /// The subnet weights file is missing or does not fit the arch.
+    #[error("{source} (weights for arch {arch})")]
+    Weights {
+        /// The chosen arch.
+        arch: String,
+        /// Why.
+        source: RuntimeError,
+    },
+    /// The weights could not be written to the output directory.
+    #[error(transparent)]
+    Write(RuntimeError),
+}
+
+impl BuildError {
+    fn one(problem: BuildProblem) -> Self {
+        BuildError {
+            problems: vec![problem],
+        }
+    }
 }
 
 impl fmt::Display for BuildError {
@@ -60,13 +175,28 @@ impl std::error::Error for BuildError {}
 impl From<Vec<TargetsError>> for BuildError {
     fn from(errors: Vec<TargetsError>) -> Self {
         BuildError {
-            problems: errors.iter().map(ToString::to_string).collect(),
+            problems: errors.into_iter().map(BuildProblem::Targets).collect(),
         }
     }
 }
 
 /// Builder for one compile step; nothing happens until [`Config::compile`].
-#[derive(Debug, Clone, Default)]
+///
+/// [`Config::new`] and [`Config::default`] are the same: inside a build script, with
+/// `cargo::` directives on.
+///
+/// ```no_run
+/// let selection = pnag_build::Config::new()
+///     .targets("targets/host.toml")
+///     .out_dir("target/pnag-demo")
+///     .cargo_metadata(false)
+///     .compile()?;
+/// for net in &selection.networks {
+///     println!("{}: {} ({} {})", net.name, net.arch, net.predicted_cost, net.unit);
+/// }
+/// # Ok::<(), pnag_build::BuildError>(())
+/// ```
+#[derive(Debug, Clone)]
 pub struct Config {
     default_targets: Option<PathBuf>,
     by_triple: Vec<(String, PathBuf)>,
@@ -77,12 +207,24 @@ pub struct Config {
     samples: Option<usize>,
 }
 
-impl Config {
-    pub fn new() -> Self {
+impl Default for Config {
+    fn default() -> Self {
         Config {
+            default_targets: None,
+            by_triple: Vec::new(),
+            manifest_dir: None,
+            out_dir: None,
+            target_triple: None,
             cargo_metadata: true,
-            ..Default::default()
+            samples: None,
         }
+    }
+}
+
+impl Config {
+    /// A configuration for a build script (same as [`Config::default`]).
+    pub fn new() -> Self {
+        Self::default()
     }
 
     /// The targets file used when nothing more specific applies (relative to the crate).
@@ -157,9 +299,7 @@ impl Config {
             .or_else(|| self.default_targets.clone());
         match chosen {
             Some(p) => Ok(base.join(p)),
-            None => Err(BuildError {
-                problems: vec![format!("no targets file: call `Config::targets(\"targets/<device>.toml\")` or set {TARGETS_ENV}")],
-            }),
+            None => Err(BuildError::one(BuildProblem::NoTargets)),
         }
     }
 
@@ -180,40 +320,50 @@ impl Config {
         let path = self.resolve_targets()?;
         self.cargo(format!("rerun-if-changed={}", path.display()));
         let targets = Targets::load(&path)?;
-        let out_dir = self.out_dir.clone().or_else(|| std::env::var_os("OUT_DIR").map(PathBuf::from)).ok_or_else(|| BuildError {
-            problems: vec!["no output directory: run from a build script (OUT_DIR) or call `Config::out_dir`".into()],
-        })?;
-        let mut problems = Vec::new();
+        let file = targets.path.display().to_string();
+        let out_dir = self
+            .out_dir
+            .clone()
+            .or_else(|| std::env::var_os("OUT_DIR").map(PathBuf::from))
+            .ok_or(BuildError::one(BuildProblem::NoOutDir))?;
 
         let generator = match &targets.model {
             Some((dir, line)) => {
                 self.cargo(format!("rerun-if-changed={}", dir.display()));
-                Generator::load(dir).map_err(|e| format!("{}: `model`: {e}", targets.at(*line)))
+                Generator::load(dir).map_err(|source| BuildProblem::Generator {
+                    at: targets.at(*line),
+                    field: "model",
+                    source,
+                })
             }
-            None => Generator::embedded(&targets.device)
-                .map_err(|e| format!("{}: `device`: {e}", targets.path.display())),
-        };
-        let generator = generator.map_err(|p| BuildError { problems: vec![p] })?;
+            None => {
+                Generator::embedded(&targets.device).map_err(|source| BuildProblem::Generator {
+                    at: file.clone(),
+                    field: "device",
+                    source,
+                })
+            }
+        }
+        .map_err(BuildError::one)?;
         if generator.manifest.width != targets.width.to_string()
             || generator.manifest.resolution != targets.resolution
         {
-            return Err(BuildError {
-                problems: vec![format!(
-                    "{}: `width`/`resolution`: the generator for `{}` was trained for w{} at {} px, the file asks for w{} at {} px",
-                    targets.path.display(),
-                    targets.device,
-                    generator.manifest.width,
-                    generator.manifest.resolution,
-                    targets.width,
-                    targets.resolution
-                )],
-            });
+            return Err(BuildError::one(BuildProblem::TrainedFor {
+                at: file,
+                device: targets.device.clone(),
+                trained_width: generator.manifest.width.clone(),
+                trained_resolution: generator.manifest.resolution,
+                width: targets.width,
+                resolution: targets.resolution,
+            }));
         }
         let objective = Objective::new(&targets.device, targets.width, targets.resolution)
-            .map_err(|e| BuildError {
-                problems: vec![format!("{}: `device`: {e}", targets.path.display())],
+            .map_err(|source| {
+                BuildError::one(BuildProblem::Device {
+                    at: file.clone(),
+                    source,
+                })
             })?;
-        let unit = objective.unit().label();
         let mut opts = GenerateOptions {
             seed: targets.seed,
             ..Default::default()
@@ -233,27 +383,25 @@ impl Config {
         let supernet = match &targets.weights {
             WeightsPlan::Supernet(p) => {
                 self.cargo(format!("rerun-if-changed={}", p.display()));
-                match std::fs::read(p) {
-                    Ok(bytes) => Some(bytes),
-                    Err(e) => {
-                        return Err(BuildError {
-                            problems: vec![format!(
-                                "{}: `weights.path`: cannot read supernet `{}`: {e}",
-                                targets.path.display(),
-                                p.display()
-                            )],
-                        })
-                    }
-                }
+                let bytes = std::fs::read(p).map_err(|source| {
+                    BuildError::one(BuildProblem::Supernet {
+                        at: file.clone(),
+                        path: p.clone(),
+                        source,
+                    })
+                })?;
+                Some(bytes)
             }
             _ => None,
         };
 
         let dir = out_dir.join("pnag");
-        std::fs::create_dir_all(&dir).map_err(|e| BuildError {
-            problems: vec![format!("cannot create `{}`: {e}", dir.display())],
+        std::fs::create_dir_all(&dir).map_err(|source| {
+            BuildError::one(BuildProblem::CreateDir {
+                dir: dir.clone(),
+                source,
+            })
         })?;
-        let mut networks = Vec::new();
         let ctx = BudgetContext {
             targets: &targets,
             generator: &generator,
@@ -261,17 +409,18 @@ impl Config {
             opts: &opts,
             supernet: supernet.as_deref(),
             dir: &dir,
-            unit,
             chosen_by: &chosen_by,
         };
+        let mut networks = Vec::new();
+        let mut problems = Vec::new();
         for (i, budget) in targets.budgets.iter().enumerate() {
             match self.select(&ctx, i, budget) {
                 Ok(network) => networks.push(network),
-                Err(e) => problems.push(format!(
-                    "{}: budget `{}`: {e}",
-                    targets.at(budget.line),
-                    budget.name
-                )),
+                Err(source) => problems.push(BuildProblem::Budget {
+                    at: targets.at(budget.line),
+                    name: budget.name.clone(),
+                    source,
+                }),
             }
         }
         if !problems.is_empty() {
@@ -281,18 +430,14 @@ impl Config {
             format: SELECTION_FORMAT,
             targets: absolute(&targets.path),
             device: targets.device.clone(),
-            runtime: match targets.runtime {
-                RuntimeKind::Cpu => "cpu".into(),
-                RuntimeKind::Cuda => "cuda".into(),
-            },
+            runtime: targets.runtime,
             cuda_fallback: targets.cuda_fallback,
             threads: targets.threads,
             networks,
         };
         let json = serde_json::to_string_pretty(&selection).expect("selection serializes");
-        write_atomic(&selection_path(&out_dir), json.as_bytes()).map_err(|e| BuildError {
-            problems: vec![e.to_string()],
-        })?;
+        write_atomic(&selection_path(&out_dir), json.as_bytes())
+            .map_err(|e| BuildError::one(BuildProblem::Write(e)))?;
         Ok(selection)
     }
 }
@@ -305,7 +450,6 @@ struct BudgetContext<'a> {
     opts: &'a GenerateOptions,
     supernet: Option<&'a [u8]>,
     dir: &'a Path,
-    unit: &'static str,
     chosen_by: &'a str,
 }
 
@@ -316,12 +460,11 @@ impl Config {
         ctx: &BudgetContext<'_>,
         index: usize,
         budget: &Budget,
-    ) -> Result<SelectedNetwork, String> {
+    ) -> Result<SelectedNetwork, BudgetError> {
         let t = ctx.targets;
         let generated = ctx
             .generator
-            .generate(ctx.objective, budget.value, ctx.opts)
-            .map_err(|e| e.to_string())?;
+            .generate(ctx.objective, budget.value, ctx.opts)?;
         if let Some(w) = &generated.warning {
             self.cargo(format!(
                 "warning={}: budget `{}`: {w}",
@@ -329,32 +472,33 @@ impl Config {
                 budget.name
             ));
         }
-        let arch = Arch::parse(&generated.arch)
-            .map_err(|e| format!("generator produced an invalid arch: {e}"))?;
-        let spec = NetworkSpec::new(arch, t.width, t.resolution).map_err(|e| e.to_string())?;
+        let arch = pnag_runtime::Arch::parse(&generated.arch)?;
+        let spec = NetworkSpec::new(arch, t.width, t.resolution)?;
         let weights = match &t.weights {
             WeightsPlan::Synthetic { seed } => Weights::synthetic(&spec, *seed),
             WeightsPlan::Supernet(p) => {
                 let origin = format!("`{}`", p.display());
-                extract(ctx.supernet.unwrap_or_default(), &origin, t.width, arch)
-                    .map_err(|e| e.to_string())?
+                extract(ctx.supernet.unwrap_or_default(), &origin, t.width, arch)?
             }
             WeightsPlan::Subnets(d) => {
                 let file = d.join(format!("{}.safetensors", budget.name));
                 self.cargo(format!("rerun-if-changed={}", file.display()));
-                Weights::load(&file, &spec).map_err(|e| format!("{e} (weights for arch {arch})"))?
+                Weights::load(&file, &spec).map_err(|source| BudgetError::Weights {
+                    arch: arch.to_string(),
+                    source,
+                })?
             }
         };
         let file = ctx
             .dir
             .join(format!("{index}-{}.safetensors", file_stem(&budget.name)));
-        write_atomic(&file, &weights.to_safetensors()).map_err(|e| e.to_string())?;
+        write_atomic(&file, &weights.to_safetensors()).map_err(BudgetError::Write)?;
         Ok(SelectedNetwork {
             name: budget.name.clone(),
             budget: budget.value,
-            unit: ctx.unit.into(),
-            arch: generated.arch.clone(),
-            width: t.width.to_string(),
+            unit: ctx.objective.unit(),
+            arch,
+            width: t.width,
             resolution: t.resolution,
             predicted_cost: generated.cost,
             predicted_top1: generated.top1,

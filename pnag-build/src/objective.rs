@@ -150,7 +150,7 @@ pub fn budgets(lo: f64, hi: f64, k: usize) -> Vec<f64> {
 }
 
 /// How a sampled arch is rewarded under budget `T` while training the generator.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum RewardKind {
     /// PNAG: the evaluator learned from Pareto dominance (Eq. 6).
@@ -168,20 +168,51 @@ pub enum RewardKind {
 }
 
 impl RewardKind {
+    /// Every reward, in the order `--help` lists them.
+    pub const ALL: [RewardKind; 5] = [
+        RewardKind::Pareto,
+        RewardKind::ParetoNoAcc,
+        RewardKind::Mnas,
+        RewardKind::Tunas,
+        RewardKind::ParetoExact,
+    ];
+
+    /// True for the rewards that need the learned Pareto evaluator.
     pub fn uses_evaluator(self) -> bool {
         matches!(self, RewardKind::Pareto | RewardKind::ParetoNoAcc)
     }
 }
 
-impl std::fmt::Display for RewardKind {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
+impl RewardKind {
+    /// The name on the command line and in manifests.
+    pub fn name(self) -> &'static str {
+        match self {
             RewardKind::Pareto => "pareto",
             RewardKind::ParetoNoAcc => "pareto-no-acc",
             RewardKind::Mnas => "mnas",
             RewardKind::Tunas => "tunas",
             RewardKind::ParetoExact => "pareto-exact",
-        })
+        }
+    }
+}
+
+impl std::fmt::Display for RewardKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for RewardKind {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        RewardKind::ALL
+            .into_iter()
+            .find(|r| r.name() == s)
+            .ok_or_else(|| {
+                let names = RewardKind::ALL.map(RewardKind::name);
+                format!("unknown reward `{s}`; expected one of {}", names.join(", "))
+            })
     }
 }
 

@@ -313,12 +313,12 @@ impl LearnedPredictor {
 pub fn embedded(name: &str) -> Result<LearnedPredictor, PredictorError> {
     let (manifest, weights): (&[u8], &[u8]) = match name {
         "titan-xp" => (
-            include_bytes!("../../models/predictors/titan-xp.json"),
-            include_bytes!("../../models/predictors/titan-xp.safetensors"),
+            include_bytes!("../models/predictors/titan-xp.json"),
+            include_bytes!("../models/predictors/titan-xp.safetensors"),
         ),
         "moofa-w1.0" => (
-            include_bytes!("../../models/predictors/moofa-w1.0.json"),
-            include_bytes!("../../models/predictors/moofa-w1.0.safetensors"),
+            include_bytes!("../models/predictors/moofa-w1.0.json"),
+            include_bytes!("../models/predictors/moofa-w1.0.safetensors"),
         ),
         other => {
             return Err(PredictorError::Manifest {

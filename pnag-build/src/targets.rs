@@ -60,12 +60,9 @@ impl fmt::Display for TargetsError {
     }
 }
 
-/// Where the application runs the network.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RuntimeKind {
-    Cpu,
-    Cuda,
-}
+impl std::error::Error for TargetsError {}
+
+pub use pnag_runtime::RuntimeKind;
 
 /// Where each chosen network's weights come from.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -4,12 +4,14 @@
 
 use std::path::{Path, PathBuf};
 
+use pnag_build::deploy::{BudgetError, BuildProblem};
 use pnag_build::extract::{extract, synthetic_supernet};
+use pnag_build::generator::GeneratorError;
 use pnag_build::generator::{GenerateOptions, Generator};
 use pnag_build::objective::Objective;
 use pnag_build::Config;
 use pnag_runtime::selection::{selection_path, Selection};
-use pnag_runtime::{Arch, NetworkSpec, Weights, Width};
+use pnag_runtime::{NetworkSpec, Weights, Width};
 
 fn tmp(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("pnag-deploy-{name}-{}", std::process::id()));
@@ -53,11 +55,11 @@ fn each_budget_gets_the_generators_answer_and_only_its_weights() {
             )
             .unwrap();
         assert_eq!(
-            (net.arch.as_str(), net.predicted_cost, net.predicted_top1),
-            (expected.arch.as_str(), expected.cost, expected.top1)
+            (net.arch.to_string(), net.predicted_cost, net.predicted_top1),
+            (expected.arch.clone(), expected.cost, expected.top1)
         );
         assert!(net.predicted_cost <= budget, "{}: feasible", net.name);
-        let spec = NetworkSpec::new(Arch::parse(&net.arch).unwrap(), Width::W1_2, 224).unwrap();
+        let spec = NetworkSpec::new(net.arch, Width::W1_2, 224).unwrap();
         assert_eq!((net.macs, net.params), (spec.macs(), spec.params()));
         // Exactly this subnet's tensors, the seeded synthetic ones, labelled untrained.
         let weights = Weights::load(&net.weights_file, &spec).unwrap();
@@ -90,7 +92,7 @@ fn supernet_weights_are_extracted_for_each_chosen_arch() {
     let sel = compile(&dir, toml).unwrap();
     let net = &sel.networks[0];
     assert!(!net.untrained());
-    let arch = Arch::parse(&net.arch).unwrap();
+    let arch = net.arch;
     let spec = NetworkSpec::new(arch, Width::W1_2, 224).unwrap();
     let expected = extract(&supernet, "s", Width::W1_2, arch).unwrap();
     assert!(Weights::load(&net.weights_file, &spec)
@@ -105,9 +107,16 @@ fn every_problem_is_reported_at_once_with_its_line() {
     let toml = "device = \"note10\"\n[[budget]]\nname = \"tiny\"\nlatency_ms = 5\n[[budget]]\nname = \"ok\"\nlatency_ms = 40\n[[budget]]\nname = \"tinier\"\nlatency_ms = 1\n";
     let err = compile(&dir, toml).unwrap_err();
     assert_eq!(err.problems.len(), 2, "{err}");
-    assert!(err.problems[0].ends_with("t.toml:4: budget `tiny`: budget 5 ms is below device `note10`'s minimum 17.77 ms (its cheapest known subnet)"), "{}", err.problems[0]);
+    // Typed: the caller can tell a budget below the device's range from other problems.
+    assert!(matches!(
+        &err.problems[0],
+        BuildProblem::Budget { name, source: BudgetError::Generate(GeneratorError::BelowMinimum { .. }), .. } if name == "tiny"
+    ));
+    assert!(err.problems[0].to_string().ends_with("t.toml:4: budget `tiny`: budget 5 ms is below device `note10`'s minimum 17.77 ms (its cheapest known subnet)"), "{}", err.problems[0]);
     assert!(
-        err.problems[1].contains("t.toml:10: budget `tinier`"),
+        err.problems[1]
+            .to_string()
+            .contains("t.toml:10: budget `tinier`"),
         "{}",
         err.problems[1]
     );
@@ -122,19 +131,29 @@ fn every_problem_is_reported_at_once_with_its_line() {
     )
     .unwrap_err();
     assert!(
-        err.problems[0].contains("trained for w1.2 at 224 px, the file asks for w1.0 at 224 px"),
+        err.problems[0]
+            .to_string()
+            .contains("trained for w1.2 at 224 px, the file asks for w1.0 at 224 px"),
         "{err}"
     );
 
     let err = compile(&dir, "device = \"note10\"\n[weights]\nsource = \"subnets\"\npath = \"nowhere\"\n[[budget]]\nname = \"a\"\nlatency_ms = 40\n").unwrap_err();
-    assert!(err.problems[0].contains("nowhere/a.safetensors"), "{err}");
+    assert!(
+        err.problems[0]
+            .to_string()
+            .contains("nowhere/a.safetensors"),
+        "{err}"
+    );
 
     let err = compile(
         &dir,
         "device = \"note10\"\nmodel = \"no-such-dir\"\n[[budget]]\nname = \"a\"\nlatency_ms = 40\n",
     )
     .unwrap_err();
-    assert!(err.problems[0].contains("t.toml:2: `model`"), "{err}");
+    assert!(
+        err.problems[0].to_string().contains("t.toml:2: `model`"),
+        "{err}"
+    );
 }
 
 #[test]

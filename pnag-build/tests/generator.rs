@@ -243,7 +243,7 @@ fn bad_budgets_get_one_clear_error_each() {
 
 fn copy_model(device: &str, dir: &Path) {
     let src = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../models")
+        .join("models")
         .join(device);
     std::fs::create_dir_all(dir).unwrap();
     for f in [MANIFEST_FILE, WEIGHTS_FILE] {

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use pnag_runtime::selection::{selection_path, Selection};
 use pnag_runtime::spec::{Activation, NetworkSpec};
-use pnag_runtime::{Arch, Width};
+use pnag_runtime::{Arch, CostUnit, RuntimeKind, Width};
 use proc_macro2::{Span, TokenStream};
 use quote::quote;
 use syn::parse::{Parse, ParseStream};
@@ -66,11 +66,11 @@ struct Selected {
     name: String,
     device: String,
     budget: f64,
-    unit: String,
+    unit: CostUnit,
     predicted_cost: f64,
     predicted_top1: f64,
     chosen_by: String,
-    runtime: String,
+    runtime: RuntimeKind,
     cuda_fallback: bool,
     threads: usize,
     selection_file: String,
@@ -223,12 +223,10 @@ fn from_selection(budget: &LitStr) -> syn::Result<Chosen> {
             ),
         ));
     };
-    let arch = Arch::parse(&net.arch)
-        .map_err(|e| err(span, format!("selection `{}`: {e}", path.display())))?;
-    let width = net.width.parse::<Width>().map_err(|e| err(span, e))?;
+    // Arch and width were validated when the selection was read (typed fields).
     Ok(Chosen {
-        arch,
-        width,
+        arch: net.arch,
+        width: net.width,
         resolution: net.resolution,
         weights_file: Some(net.weights_file.clone()),
         weights_origin: net.weights_origin.clone(),
@@ -237,11 +235,11 @@ fn from_selection(budget: &LitStr) -> syn::Result<Chosen> {
             name,
             device: sel.device.clone(),
             budget: net.budget,
-            unit: net.unit.clone(),
+            unit: net.unit,
             predicted_cost: net.predicted_cost,
             predicted_top1: net.predicted_top1,
             chosen_by: net.chosen_by.clone(),
-            runtime: sel.runtime.clone(),
+            runtime: sel.runtime,
             cuda_fallback: sel.cuda_fallback,
             threads: sel.threads,
             selection_file: path.display().to_string(),
@@ -337,8 +335,9 @@ pub fn expand(input: NetworkInput) -> syn::Result<TokenStream> {
         None => quote! {
             /// Threads the network runs with by default.
             pub const THREADS: usize = 1;
-            /// `cpu` or `cuda`.
-            pub const RUNTIME: &str = "cpu";
+            /// Where the network runs.
+            pub const RUNTIME: __pnag::RuntimeKind = __pnag::RuntimeKind::Cpu;
+            /// Run on the CPU when `RUNTIME` is `Cuda` and no GPU is usable.
             pub const CUDA_FALLBACK: bool = false;
         },
         Some(s) => {
@@ -346,11 +345,11 @@ pub fn expand(input: NetworkInput) -> syn::Result<TokenStream> {
                 &s.name,
                 &s.device,
                 s.budget,
-                &s.unit,
+                cost_unit_tokens(s.unit),
                 s.predicted_cost,
                 s.predicted_top1,
                 &s.chosen_by,
-                &s.runtime,
+                runtime_tokens(s.runtime),
                 s.cuda_fallback,
                 s.threads,
                 &s.selection_file,
@@ -364,8 +363,8 @@ pub fn expand(input: NetworkInput) -> syn::Result<TokenStream> {
                 pub const DEVICE: &str = #device;
                 /// The budget, in [`COST_UNIT`].
                 pub const BUDGET: f64 = #budget;
-                /// `ms` (latency) or `MMACs`.
-                pub const COST_UNIT: &str = #unit;
+                /// What [`BUDGET`] and [`PREDICTED_COST`] are measured in (prints as `ms` or `MMACs`).
+                pub const COST_UNIT: __pnag::CostUnit = #unit;
                 /// The device cost model's prediction for this subnet, in [`COST_UNIT`].
                 pub const PREDICTED_COST: f64 = #cost;
                 /// The accuracy model's predicted ImageNet top-1 (%), for trained weights of this arch.
@@ -374,9 +373,9 @@ pub fn expand(input: NetworkInput) -> syn::Result<TokenStream> {
                 pub const CHOSEN_BY: &str = #by;
                 /// Threads the network runs with by default (the TOML's `threads`).
                 pub const THREADS: usize = #threads;
-                /// `cpu` or `cuda` (the TOML's `runtime`).
-                pub const RUNTIME: &str = #rt;
-                /// Run on the CPU when `RUNTIME` is `cuda` and no GPU is usable.
+                /// Where the network runs (the TOML's `runtime`).
+                pub const RUNTIME: __pnag::RuntimeKind = #rt;
+                /// Run on the CPU when `RUNTIME` is `Cuda` and no GPU is usable.
                 pub const CUDA_FALLBACK: bool = #fb;
             }
         }
@@ -432,8 +431,8 @@ pub fn expand(input: NetworkInput) -> syn::Result<TokenStream> {
             /// Batch 1 with the TOML's thread count and runtime (`cuda` or `cpu`).
             pub fn options() -> __pnag::NetworkOptions {
                 let device = match RUNTIME {
-                    "cuda" => __pnag::Device::Cuda { fallback_to_cpu: CUDA_FALLBACK },
-                    _ => __pnag::Device::Cpu,
+                    __pnag::RuntimeKind::Cuda => __pnag::Device::Cuda { fallback_to_cpu: CUDA_FALLBACK },
+                    __pnag::RuntimeKind::Cpu => __pnag::Device::Cpu,
                 };
                 __pnag::NetworkOptions { batch: 1, threads: THREADS, device, kernels: __pnag::Kernels::Specialized }
             }
@@ -455,5 +454,19 @@ fn opt(v: Option<TokenStream>) -> TokenStream {
     match v {
         Some(t) => quote!(::core::option::Option::Some(#t)),
         None => quote!(::core::option::Option::None),
+    }
+}
+
+fn cost_unit_tokens(unit: CostUnit) -> TokenStream {
+    match unit {
+        CostUnit::Ms => quote!(__pnag::CostUnit::Ms),
+        CostUnit::Mmacs => quote!(__pnag::CostUnit::Mmacs),
+    }
+}
+
+fn runtime_tokens(runtime: RuntimeKind) -> TokenStream {
+    match runtime {
+        RuntimeKind::Cpu => quote!(__pnag::RuntimeKind::Cpu),
+        RuntimeKind::Cuda => quote!(__pnag::RuntimeKind::Cuda),
     }
 }

@@ -461,3 +461,37 @@ mod tests {
         );
     }
 }
+
+/// Serialized as their strings (`"2,3,..:3,5,..:4,6,.."`, `"1.2"`), and validated when read:
+/// a selection or manifest can never carry an arch outside the search space.
+#[cfg(feature = "serde")]
+mod serde_impls {
+    use super::{Arch, Width};
+    use serde::{de::Error, Deserialize, Deserializer, Serialize, Serializer};
+
+    impl Serialize for Arch {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.collect_str(self)
+        }
+    }
+
+    impl<'de> Deserialize<'de> for Arch {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            let text = String::deserialize(d)?;
+            Arch::parse(&text).map_err(D::Error::custom)
+        }
+    }
+
+    impl Serialize for Width {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.collect_str(self)
+        }
+    }
+
+    impl<'de> Deserialize<'de> for Width {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            let text = String::deserialize(d)?;
+            text.parse().map_err(D::Error::custom)
+        }
+    }
+}

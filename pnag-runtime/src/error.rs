@@ -44,6 +44,7 @@ pub enum RuntimeError {
         expected: Vec<usize>,
         found: Vec<usize>,
     },
+    #[cfg(feature = "engine")]
     #[error("{what}: {source}")]
     Tract {
         what: &'static str,
@@ -64,6 +65,7 @@ pub enum RuntimeError {
 
 pub type Result<T, E = RuntimeError> = std::result::Result<T, E>;
 
+#[cfg(feature = "engine")]
 /// Wraps a tract error with what was being done (used by `network!`-emitted code too).
 pub fn tract_err(
     what: &'static str,

@@ -2,6 +2,7 @@
 //!
 //! - [`arch`]: the OFA MobileNetV3 search space and the PNAG arch string.
 //! - [`encoding`]: PNAG's 120-d one-hot and the OFA accuracy predictor's 128-d features.
+//! - [`kinds`]: typed values the selection hands to the app ([`RuntimeKind`], [`CostUnit`]).
 //! - [`spec`]: the layer plan of one subnet (channels, strides, MACs, params).
 //! - [`weights`]: OFA-named safetensors weights and a seeded *untrained* initializer.
 //! - [`graph`] / [`network`]: the tract graph and the runnable [`Network`].
@@ -10,11 +11,13 @@
 //!
 //! - [`selection`] (feature `selection`): what `pnag-build` hands the `network!` macro.
 //!
-//! With `default-features = false` only `arch`, `encoding` and `spec` are compiled (no tract),
-//! which is what the proc macro and build tooling use.
+//! With `default-features = false` only `arch`, `encoding` and `spec` are compiled (no tract):
+//! what the proc macro uses. Feature `weights` adds [`weights`] and [`error`] without tract:
+//! what `pnag-build` (inside an app's `build.rs`) uses.
 
 pub mod arch;
 pub mod encoding;
+pub mod kinds;
 pub mod spec;
 
 #[cfg(feature = "selection")]
@@ -22,7 +25,7 @@ pub mod selection;
 
 #[cfg(feature = "engine")]
 pub mod depthwise;
-#[cfg(feature = "engine")]
+#[cfg(feature = "weights")]
 pub mod error;
 #[cfg(feature = "engine")]
 pub mod graph;
@@ -36,17 +39,18 @@ pub mod pointwise;
 mod simd;
 #[cfg(feature = "engine")]
 mod threads;
-#[cfg(feature = "engine")]
+#[cfg(feature = "weights")]
 pub mod weights;
 
 pub use arch::{Arch, ArchError, Width};
+pub use kinds::{CostUnit, RuntimeKind};
 pub use spec::{Activation, BlockSpec, NetworkSpec};
 
-#[cfg(feature = "engine")]
+#[cfg(feature = "weights")]
 pub use error::RuntimeError;
 #[cfg(feature = "engine")]
 pub use network::{Device, Kernels, Logits, Network, NetworkOptions};
 #[cfg(feature = "engine")]
 pub use simd::Simd;
-#[cfg(feature = "engine")]
+#[cfg(feature = "weights")]
 pub use weights::{Weights, WeightsSource};

@@ -10,26 +10,62 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::{Arch, CostUnit, RuntimeKind, Width};
+
 /// Bumped when the layout changes, so a stale `OUT_DIR` is reported, not misread.
-pub const SELECTION_FORMAT: u32 = 1;
+/// Format 2: typed arch, width, runtime and unit (format 1 had strings).
+pub const SELECTION_FORMAT: u32 = 2;
 
 /// Where the selection lives under `OUT_DIR`.
 pub fn selection_path(out_dir: &Path) -> PathBuf {
     out_dir.join("pnag").join("selection.json")
 }
 
+/// Why a selection file cannot be used; each says what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum SelectionError {
+    /// The file is missing or unreadable: the build script did not run `compile()`.
+    #[error("no PNAG selection at `{path}` ({source}): the crate's build.rs must call `pnag_build::Config::new().targets(\"targets/<device>.toml\").compile()`")]
+    Missing {
+        /// The selection path under `OUT_DIR`.
+        path: PathBuf,
+        /// What reading it said.
+        source: std::io::Error,
+    },
+    /// Not JSON of this layout (or an arch / width outside the search space).
+    #[error("PNAG selection `{path}` is not valid: {reason}")]
+    Invalid {
+        /// The selection path.
+        path: PathBuf,
+        /// The parser's message (line and column).
+        reason: String,
+    },
+    /// Written by another version of pnag-build.
+    #[error("PNAG selection `{path}` has format {found}, this pnag-macros reads format {SELECTION_FORMAT}: use the same version of pnag-build and pnag-macros")]
+    Format {
+        /// The selection path.
+        path: PathBuf,
+        /// The format found in the file.
+        found: u32,
+    },
+}
+
 /// Every network chosen for one targets file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Selection {
+    /// [`SELECTION_FORMAT`] of the writer.
     pub format: u32,
     /// The targets TOML this came from (absolute path).
     pub targets: String,
+    /// The device whose cost model the budgets are in.
     pub device: String,
-    /// `cpu` or `cuda`.
-    pub runtime: String,
+    /// Where the app runs the networks.
+    pub runtime: RuntimeKind,
     /// Falls back to CPU when `runtime = "cuda"` finds no GPU (the TOML's `cuda_fallback`).
     pub cuda_fallback: bool,
+    /// Threads each network runs with by default.
     pub threads: usize,
+    /// One entry per budget, in the TOML's order.
     pub networks: Vec<SelectedNetwork>,
 }
 
@@ -38,19 +74,23 @@ pub struct Selection {
 pub struct SelectedNetwork {
     /// The budget's `name` in the TOML (what `network!(.., budget = "..")` names).
     pub name: String,
-    /// The budget value and its unit (`ms` or `MMACs`).
+    /// The budget value, in `unit`.
     pub budget: f64,
-    pub unit: String,
-    /// PNAG arch string `d1..d5:k1..k20:e1..e20`.
-    pub arch: String,
-    /// `1.0` or `1.2`.
-    pub width: String,
+    /// What `budget` and `predicted_cost` are measured in.
+    pub unit: CostUnit,
+    /// The chosen subnet (validated when the selection is read).
+    pub arch: Arch,
+    /// Width of the supernet it comes from.
+    pub width: Width,
+    /// Input resolution in pixels.
     pub resolution: u32,
     /// The device cost model's prediction, in `unit`.
     pub predicted_cost: f64,
     /// The accuracy model's ImageNet top-1 prediction (%).
     pub predicted_top1: f64,
+    /// Multiply-accumulates of the subnet.
     pub macs: u64,
+    /// Parameters of the subnet.
     pub params: u64,
     /// Which generator chose the arch (model directory or "embedded", seed).
     pub chosen_by: String,
@@ -63,6 +103,7 @@ pub struct SelectedNetwork {
 }
 
 impl SelectedNetwork {
+    /// True for seeded synthetic weights (never trained).
     pub fn untrained(&self) -> bool {
         self.synthetic_seed.is_some()
     }
@@ -70,25 +111,28 @@ impl SelectedNetwork {
 
 impl Selection {
     /// Reads and checks a selection file; the error says what to do.
-    pub fn read(path: &Path) -> Result<Self, String> {
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            format!(
-                "no PNAG selection at `{}` ({e}): the crate's build.rs must call \
-                 `pnag_build::Config::new().targets(\"targets/<device>.toml\").compile()`",
-                path.display()
-            )
+    pub fn read(path: &Path) -> Result<Self, SelectionError> {
+        let text = std::fs::read_to_string(path).map_err(|source| SelectionError::Missing {
+            path: path.into(),
+            source,
         })?;
-        let sel: Selection = serde_json::from_str(&text)
-            .map_err(|e| format!("PNAG selection `{}` is not valid: {e}", path.display()))?;
-        if sel.format != SELECTION_FORMAT {
-            return Err(format!(
-                "PNAG selection `{}` has format {}, this pnag-macros reads format {SELECTION_FORMAT}: \
-                 use the same version of pnag-build and pnag-macros",
-                path.display(),
-                sel.format
-            ));
+        // The format first, so an older layout is reported as such, not as a parse error.
+        #[derive(Deserialize)]
+        struct Header {
+            format: u32,
         }
-        Ok(sel)
+        let invalid = |e: serde_json::Error| SelectionError::Invalid {
+            path: path.into(),
+            reason: e.to_string(),
+        };
+        let header: Header = serde_json::from_str(&text).map_err(invalid)?;
+        if header.format != SELECTION_FORMAT {
+            return Err(SelectionError::Format {
+                path: path.into(),
+                found: header.format,
+            });
+        }
+        serde_json::from_str(&text).map_err(invalid)
     }
 
     /// The network for a budget name.

@@ -25,6 +25,48 @@ impl Simd {
     }
 }
 
+/// A kernel written once over [`Lanes`], run by [`dispatch`] with the chosen instruction set.
+pub(crate) trait SimdKernel {
+    /// What the kernel returns.
+    type Output;
+
+    /// Runs the kernel with vectors of `L`.
+    ///
+    /// # Safety
+    /// The implementor's own preconditions (slice sizes, disjoint regions) hold, and `L`
+    /// is usable on this CPU ([`dispatch`] guarantees the latter).
+    unsafe fn run<L: Lanes>(self) -> Self::Output;
+}
+
+/// The one place that picks the instruction set: AVX2 + FMA when `simd` is `Best` and the
+/// CPU has them (std caches the check), NEON on aarch64 (`Best`), else portable code.
+///
+/// # Safety
+/// `kernel`'s preconditions (its `run` documents them) hold.
+#[inline(always)]
+pub(crate) unsafe fn dispatch<K: SimdKernel>(simd: Simd, kernel: K) -> K::Output {
+    #[cfg(target_arch = "x86_64")]
+    if simd.use_avx2() {
+        /// Compiles the (inlined) kernel body with AVX2 and FMA enabled.
+        #[target_feature(enable = "avx2,fma")]
+        unsafe fn avx2<K: SimdKernel>(kernel: K) -> K::Output {
+            // SAFETY: forwarded from `dispatch`'s caller; the CPU check was done there.
+            unsafe { kernel.run::<Avx2Fma>() }
+        }
+        // SAFETY: the CPU has AVX2 and FMA (checked above); the kernel's preconditions are
+        // our caller's.
+        return unsafe { avx2(kernel) };
+    }
+    #[cfg(target_arch = "aarch64")]
+    if simd == Simd::Best {
+        // SAFETY: NEON is part of the aarch64 baseline; preconditions are our caller's.
+        return unsafe { kernel.run::<Neon>() };
+    }
+    let _ = simd;
+    // SAFETY: portable code runs anywhere; preconditions are our caller's.
+    unsafe { kernel.run::<Portable>() }
+}
+
 /// Fused activations (a const generic of the kernels).
 pub(crate) const ACT_RELU: u8 = 0;
 pub(crate) const ACT_HSWISH: u8 = 1;

@@ -205,6 +205,7 @@ impl Weights {
         Ok(Weights { source, tensors })
     }
 
+    #[cfg(feature = "engine")]
     /// No tensors (graphs of single layers whose weights are passed directly).
     pub(crate) fn empty() -> Self {
         Weights {

@@ -40,25 +40,7 @@ pub enum CostError {
     Arch(#[from] ArchError),
 }
 
-/// What a cost number means.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum CostUnit {
-    /// Milliseconds per batch-1 image.
-    Ms,
-    /// Millions of multiply-accumulates per image.
-    Mmacs,
-}
-
-impl CostUnit {
-    /// How the unit is printed next to a number (`ms`, `MMACs`).
-    pub fn label(self) -> &'static str {
-        match self {
-            CostUnit::Ms => "ms",
-            CostUnit::Mmacs => "MMACs",
-        }
-    }
-}
+pub use pnag_runtime::CostUnit;
 
 /// Description of a registered device, for `pnag devices`.
 #[derive(Debug, Clone, Serialize)]
@@ -74,13 +56,13 @@ pub struct DeviceInfo {
 
 const NOTE10_RESOLUTIONS: [u32; 5] = [160, 176, 192, 208, 224];
 const NOTE10_TABLES: [&str; 5] = [
-    include_str!("../../../data/ofa_note10_lut/160_lookup_table.yaml"),
-    include_str!("../../../data/ofa_note10_lut/176_lookup_table.yaml"),
-    include_str!("../../../data/ofa_note10_lut/192_lookup_table.yaml"),
-    include_str!("../../../data/ofa_note10_lut/208_lookup_table.yaml"),
-    include_str!("../../../data/ofa_note10_lut/224_lookup_table.yaml"),
+    include_str!("../../data/ofa_note10_lut/160_lookup_table.yaml"),
+    include_str!("../../data/ofa_note10_lut/176_lookup_table.yaml"),
+    include_str!("../../data/ofa_note10_lut/192_lookup_table.yaml"),
+    include_str!("../../data/ofa_note10_lut/208_lookup_table.yaml"),
+    include_str!("../../data/ofa_note10_lut/224_lookup_table.yaml"),
 ];
-const I7_TABLE: &str = include_str!("../../../data/nsganetv2_i7-8700K_lut.yaml");
+const I7_TABLE: &str = include_str!("../../data/nsganetv2_i7-8700K_lut.yaml");
 
 /// A cost model for one device.
 pub trait CostModel {
@@ -305,7 +287,7 @@ impl CostModel for TitanXp {
     }
 }
 
-const HOST_MODEL: &str = include_str!("../../../models/host/host.json");
+const HOST_MODEL: &str = include_str!("../../models/host/host.json");
 
 /// This machine, measured with tract (`pnag profile-device host` writes
 /// `models/host/host.json`; the embedded default was measured on the machine type in it).

@@ -90,7 +90,39 @@ impl DepthwiseKernel {
     }
 }
 
-/// Picks the instruction set once per call (std caches the CPU check).
+/// One call of [`kernel::planes`]: its arguments, run with the instruction set
+/// [`simd::dispatch`] picks.
+struct Planes<'a, const K: usize, const S: usize, const ACT: u8> {
+    g: &'a Geometry,
+    channels: usize,
+    first: usize,
+    input: &'a [f32],
+    weights: &'a [f32],
+    bias: &'a [f32],
+    out: &'a mut [f32],
+}
+
+impl<const K: usize, const S: usize, const ACT: u8> simd::SimdKernel for Planes<'_, K, S, ACT> {
+    type Output = ();
+
+    #[inline(always)]
+    unsafe fn run<L: simd::Lanes>(self) {
+        let Planes {
+            g,
+            channels,
+            first,
+            input,
+            weights,
+            bias,
+            out,
+        } = self;
+        // SAFETY: slice sizes are `kernel::planes`'s preconditions, checked by
+        // `DepthwiseConv::run` before `dispatch`.
+        unsafe { kernel::planes::<L, K, S, ACT>(g, channels, first, input, weights, bias, out) }
+    }
+}
+
+/// Runs [`kernel::planes`] for channels `first..first + channels` with `simd`'s instruction set.
 #[allow(clippy::too_many_arguments)]
 fn dispatch<const K: usize, const S: usize, const ACT: u8>(
     g: &Geometry,
@@ -102,38 +134,17 @@ fn dispatch<const K: usize, const S: usize, const ACT: u8>(
     out: &mut [f32],
     simd: Simd,
 ) {
-    #[cfg(target_arch = "x86_64")]
-    if simd.use_avx2() {
-        // SAFETY: the CPU has AVX2 and FMA; slice sizes checked by `DepthwiseConv::run`.
-        return unsafe { planes_avx2::<K, S, ACT>(g, channels, first, input, weights, bias, out) };
-    }
-    #[cfg(target_arch = "aarch64")]
-    if simd == Simd::Best {
-        // SAFETY: NEON is part of the aarch64 baseline; slice sizes checked by the caller.
-        return unsafe {
-            kernel::planes::<simd::Neon, K, S, ACT>(g, channels, first, input, weights, bias, out)
-        };
-    }
-    let _ = simd;
-    // SAFETY: portable code; slice sizes checked by the caller.
-    unsafe {
-        kernel::planes::<simd::Portable, K, S, ACT>(g, channels, first, input, weights, bias, out)
-    }
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-#[allow(clippy::too_many_arguments)]
-unsafe fn planes_avx2<const K: usize, const S: usize, const ACT: u8>(
-    g: &Geometry,
-    channels: usize,
-    first: usize,
-    input: &[f32],
-    weights: &[f32],
-    bias: &[f32],
-    out: &mut [f32],
-) {
-    kernel::planes::<simd::Avx2Fma, K, S, ACT>(g, channels, first, input, weights, bias, out)
+    let planes = Planes::<K, S, ACT> {
+        g,
+        channels,
+        first,
+        input,
+        weights,
+        bias,
+        out,
+    };
+    // SAFETY: slice sizes checked by `DepthwiseConv::run`, the only caller.
+    unsafe { simd::dispatch(simd, planes) }
 }
 
 /// tract op: depthwise conv (NCHW, `padding = K / 2`) + bias + activation.

@@ -88,27 +88,32 @@ impl MatVec {
     }
 
     fn dispatch<const ACT: u8>(&self, x: &[f32], rows: std::ops::Range<usize>, out: &mut [f32]) {
-        #[cfg(target_arch = "x86_64")]
-        if self.simd.use_avx2() {
-            #[target_feature(enable = "avx2,fma")]
-            unsafe fn avx2<const ACT: u8>(
-                op: &MatVec,
-                x: &[f32],
-                r: std::ops::Range<usize>,
-                o: &mut [f32],
-            ) {
-                rows_kernel::<simd::Avx2Fma, ACT>(op, x, r, o)
-            }
-            // SAFETY: AVX2 and FMA checked; slice sizes checked by `eval`.
-            return unsafe { avx2::<ACT>(self, x, rows, out) };
-        }
-        #[cfg(target_arch = "aarch64")]
-        if self.simd == Simd::Best {
-            // SAFETY: NEON is part of the aarch64 baseline.
-            return unsafe { rows_kernel::<simd::Neon, ACT>(self, x, rows, out) };
-        }
-        // SAFETY: portable code.
-        unsafe { rows_kernel::<simd::Portable, ACT>(self, x, rows, out) }
+        let call = Rows::<ACT> {
+            op: self,
+            x,
+            rows,
+            out,
+        };
+        // SAFETY: slice sizes checked by `eval`, the only caller of `rows`.
+        unsafe { simd::dispatch(self.simd, call) }
+    }
+}
+
+/// One call of [`rows_kernel`], run with the instruction set [`simd::dispatch`] picks.
+struct Rows<'a, const ACT: u8> {
+    op: &'a MatVec,
+    x: &'a [f32],
+    rows: std::ops::Range<usize>,
+    out: &'a mut [f32],
+}
+
+impl<const ACT: u8> simd::SimdKernel for Rows<'_, ACT> {
+    type Output = ();
+
+    #[inline(always)]
+    unsafe fn run<L: Lanes>(self) {
+        // SAFETY: `rows_kernel`'s size preconditions, checked by `MatVec::eval`.
+        unsafe { rows_kernel::<L, ACT>(self.op, self.x, self.rows, self.out) }
     }
 }
 

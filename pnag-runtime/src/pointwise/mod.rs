@@ -194,7 +194,26 @@ impl PointwiseConv {
     }
 }
 
-/// Picks the instruction set (std caches the CPU check).
+/// One call of [`kernel::region`], run with the instruction set [`simd::dispatch`] picks.
+struct Region<'a, 'l, const ACT: u8> {
+    layer: &'a Layer<'l>,
+    img: Image,
+    panels: std::ops::Range<usize>,
+    cols: std::ops::Range<usize>,
+}
+
+impl<const ACT: u8> simd::SimdKernel for Region<'_, '_, ACT> {
+    type Output = ();
+
+    #[inline(always)]
+    unsafe fn run<L: simd::Lanes>(self) {
+        // SAFETY: sizes are `kernel::region`'s preconditions, checked by
+        // `PointwiseConv::eval`; regions are disjoint by `run_image`.
+        unsafe { kernel::region::<L, ACT>(self.layer, self.img, self.panels, self.cols) }
+    }
+}
+
+/// Runs [`kernel::region`] on one region of one image with `simd`'s instruction set.
 fn dispatch<const ACT: u8>(
     layer: &Layer,
     img: Image,
@@ -202,31 +221,14 @@ fn dispatch<const ACT: u8>(
     cols: std::ops::Range<usize>,
     simd: Simd,
 ) {
-    #[cfg(target_arch = "x86_64")]
-    if simd.use_avx2() {
-        // SAFETY: the CPU has AVX2 and FMA; sizes checked by `PointwiseConv::eval`,
-        // regions disjoint by `run_image`.
-        return unsafe { region_avx2::<ACT>(layer, img, panels, cols) };
-    }
-    #[cfg(target_arch = "aarch64")]
-    if simd == Simd::Best {
-        // SAFETY: NEON is part of the aarch64 baseline; sizes checked by the caller.
-        return unsafe { kernel::region::<simd::Neon, ACT>(layer, img, panels, cols) };
-    }
-    let _ = simd;
-    // SAFETY: portable code; sizes checked by the caller.
-    unsafe { kernel::region::<simd::Portable, ACT>(layer, img, panels, cols) }
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn region_avx2<const ACT: u8>(
-    layer: &Layer,
-    img: Image,
-    panels: std::ops::Range<usize>,
-    cols: std::ops::Range<usize>,
-) {
-    kernel::region::<simd::Avx2Fma, ACT>(layer, img, panels, cols)
+    let region = Region::<ACT> {
+        layer,
+        img,
+        panels,
+        cols,
+    };
+    // SAFETY: sizes checked by `PointwiseConv::eval`, regions disjoint by `run_image`.
+    unsafe { simd::dispatch(simd, region) }
 }
 
 impl fmt::Debug for PointwiseConv {

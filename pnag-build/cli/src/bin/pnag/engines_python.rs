@@ -1,5 +1,5 @@
 //! The Python side of `pnag bench engines`: one long-lived
-//! `scripts/bench_engines.py` process holding onnxruntime sessions and OFA's
+//! `pnag-build/cli/scripts/bench_engines.py` process holding onnxruntime sessions and OFA's
 //! PyTorch subnets, asked for one block of timed runs at a time so its blocks
 //! interleave with ours within seconds (see the script's docstring for the
 //! line protocol).
@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 fn script_path() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/bench_engines.py")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/bench_engines.py")
 }
 
 /// Each engine's largest |logit| difference against ours, per subnet and thread count.

@@ -14,8 +14,8 @@ use anyhow::Result;
 use indicatif::{ProgressBar, ProgressStyle};
 use pnag_build::generator::{GenerateOptions, Generator};
 use pnag_build::objective::{Objective, Scored, DEFAULT_RESOLUTION, DEFAULT_WIDTH};
-use pnag_build::plot::frontier_svg;
-use pnag_build::search::{evolution, random_search, EvolutionConfig};
+use pnag_cli::plot::frontier_svg;
+use pnag_cli::search::{evolution, random_search, EvolutionConfig};
 use pnag_runtime::weights::write_atomic;
 use serde::Serialize;
 

@@ -8,7 +8,7 @@
 //! short block of runs per engine, back to back, so each engine is measured
 //! within seconds of the others and ours / onnxruntime is taken per round (this
 //! VM's speed drifts by up to 30 % over minutes). onnxruntime and PyTorch run
-//! in one long-lived `scripts/bench_engines.py` ([`crate::engines_python`]).
+//! in one long-lived `pnag-build/cli/scripts/bench_engines.py` ([`crate::engines_python`]).
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -24,8 +24,8 @@ use serde_json::json;
 use crate::engines_breakdown::{self, median_times, Breakdown, OrtBreakdown, OursProfiler};
 use crate::engines_python::{PythonEngines, Ready};
 
-use pnag_build::npy;
-use pnag_build::profile::{time_network, Timing};
+use pnag_cli::npy;
+use pnag_cli::profile::{time_network, Timing};
 
 #[derive(Debug, clap::Args)]
 pub struct EnginesArgs {

@@ -9,8 +9,8 @@ use tch::nn::{self, Module, OptimizerConfig};
 use tch::{Device, Kind, Tensor};
 
 use crate::datasets::{split, Dataset};
-use crate::metrics::Metrics;
-use crate::predictor::{
+use pnag_build::metrics::Metrics;
+use pnag_build::predictor::{
     decode, features, Candidate, LearnedPredictor, Manifest, Mlp, Target, FEATURES,
 };
 

@@ -5,7 +5,7 @@
 //! 2. Train the evaluator R(β | B; w) — three fully connected layers over the
 //!    arch one-hot and a one-hot of the budget — with the pairwise hinge loss
 //!    φ(d · (R(β_i) − R(β_j))), φ(z) = max(0, 1 − z), d from Eq. 6.
-//! 3. Train the generator (`crate::generator::policy`) with REINFORCE over all
+//! 3. Train the generator (`pnag_build::generator::policy`) with REINFORCE over all
 //!    K budgets at once: reward minus a per-budget moving-average baseline,
 //!    plus λ × entropy (Eq. 3–4).
 //!
@@ -25,13 +25,13 @@ use tch::nn::{self, Module, OptimizerConfig};
 use tch::{Device, Kind, Tensor};
 
 use crate::datasets::split;
-use crate::generator::policy::{self, CHOICES, HIDDEN};
-use crate::generator::{Generator, GeneratorError, GeneratorManifest, TrainingReport, FORMAT};
-use crate::objective::{
+use crate::search::Scorer;
+use pnag_build::generator::policy::{self, CHOICES, HIDDEN};
+use pnag_build::generator::{Generator, GeneratorError, GeneratorManifest, TrainingReport, FORMAT};
+use pnag_build::objective::{
     budgets, dominance, hand_reward, Objective, ObjectiveError, RewardKind, Scored,
 };
-use crate::sample::SplitMix64;
-use crate::search::Scorer;
+use pnag_build::sample::SplitMix64;
 
 /// Hyper-parameters; defaults are what the shipped generators were trained with.
 #[derive(Debug, Clone)]
@@ -299,7 +299,7 @@ fn train_evaluator(
     })
 }
 
-/// The policy's variables, named as `crate::generator::policy` reads them.
+/// The policy's variables, named as `pnag_build::generator::policy` reads them.
 struct PolicyVars {
     budget_embedding: Tensor,
     embeddings: [Tensor; 3],
@@ -456,7 +456,7 @@ pub fn train(
     tch::manual_seed(cfg.seed as i64);
     tch::set_num_threads(cfg.threads as i32);
     // Keyed by every setting, so a rerun only resumes a run it would repeat.
-    let settings = crate::cost::fnv1a64([
+    let settings = pnag_build::cost::fnv1a64([
         format!("{cfg:?}").as_bytes(),
         objective.identity().cost_hash.as_bytes(),
     ]);

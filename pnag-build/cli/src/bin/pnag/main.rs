@@ -18,9 +18,10 @@ use std::process::ExitCode;
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
-use pnag_build::describe::ArchReport;
-use pnag_build::profile::{profile_arch, write_csv, ProfileSettings, Timing};
-use pnag_build::{cost, npy, sample};
+use pnag_build::{cost, sample};
+use pnag_cli::describe::ArchReport;
+use pnag_cli::npy;
+use pnag_cli::profile::{profile_arch, write_csv, ProfileSettings, Timing};
 use pnag_runtime::{Arch, Network, NetworkOptions, NetworkSpec, Weights, Width};
 
 #[derive(Parser)]
@@ -186,7 +187,7 @@ struct ProfileDeviceArgs {
     #[arg(long, default_value_t = 3)]
     passes: usize,
     /// Output directory (writes host.json).
-    #[arg(long, default_value = "models/host")]
+    #[arg(long, default_value = "pnag-build/models/host")]
     out: PathBuf,
 }
 
@@ -206,7 +207,7 @@ struct TrainPredictorArgs {
     #[arg(long, default_value = "auto")]
     hidden: String,
     /// Output directory.
-    #[arg(long, default_value = "models/predictors")]
+    #[arg(long, default_value = "pnag-build/models/predictors")]
     out: PathBuf,
 }
 
@@ -388,8 +389,8 @@ fn profile_device(a: ProfileDeviceArgs) -> Result<()> {
     for pass in 0..passes {
         for (i, arch) in all.iter().enumerate() {
             bar.set_message(format!("pass {}/{passes} arch {}", pass + 1, i + 1));
-            let net = pnag_build::profile::build_network(*arch, &settings)?;
-            let (ratio, refs) = pnag_build::profile::time_relative(
+            let net = pnag_cli::profile::build_network(*arch, &settings)?;
+            let (ratio, refs) = pnag_cli::profile::time_relative(
                 &net,
                 &reference,
                 settings.warmup,
@@ -461,20 +462,20 @@ fn profile_device(a: ProfileDeviceArgs) -> Result<()> {
 #[cfg(not(feature = "train"))]
 fn train_predictor(_: TrainPredictorArgs) -> Result<()> {
     bail!("this pnag was built without the `train` feature; run `bash scripts/setup-libtorch.sh`, then \
-           `LIBTORCH=$HOME/.local/libtorch-2.13/torch cargo run --release --features train --bin pnag -- train-predictor ...`")
+           `LIBTORCH=$HOME/.local/libtorch-2.13/torch cargo run --release -p pnag-cli --features train --bin pnag -- train-predictor ...`")
 }
 
 #[cfg(feature = "train")]
 fn train_predictor(a: TrainPredictorArgs) -> Result<()> {
     use pnag_build::predictor::Target;
-    use pnag_build::train::{train_best, PredictorTask, TrainConfig};
+    use pnag_cli::train::{train_best, PredictorTask, TrainConfig};
     let task = match a.model.as_str() {
         "titan-xp" => PredictorTask {
             name: "titan-xp".into(),
             kind: "latency",
             unit: "ms per batch of 64 images, NVIDIA TITAN Xp (HELP)",
             width: "1.2",
-            data: pnag_build::datasets::help_titan_xp(),
+            data: pnag_cli::datasets::help_titan_xp(),
             target: Target::Log,
         },
         "moofa-w1.0" => PredictorTask {
@@ -482,7 +483,7 @@ fn train_predictor(a: TrainPredictorArgs) -> Result<()> {
             kind: "accuracy",
             unit: "ImageNet top-1 %, measured on a 12.5k-image val shard (w1.0)",
             width: "1.0",
-            data: pnag_build::datasets::moofa_top1(),
+            data: pnag_cli::datasets::moofa_top1(),
             target: Target::Identity,
         },
         other => bail!("unknown predictor `{other}` (expected titan-xp or moofa-w1.0)"),

@@ -6,10 +6,10 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use pnag_build::accuracy::{AccuracyModel, OfaPredictor};
-use pnag_build::datasets::{moofa_top1, split};
 use pnag_build::metrics::Metrics;
-use pnag_build::plot::scatter_svg;
 use pnag_build::predictor::{embedded, LearnedPredictor};
+use pnag_cli::datasets::{moofa_top1, split};
+use pnag_cli::plot::scatter_svg;
 use pnag_runtime::weights::write_atomic;
 use pnag_runtime::Width;
 use serde::Serialize;
@@ -34,7 +34,7 @@ struct Row {
 /// Evaluates a learned predictor on its own held-out test split.
 fn learned_row(
     p: &LearnedPredictor,
-    data: &pnag_build::datasets::Dataset,
+    data: &pnag_cli::datasets::Dataset,
     out: &std::path::Path,
 ) -> Result<Row> {
     let m = &p.manifest;
@@ -90,7 +90,7 @@ pub fn models(a: &ModelsReportArgs) -> Result<()> {
     let mut rows = Vec::new();
     rows.push(learned_row(
         &embedded("titan-xp")?,
-        &pnag_build::datasets::help_titan_xp(),
+        &pnag_cli::datasets::help_titan_xp(),
         &a.out,
     )?);
     let moofa = moofa_top1();

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
-use pnag_build::npy;
+use pnag_cli::npy;
 use pnag_runtime::{Arch, Network, NetworkOptions, NetworkSpec, Width};
 
 const SMALLEST: &str =
@@ -508,7 +508,7 @@ fn generate_answers_every_budget_and_rejects_bad_ones() {
 
 #[test]
 fn targets_shows_what_a_build_would_embed_and_lists_every_problem() {
-    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../targets/note10.toml");
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../../targets/note10.toml");
     let out = pnag(&["targets", root, "--json"]);
     assert!(
         out.status.success(),

@@ -9,8 +9,8 @@ use std::collections::HashMap;
 
 use pnag_runtime::arch::{Arch, DEPTHS, EXPANDS, KERNELS, SLOTS, STAGES};
 
-use crate::objective::{Objective, ObjectiveError, Scored};
-use crate::sample::{random_arch, SplitMix64};
+use pnag_build::objective::{Objective, ObjectiveError, Scored};
+use pnag_build::sample::{random_arch, SplitMix64};
 
 /// Settings of OFA's evolution finder.
 #[derive(Debug, Clone, Copy)]

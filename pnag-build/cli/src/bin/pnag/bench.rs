@@ -8,7 +8,7 @@ use anyhow::{bail, Context, Result};
 use pnag_runtime::weights::write_atomic;
 use pnag_runtime::{Arch, Width};
 
-use pnag_build::profile::Timing;
+use pnag_cli::profile::Timing;
 
 #[derive(Debug, clap::Args)]
 pub struct ExtractBenchArgs {

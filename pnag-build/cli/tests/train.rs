@@ -2,9 +2,9 @@
 //! and the same seed gives the same weights.
 #![cfg(feature = "train")]
 
-use pnag_build::datasets::help_titan_xp;
 use pnag_build::predictor::Target;
-use pnag_build::train::{train_best, train_predictor, PredictorTask, TrainConfig};
+use pnag_cli::datasets::help_titan_xp;
+use pnag_cli::train::{train_best, train_predictor, PredictorTask, TrainConfig};
 
 fn task() -> PredictorTask {
     PredictorTask {

@@ -8,7 +8,7 @@ use std::path::Path;
 
 use pnag_build::generator::{policy, Generator, WEIGHTS_FILE};
 use pnag_build::objective::{Objective, DEFAULT_RESOLUTION, DEFAULT_WIDTH};
-use pnag_build::train_generator::{sample_with_tch, train, PnagConfig};
+use pnag_cli::train_generator::{sample_with_tch, train, PnagConfig};
 use pnag_runtime::weights::{parse_safetensors, read_f32, WeightTensor};
 
 fn tiny() -> PnagConfig {

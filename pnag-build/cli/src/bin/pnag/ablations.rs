@@ -12,7 +12,7 @@ use anyhow::Result;
 use indicatif::{ProgressBar, ProgressStyle};
 use pnag_build::generator::{GenerateOptions, Generator};
 use pnag_build::objective::{Objective, RewardKind};
-use pnag_build::train_generator::{train, PnagConfig};
+use pnag_cli::train_generator::{train, PnagConfig};
 
 use super::frontier::{Ablation, Method, Point};
 

@@ -4,10 +4,10 @@
 
 use pnag_runtime::Arch;
 
-use crate::sample::SplitMix64;
+use pnag_build::sample::SplitMix64;
 
-const HELP_CSV: &str = include_str!("../../data/help_ofa_latency.csv");
-const MOOFA_CSV: &str = include_str!("../../data/moofa_ofa_w1.0_accuracy.csv");
+const HELP_CSV: &str = include_str!("../data/help_ofa_latency.csv");
+const MOOFA_CSV: &str = include_str!("../data/moofa_ofa_w1.0_accuracy.csv");
 
 /// One measured subnet.
 #[derive(Debug, Clone, PartialEq)]

@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use anyhow::Result;
-use pnag_build::profile::time_network;
+use pnag_cli::profile::time_network;
 use pnag_runtime::{BlockSpec, Network, NetworkOptions, NetworkSpec};
 use serde::Serialize;
 

@@ -45,9 +45,9 @@ pub struct TrainArgs {
     #[arg(long)]
     moving_average: bool,
     /// Reward: PNAG's learned Pareto evaluator, or a baseline.
-    #[arg(long, value_enum, default_value_t = RewardKind::Pareto)]
+    #[arg(long, default_value_t = RewardKind::Pareto, value_parser = reward_parser())]
     reward: RewardKind,
-    /// Output directory (default `models/<device>`); checkpoints in `<out>/.train` make a rerun resume.
+    /// Output directory (default `pnag-build/models/<device>`, the shipped ones); checkpoints in `<out>/.train` make a rerun resume.
     #[arg(long)]
     out: Option<PathBuf>,
 }
@@ -101,14 +101,14 @@ impl InferenceArgs {
 pub fn train(_: TrainArgs) -> Result<()> {
     bail!(
         "this pnag was built without the `train` feature; run `bash scripts/setup-libtorch.sh`, then \
-         `LIBTORCH=$HOME/.local/libtorch-2.13/torch cargo run --release --features train --bin pnag -- train ...`"
+         `LIBTORCH=$HOME/.local/libtorch-2.13/torch cargo run --release -p pnag-cli --features train --bin pnag -- train ...`"
     )
 }
 
 #[cfg(feature = "train")]
 pub fn train(a: TrainArgs) -> Result<()> {
     use indicatif::{ProgressBar, ProgressStyle};
-    use pnag_build::train_generator::{train, Phase, PnagConfig};
+    use pnag_cli::train_generator::{train, Phase, PnagConfig};
 
     use pnag_build::objective::{DEFAULT_RESOLUTION, DEFAULT_WIDTH};
     let objective = Objective::new(&a.device, DEFAULT_WIDTH, DEFAULT_RESOLUTION)?;
@@ -135,7 +135,7 @@ pub fn train(a: TrainArgs) -> Result<()> {
     }
     let out = a
         .out
-        .unwrap_or_else(|| PathBuf::from("models").join(&objective.device));
+        .unwrap_or_else(|| PathBuf::from("pnag-build/models").join(&objective.device));
     let bar = ProgressBar::new(1);
     bar.set_style(
         ProgressStyle::with_template("{msg:>22} [{bar:40}] {pos}/{len}, eta {eta}")?
@@ -285,4 +285,11 @@ pub fn targets(a: TargetsArgs) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// `--reward`'s parser: the names `RewardKind` displays as, listed in `--help`.
+fn reward_parser() -> impl clap::builder::TypedValueParser<Value = RewardKind> {
+    use clap::builder::TypedValueParser;
+    clap::builder::PossibleValuesParser::new(RewardKind::ALL.map(RewardKind::name))
+        .try_map(|s| s.parse::<RewardKind>())
 }
