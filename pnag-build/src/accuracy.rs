@@ -17,22 +17,33 @@ pub const OFA_PREDICTOR_RESOLUTIONS: [u32; 5] = [160, 176, 192, 208, 224];
 /// Why an accuracy could not be predicted.
 #[derive(Debug, thiserror::Error)]
 pub enum AccuracyError {
+    /// The model does not cover this width.
     #[error("accuracy model `{model}` covers width {supported} only, not {width}")]
     Width {
+        /// The model's name.
         model: &'static str,
+        /// Width asked for.
         width: Width,
+        /// The widths it covers.
         supported: &'static str,
     },
+    /// The model does not cover this resolution.
     #[error("accuracy model `{model}` covers resolutions {supported}, not {resolution}")]
     Resolution {
+        /// The model's name.
         model: &'static str,
+        /// Resolution asked for.
         resolution: u32,
+        /// The resolutions it covers.
         supported: &'static str,
     },
+    /// The arch is not in the search space.
     #[error(transparent)]
     Arch(#[from] ArchError),
+    /// The embedded weights are invalid.
     #[error(transparent)]
     Weights(#[from] RuntimeError),
+    /// A learned predictor could not be loaded.
     #[error(transparent)]
     Predictor(#[from] crate::predictor::PredictorError),
 }
@@ -142,6 +153,7 @@ pub struct MeasuredW10 {
 }
 
 impl MeasuredW10 {
+    /// OFA's w1.0 predictor learned from measured top-1 (embedded `moofa-w1.0`).
     pub fn embedded() -> Result<Self, AccuracyError> {
         Ok(MeasuredW10 {
             predictor: crate::predictor::embedded("moofa-w1.0")?,

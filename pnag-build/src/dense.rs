@@ -8,7 +8,7 @@
 //! alone or in a batch, with AVX or without, on x86_64 or aarch64; the same
 //! seed picks the same archs everywhere.
 
-/// One layer, packed in blocks of [`RB`] outputs, input-major inside a block
+/// One layer, packed in blocks of `RB` (16) outputs, input-major inside a block
 /// (`packed[(block · inputs + c) · RB + r]`), so a block's weights are read
 /// front to back and eight consecutive outputs are one vector load. Outputs
 /// past the last full block keep a plain input-major copy (`rest`).
@@ -56,10 +56,12 @@ impl Dense {
         }
     }
 
+    /// Input features.
     pub fn inputs(&self) -> usize {
         self.inputs
     }
 
+    /// Output features.
     pub fn outputs(&self) -> usize {
         self.bias.len()
     }
@@ -86,14 +88,20 @@ impl Dense {
         )
     }
 
+    /// [`Dense::forward_generic`] with [`Dense::block_avx`].
+    ///
+    /// # Safety
+    /// The CPU supports AVX.
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx")]
     unsafe fn forward_avx(&self, xs: &[Vec<f32>], relu: bool) -> Vec<Vec<f32>> {
         self.forward_generic(
             xs,
             relu,
-            |r0, x, nz| self.block_avx(r0, x, nz),
-            |r0, x, nz| self.block_avx(r0, x, nz),
+            // SAFETY: AVX is supported (this function's contract); sizes are checked inside.
+            |r0, x, nz| unsafe { self.block_avx(r0, x, nz) },
+            // SAFETY: as above.
+            |r0, x, nz| unsafe { self.block_avx(r0, x, nz) },
         )
     }
 
@@ -188,6 +196,9 @@ impl Dense {
     /// [`Dense::block`] with the two weight vectors held in registers for all
     /// `N` inputs (the compiler re-loads them per input): the same operations
     /// in the same order, so the same bits.
+    ///
+    /// # Safety
+    /// The CPU supports AVX (the sizes are checked here).
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx")]
     unsafe fn block_avx<const N: usize>(
@@ -203,19 +214,25 @@ impl Dense {
         );
         let mut acc = [[_mm256_setzero_ps(); 2]; N];
         for &c in nonzero {
-            // SAFETY: c < inputs (asserted), so c·RB + 16 <= block.len() and c < x.len().
-            let w0 = _mm256_loadu_ps(block.as_ptr().add(c * RB));
-            let w1 = _mm256_loadu_ps(block.as_ptr().add(c * RB + 8));
-            for (a, x) in acc.iter_mut().zip(&x) {
-                let xc = _mm256_set1_ps(*x.get_unchecked(c));
-                a[0] = _mm256_add_ps(a[0], _mm256_mul_ps(w0, xc));
-                a[1] = _mm256_add_ps(a[1], _mm256_mul_ps(w1, xc));
+            // SAFETY: c < inputs (asserted), so c·RB + 16 <= block.len() and c < x.len();
+            // AVX is supported (this function's contract).
+            unsafe {
+                let w0 = _mm256_loadu_ps(block.as_ptr().add(c * RB));
+                let w1 = _mm256_loadu_ps(block.as_ptr().add(c * RB + 8));
+                for (a, x) in acc.iter_mut().zip(&x) {
+                    let xc = _mm256_set1_ps(*x.get_unchecked(c));
+                    a[0] = _mm256_add_ps(a[0], _mm256_mul_ps(w0, xc));
+                    a[1] = _mm256_add_ps(a[1], _mm256_mul_ps(w1, xc));
+                }
             }
         }
         let mut out = [[0.0f32; RB]; N];
         for (o, a) in out.iter_mut().zip(&acc) {
-            _mm256_storeu_ps(o.as_mut_ptr(), a[0]);
-            _mm256_storeu_ps(o.as_mut_ptr().add(8), a[1]);
+            // SAFETY: `o` holds RB = 16 floats: two 8-lane stores.
+            unsafe {
+                _mm256_storeu_ps(o.as_mut_ptr(), a[0]);
+                _mm256_storeu_ps(o.as_mut_ptr().add(8), a[1]);
+            }
         }
         out
     }

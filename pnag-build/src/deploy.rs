@@ -185,16 +185,24 @@ impl From<Vec<TargetsError>> for BuildError {
 /// [`Config::new`] and [`Config::default`] are the same: inside a build script, with
 /// `cargo::` directives on.
 ///
-/// ```no_run
+/// ```
+/// // Outside a build script: name the output directory and turn the `cargo::` lines off.
+/// let dir = std::env::temp_dir().join(format!("pnag-config-doc-{}", std::process::id()));
+/// std::fs::create_dir_all(&dir)?;
+/// std::fs::write(
+///     dir.join("app.toml"),
+///     "device = \"macs\"\n[[budget]]\nname = \"small\"\nmacs_m = 300\n",
+/// )?;
 /// let selection = pnag_build::Config::new()
-///     .targets("targets/host.toml")
-///     .out_dir("target/pnag-demo")
+///     .targets(dir.join("app.toml"))
+///     .out_dir(dir.join("out"))
 ///     .cargo_metadata(false)
 ///     .compile()?;
-/// for net in &selection.networks {
-///     println!("{}: {} ({} {})", net.name, net.arch, net.predicted_cost, net.unit);
-/// }
-/// # Ok::<(), pnag_build::BuildError>(())
+/// let net = &selection.networks[0];
+/// assert!(net.predicted_cost <= 300.0 && net.untrained());
+/// println!("{}: {} ({:.0} {})", net.name, net.arch, net.predicted_cost, net.unit);
+/// std::fs::remove_dir_all(&dir)?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug, Clone)]
 pub struct Config {

@@ -28,20 +28,35 @@ const MAX_EXPAND: usize = 6;
 /// Why a supernet checkpoint could not be used.
 #[derive(Debug, thiserror::Error)]
 pub enum ExtractError {
+    /// The checkpoint could not be read.
     #[error("supernet checkpoint `{path}`: {source}")]
     Io {
+        /// The checkpoint.
         path: PathBuf,
+        /// The OS error.
         source: std::io::Error,
     },
+    /// The checkpoint is the other width's supernet.
     #[error("supernet {origin}: `first_conv.conv.weight` has {found} output channels, so this is not the w{expected} supernet ({hint})")]
     Width {
+        /// The checkpoint.
         origin: String,
+        /// The width asked for.
         expected: Width,
+        /// Output channels of its stem.
         found: usize,
+        /// Which width it likely is.
         hint: String,
     },
     #[error("{origin} is a subnet checkpoint (it has `{example}`), not an OFA supernet: use it directly with `pnag infer --weights`")]
-    SubnetCheckpoint { origin: String, example: String },
+    /// A subnet checkpoint was given where a supernet is needed.
+    SubnetCheckpoint {
+        /// The checkpoint.
+        origin: String,
+        /// A tensor name that shows it.
+        example: String,
+    },
+    /// Tensors are missing, misshapen or not f32.
     #[error(transparent)]
     Weights(#[from] RuntimeError),
 }

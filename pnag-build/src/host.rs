@@ -21,30 +21,43 @@ const FEATURES: usize = SLOTS * CHOICES;
 /// One measured (or predicted) subnet.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct HostPoint {
+    /// The subnet's arch string.
     pub arch: String,
+    /// Its measured latency (ms).
     pub measured_ms: f64,
+    /// The model's prediction (ms).
     pub predicted_ms: f64,
 }
 
 /// A fitted host latency model and how it was measured.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct HostModel {
+    /// CPU and core count of the machine profiled.
     pub machine: String,
+    /// Inference engine and kernels measured.
     pub engine: String,
+    /// Threads the network ran with.
     pub threads: usize,
+    /// Supernet width.
     pub width: String,
+    /// Input resolution.
     pub resolution: u32,
+    /// Archs measured for the fit.
     pub fit_archs: usize,
+    /// Seed of the arch samples.
     pub seed: u64,
     /// Passes over all archs; an arch's latency is its median ratio to a reference subnet
     /// timed right after it, times the reference's fast-state (p10) latency.
     pub passes: usize,
+    /// Wall-clock profiling time.
     pub profile_seconds: f64,
+    /// Latency not explained by the blocks (stem, head, overhead), ms.
     pub intercept_ms: f64,
     /// `lut_ms[slot][3 * kernel_index + expand_index]`.
     pub lut_ms: Vec<Vec<f64>>,
     /// Held-out archs (never used in the fit), measured and predicted.
     pub validation: Vec<HostPoint>,
+    /// Metrics on the held-out archs.
     pub validation_metrics: Metrics,
 }
 

@@ -18,6 +18,9 @@
 //! }
 //! ```
 
+#![deny(unsafe_op_in_unsafe_fn)]
+#![warn(missing_docs)]
+
 pub mod accuracy;
 pub mod cost;
 pub mod dense;

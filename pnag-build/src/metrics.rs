@@ -4,19 +4,25 @@
 
 use serde::{Deserialize, Serialize};
 
+/// How well predictions match measurements.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Metrics {
+    /// Number of pairs.
     pub n: usize,
+    /// Root-mean-square error, in the measurement's unit.
     pub rmse: f64,
     /// Mean absolute percentage error, in %.
     pub mape: f64,
     /// Share of predictions within ±10 % of the measurement, in %.
     pub within_10pct: f64,
+    /// Kendall's τ-b rank correlation.
     pub kendall_tau: f64,
+    /// Spearman's ρ rank correlation.
     pub spearman_rho: f64,
 }
 
 impl Metrics {
+    /// Metrics of `predicted` against `measured` (same length).
     pub fn new(predicted: &[f64], measured: &[f64]) -> Metrics {
         let n = predicted.len().min(measured.len());
         let (p, m) = (&predicted[..n], &measured[..n]);
@@ -53,6 +59,7 @@ pub fn ranks(x: &[f64]) -> Vec<f64> {
     r
 }
 
+/// Pearson correlation of two equally long series.
 pub fn pearson(a: &[f64], b: &[f64]) -> f64 {
     let n = a.len() as f64;
     let (ma, mb) = (a.iter().sum::<f64>() / n, b.iter().sum::<f64>() / n);

@@ -14,8 +14,10 @@ use crate::sample::{covering_archs, random_archs};
 /// Why an objective could not be built or evaluated.
 #[derive(Debug, thiserror::Error)]
 pub enum ObjectiveError {
+    /// The cost model failed.
     #[error(transparent)]
     Cost(#[from] CostError),
+    /// The accuracy model failed.
     #[error(transparent)]
     Accuracy(#[from] AccuracyError),
 }
@@ -23,15 +25,21 @@ pub enum ObjectiveError {
 /// One arch with its cost on the device and its predicted top-1 (%).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Scored {
+    /// The subnet.
     pub arch: Arch,
+    /// Its cost on the device.
     pub cost: f64,
+    /// Its predicted top-1 (%).
     pub top1: f64,
 }
 
 /// A device's cost model and the accuracy model of its width, at one resolution.
 pub struct Objective {
+    /// The device whose cost model is used.
     pub device: String,
+    /// Supernet width.
     pub width: Width,
+    /// Input resolution.
     pub resolution: u32,
     cost: Box<dyn CostModel>,
     accuracy: Box<dyn AccuracyModel>,
@@ -41,6 +49,7 @@ pub struct Objective {
 /// Every built-in device is searched at w1.2 and 224 px: the width and
 /// resolution that all five cost models and OFA's official predictor cover.
 pub const DEFAULT_WIDTH: Width = Width::W1_2;
+/// The resolution every built-in device is searched at.
 pub const DEFAULT_RESOLUTION: u32 = 224;
 
 impl Objective {
@@ -68,6 +77,7 @@ impl Objective {
         Ok(objective)
     }
 
+    /// What costs are measured in.
     pub fn unit(&self) -> CostUnit {
         self.cost.info().unit
     }
@@ -78,10 +88,12 @@ impl Objective {
         &self.identity
     }
 
+    /// The arch's cost on the device.
     pub fn cost(&self, arch: Arch) -> Result<f64, ObjectiveError> {
         Ok(self.cost.cost(arch, self.width, self.resolution)?)
     }
 
+    /// The arch's predicted top-1 (%).
     pub fn top1(&self, arch: Arch) -> Result<f64, ObjectiveError> {
         Ok(self.accuracy.top1(arch, self.width, self.resolution)?)
     }
@@ -98,6 +110,7 @@ impl Objective {
             .top1_many(archs, self.width, self.resolution)?)
     }
 
+    /// The arch with its cost and predicted top-1.
     pub fn score(&self, arch: Arch) -> Result<Scored, ObjectiveError> {
         Ok(Scored {
             arch,
@@ -133,9 +146,13 @@ impl Objective {
 /// Names and content hashes of the models a generator was trained with.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ModelIdentity {
+    /// Name of the cost model.
     pub cost_model: String,
+    /// Content hash of the cost model.
     pub cost_hash: String,
+    /// Name of the accuracy model.
     pub accuracy_model: String,
+    /// Content hash of the accuracy model.
     pub accuracy_hash: String,
 }
 

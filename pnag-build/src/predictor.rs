@@ -1,6 +1,6 @@
 //! Learned predictors (latency or accuracy) for the pure-Rust side: an MLP read
 //! from safetensors plus a JSON manifest saying how features and targets are
-//! encoded. Training lives in [`crate::train`] (feature `train`, tch); inference
+//! encoded. Training lives in the `pnag` CLI (`pnag_cli::train`, feature `train`, tch); inference
 //! here needs no libtorch.
 //!
 //! Features: PNAG's 120-d one-hot, then `r/224` and `(r/224)^2` (the resolution
@@ -30,20 +30,35 @@ pub fn features(arch: &Arch, resolution: u32) -> Vec<f32> {
 /// Why a predictor could not be loaded.
 #[derive(Debug, thiserror::Error)]
 pub enum PredictorError {
+    /// A file could not be read.
     #[error("predictor `{path}`: {source}")]
     Io {
+        /// The file.
         path: String,
+        /// The OS error.
         source: std::io::Error,
     },
     #[error("predictor manifest `{path}`: {reason}")]
-    Manifest { path: String, reason: String },
+    /// The manifest is invalid.
+    Manifest {
+        /// The manifest.
+        path: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A layer's weight has the wrong shape.
     #[error("predictor weights {origin}: layer `{layer}` has shape {found:?}, expected [out, {expected_in}]")]
     Layer {
+        /// The weights.
         origin: String,
+        /// The layer.
         layer: String,
+        /// Its shape.
         found: Vec<usize>,
+        /// The input width the previous layer implies.
         expected_in: usize,
     },
+    /// The weights file is invalid.
     #[error(transparent)]
     Weights(#[from] RuntimeError),
 }
@@ -117,6 +132,7 @@ impl Mlp {
         Mlp { layers, dense }
     }
 
+    /// The `(weight, bias)` of each layer, input first.
     pub fn layers(&self) -> &[(WeightTensor, WeightTensor)] {
         &self.layers
     }
@@ -171,23 +187,37 @@ pub fn decode(target: Target, mean: f64, std: f64, raw: f32) -> f64 {
 /// Everything needed to use and audit a trained predictor.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Manifest {
+    /// The predictor's name.
     pub name: String,
     /// `latency` or `accuracy`.
     pub kind: String,
     /// What the number means, e.g. "ms per batch of 64 on a TITAN Xp".
     pub unit: String,
+    /// Supernet width of its data.
     pub width: String,
+    /// Resolutions of its data.
     pub resolutions: Vec<u32>,
+    /// The data set it was trained on.
     pub data: String,
+    /// What it predicts.
     pub target: Target,
+    /// Mean of the training targets (outputs are de-standardized with it).
     pub target_mean: f64,
+    /// Standard deviation of the training targets.
     pub target_std: f64,
+    /// Hidden layer widths (empty: linear).
     pub hidden: Vec<usize>,
+    /// Split and initialization seed.
     pub seed: u64,
+    /// Train / validation / test sizes.
     pub split: [usize; 3],
+    /// Training epochs.
     pub epochs: usize,
+    /// Wall-clock training time.
     pub train_seconds: f64,
+    /// Validation-split metrics.
     pub validation: Metrics,
+    /// Test-split metrics (never used for selection).
     pub test: Metrics,
     /// Every architecture tried, with its validation metrics (the kept one is `hidden`).
     #[serde(default)]
@@ -197,18 +227,22 @@ pub struct Manifest {
 /// One trained architecture and how it did on the validation split.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Candidate {
+    /// Hidden layer widths tried.
     pub hidden: Vec<usize>,
+    /// Its validation metrics.
     pub validation: Metrics,
 }
 
 /// A trained MLP predictor with its manifest.
 #[derive(Debug, Clone)]
 pub struct LearnedPredictor {
+    /// What was trained and how well.
     pub manifest: Manifest,
     mlp: Mlp,
 }
 
 impl LearnedPredictor {
+    /// A predictor from its manifest and network.
     pub fn new(manifest: Manifest, mlp: Mlp) -> Self {
         LearnedPredictor { manifest, mlp }
     }
@@ -264,6 +298,7 @@ impl LearnedPredictor {
             .collect()
     }
 
+    /// The network.
     pub fn mlp(&self) -> &Mlp {
         &self.mlp
     }

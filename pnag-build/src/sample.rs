@@ -11,10 +11,12 @@ pub struct SplitMix64 {
 }
 
 impl SplitMix64 {
+    /// A generator seeded with `seed`.
     pub fn new(seed: u64) -> Self {
         SplitMix64 { state: seed }
     }
 
+    /// The next 64 random bits.
     pub fn next_u64(&mut self) -> u64 {
         self.state = self.state.wrapping_add(GOLDEN);
         splitmix64(self.state)
@@ -25,6 +27,7 @@ impl SplitMix64 {
         (((self.next_u64() >> 32) * n as u64) >> 32) as usize
     }
 
+    /// A uniformly chosen item of a non-empty slice.
     pub fn choose<T: Copy>(&mut self, items: &[T]) -> T {
         items[self.below(items.len())]
     }
@@ -86,6 +89,17 @@ pub fn covering_archs(n: usize, seed: u64) -> Vec<Arch> {
         .collect()
 }
 
+/// The middle of the space: depth 3 in every stage, 5x5 kernels, expand ratio 4
+/// (the engine benchmark's "middle" subnet and the host profiler's reference).
+pub fn middle_arch() -> Arch {
+    Arch::new(
+        [3; 5],
+        std::array::from_fn(|s| if s % 4 < 3 { 5 } else { 0 }),
+        std::array::from_fn(|s| if s % 4 < 3 { 4 } else { 0 }),
+    )
+    .expect("a valid arch")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -102,15 +116,4 @@ mod tests {
             assert!(archs.iter().any(|a| a.depths().contains(&d)));
         }
     }
-}
-
-/// The middle of the space: depth 3 in every stage, 5x5 kernels, expand ratio 4
-/// (the engine benchmark's "middle" subnet and the host profiler's reference).
-pub fn middle_arch() -> Arch {
-    Arch::new(
-        [3; 5],
-        std::array::from_fn(|s| if s % 4 < 3 { 5 } else { 0 }),
-        std::array::from_fn(|s| if s % 4 < 3 { 4 } else { 0 }),
-    )
-    .expect("a valid arch")
 }

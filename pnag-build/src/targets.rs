@@ -37,11 +37,15 @@ use crate::cost::DEVICES;
 /// One problem in a targets file, located as precisely as the file allows.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TargetsError {
+    /// The targets file.
     pub file: PathBuf,
     /// 1-based line and column (0 when the problem has no location, e.g. an unreadable file).
     pub line: usize,
+    /// 1-based column (0 without a location).
     pub column: usize,
+    /// The field (`budget.latency_ms`, …); empty for file-level problems.
     pub field: String,
+    /// What is wrong and what is expected.
     pub message: String,
 }
 
@@ -68,7 +72,11 @@ pub use pnag_runtime::RuntimeKind;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum WeightsPlan {
     /// Seeded pseudo-random weights: UNTRAINED, for demos and latency work.
-    Synthetic { seed: u64 },
+    /// Seeded pseudo-random weights: UNTRAINED, for demos and latency work.
+    Synthetic {
+        /// The weights' seed.
+        seed: u64,
+    },
     /// Extracted from an OFA supernet checkpoint (`pnag extract`).
     Supernet(PathBuf),
     /// Trained subnet weights, `<dir>/<budget name>.safetensors`.
@@ -78,7 +86,9 @@ pub enum WeightsPlan {
 /// One budget: its name (what `network!` refers to) and value in the device's unit.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Budget {
+    /// The budget's name (what `network!(.., budget = "..")` names).
     pub name: String,
+    /// The budget in the device's unit.
     pub value: f64,
     /// Line of the budget's value, for later errors (generator: below minimum, none feasible).
     pub line: usize,
@@ -87,17 +97,27 @@ pub struct Budget {
 /// A validated targets file. Relative paths are resolved against the file's directory.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Targets {
+    /// The file (absolute or as given).
     pub path: PathBuf,
+    /// The device's cost model.
     pub device: String,
+    /// Where the app runs its networks.
     pub runtime: RuntimeKind,
+    /// Run on the CPU when CUDA is unusable.
     pub cuda_fallback: bool,
+    /// Supernet width.
     pub width: Width,
+    /// Input resolution.
     pub resolution: u32,
+    /// Generator sampling seed.
     pub seed: u64,
+    /// Threads each network runs with.
     pub threads: usize,
     /// `(path, line)` of a generator directory; `None` = the shipped one.
     pub model: Option<(PathBuf, usize)>,
+    /// Where each network's weights come from.
     pub weights: WeightsPlan,
+    /// The budgets, in file order.
     pub budgets: Vec<Budget>,
 }
 

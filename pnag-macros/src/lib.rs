@@ -7,6 +7,9 @@
 //!   `pnag_build::Config` (by budget name), or from an explicit literal.
 //! - [`arch!`]: a compile-time-validated [`pnag_runtime::Arch`].
 
+#![deny(unsafe_op_in_unsafe_fn)]
+#![warn(missing_docs)]
+
 mod network;
 
 use proc_macro::TokenStream;
@@ -54,8 +57,16 @@ pub fn arch(input: TokenStream) -> TokenStream {
 /// relative to the crate (`weights = "w.safetensors"`) or, by default, seeded
 /// synthetic UNTRAINED ones (`seed = 0`):
 ///
-/// ```ignore
-/// pnag_macros::network!(mod small, arch = "2,2,2,2,2:3,3,0,0,...", width = 1.2, resolution = 224);
+/// ```
+/// pnag_macros::network!(mod small, arch = "2,2,2,2,2:3,3,0,0,3,3,0,0,3,3,0,0,3,3,0,0,3,3,0,0:3,3,0,0,3,3,0,0,3,3,0,0,3,3,0,0,3,3,0,0", width = 1.0, resolution = 128);
+///
+/// assert!(small::UNTRAINED); // synthetic weights: the logits mean nothing
+/// assert_eq!(small::DEPTHS, [2; 5]);
+/// let net = small::build(small::options())?; // a pnag_runtime::Network (tract)
+/// let shape = net.input_shape();
+/// let logits = net.run(&shape, &vec![0.1; shape.iter().product()])?;
+/// assert_eq!(logits.row(0).len(), 1000);
+/// # Ok::<(), pnag_runtime::RuntimeError>(())
 /// ```
 ///
 /// The module holds `ARCH`, `DEPTHS`, `KERNELS`, `EXPANDS`, `WIDTH`, `RESOLUTION`,

@@ -131,11 +131,11 @@ impl NetworkInput {
                 }
                 from_selection(&lit_str(lit, k)?)
             }
-            (None, Some((k, lit))) => self.from_literal(&lit_str(lit, k)?),
+            (None, Some((k, lit))) => self.chosen_from_literal(&lit_str(lit, k)?),
         }
     }
 
-    fn from_literal(&self, arch_lit: &LitStr) -> syn::Result<Chosen> {
+    fn chosen_from_literal(&self, arch_lit: &LitStr) -> syn::Result<Chosen> {
         let arch = Arch::parse(&arch_lit.value()).map_err(|e| err(arch_lit.span(), e))?;
         let width = match self.option("width") {
             None => Width::W1_2,

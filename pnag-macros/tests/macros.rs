@@ -38,7 +38,7 @@ fn network_macro_hardcodes_the_runtime_plan() {
         (tutorial_net::MACS, tutorial_net::PARAMS),
         (spec.macs(), spec.params())
     );
-    assert!(tutorial_net::UNTRAINED);
+    const { assert!(tutorial_net::UNTRAINED) };
     assert_eq!(tutorial_net::BLOCKS.len(), spec.blocks.len());
     assert_eq!(
         tutorial_net::BLOCKS[5].kernel,

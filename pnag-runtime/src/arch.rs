@@ -36,46 +36,84 @@ pub const RESOLUTION_STEP: u32 = 4;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ArchError {
     #[error("arch string `{input}`: expected 3 groups `depths:kernels:expands` separated by ':', found {found}")]
-    Groups { input: String, found: usize },
-    #[error("arch string `{input}`: group `{group}` must have {expected} comma-separated values, found {found}")]
-    Count {
+    /// The string does not have three `:`-separated groups.
+    Groups {
+        /// The string as given.
         input: String,
-        group: &'static str,
-        expected: usize,
+        /// How many groups it has.
         found: usize,
     },
+    /// A group has the wrong number of values.
+    #[error("arch string `{input}`: group `{group}` must have {expected} comma-separated values, found {found}")]
+    Count {
+        /// The string as given.
+        input: String,
+        /// `depths`, `kernels` or `expands`.
+        group: &'static str,
+        /// Values the group needs.
+        expected: usize,
+        /// Values it has.
+        found: usize,
+    },
+    /// A value is not a number.
     #[error(
         "arch string `{input}`: `{token}` in group `{group}` (position {index}) is not a number"
     )]
     NotANumber {
+        /// The string as given.
         input: String,
+        /// `depths`, `kernels` or `expands`.
         group: &'static str,
+        /// 1-based position in the group.
         index: usize,
+        /// The offending text.
         token: String,
     },
     #[error("arch: stage {stage} depth {value} is not in the space (expected one of 2, 3, 4)")]
-    Depth { stage: usize, value: u8 },
+    /// A stage depth outside 2, 3, 4.
+    Depth {
+        /// 1-based stage.
+        stage: usize,
+        /// The depth given.
+        value: u8,
+    },
+    /// A used slot's kernel size or expand ratio outside the space.
     #[error("arch: slot {slot} (stage {stage}, layer {layer}) {field} {value} is not in the space (expected one of {allowed})")]
     Slot {
+        /// 1-based slot (1..=20).
         slot: usize,
+        /// 1-based stage.
         stage: usize,
+        /// 1-based layer within the stage.
         layer: usize,
+        /// `kernel` or `expand`.
         field: &'static str,
+        /// The value given.
         value: u8,
+        /// The values the space allows.
         allowed: &'static str,
     },
+    /// A slot beyond its stage's depth holds a non-zero value.
     #[error("arch: slot {slot} (stage {stage}) is unused at depth {depth} but holds {field} {value}; unused slots must be 0 (use `Arch::normalized` to zero them)")]
     UnusedNonZero {
+        /// 1-based slot.
         slot: usize,
+        /// 1-based stage.
         stage: usize,
+        /// The stage's depth.
         depth: u8,
+        /// `kernel` or `expand`.
         field: &'static str,
+        /// The value given.
         value: u8,
     },
+    /// A width other than 1.0 or 1.2.
     #[error("width {0} is not supported (expected 1.0 or 1.2)")]
     Width(String),
+    /// A resolution outside 128..=256 or not a multiple of 4.
     #[error("resolution {0} is not supported (expected a multiple of 4 in 128..=256)")]
     Resolution(u32),
+    /// A resolution the OFA accuracy predictor's encoding has no slot for.
     #[error("resolution {0} has no slot in the OFA accuracy predictor's encoding (expected 112, 128, ..., 224 in steps of 16)")]
     EncodingResolution(u32),
 }
@@ -90,6 +128,7 @@ pub enum Width {
 }
 
 impl Width {
+    /// Both supernet widths.
     pub const ALL: [Width; 2] = [Width::W1_0, Width::W1_2];
 
     /// The multiplier as OFA's `width_mult`.
@@ -265,6 +304,21 @@ impl Arch {
     }
 
     /// Parses a PNAG arch string strictly (see the module docs).
+    ///
+    /// ```
+    /// use pnag_runtime::Arch;
+    ///
+    /// // OFA's published Note10 ≤ 25 ms subnet: depths, then kernel and expand per slot.
+    /// let arch = Arch::parse(
+    ///     "2,2,3,4,3:5,3,0,0,5,3,0,0,7,7,3,0,5,5,7,3,3,3,5,0:3,3,0,0,4,4,0,0,6,3,4,0,4,4,4,3,6,6,6,0",
+    /// )?;
+    /// assert_eq!(arch.depths(), &[2, 2, 3, 4, 3]);
+    /// // Unused slots must be 0; the error says which slot and why.
+    /// let err = Arch::parse("2,2,2,2,2:3,3,5,0,3,3,0,0,3,3,0,0,3,3,0,0,3,3,0,0:3,3,0,0,3,3,0,0,3,3,0,0,3,3,0,0,3,3,0,0")
+    ///     .unwrap_err();
+    /// assert!(matches!(err, pnag_runtime::ArchError::UnusedNonZero { slot: 3, stage: 1, .. }), "{err}");
+    /// # Ok::<(), pnag_runtime::ArchError>(())
+    /// ```
     pub fn parse(s: &str) -> Result<Self, ArchError> {
         let (d, k, e) = parse_groups(s)?;
         Self::new(d, k, e)
@@ -276,6 +330,7 @@ impl Arch {
         Self::normalized(d, k, e)
     }
 
+    /// The five stage depths (2, 3 or 4).
     pub fn depths(&self) -> &[u8; STAGES] {
         &self.depths
     }
@@ -444,10 +499,7 @@ mod tests {
                 ..
             })
         ));
-        assert!(matches!(
-            Arch::parse(&TUTORIAL.replace(';', ",").replacen(",", ";", 1)),
-            Err(_)
-        ));
+        assert!(Arch::parse(&TUTORIAL.replace(';', ",").replacen(",", ";", 1)).is_err());
     }
 
     #[test]

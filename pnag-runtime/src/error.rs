@@ -7,62 +7,109 @@ use crate::arch::ArchError;
 /// Errors from planning, loading weights, building or running a network.
 #[derive(Debug, thiserror::Error)]
 pub enum RuntimeError {
+    /// The arch, width or resolution is not in the search space.
     #[error(transparent)]
     Arch(#[from] ArchError),
+    /// A weights file could not be read.
     #[error("weights file `{path}`: {source}")]
     Io {
+        /// The file.
         path: PathBuf,
+        /// The OS error.
         source: std::io::Error,
     },
     #[error("weights {origin}: not a valid safetensors file ({reason})")]
-    NotSafetensors { origin: String, reason: String },
+    /// The bytes are not a safetensors file.
+    NotSafetensors {
+        /// Where the weights came from.
+        origin: String,
+        /// The parser's message.
+        reason: String,
+    },
     #[error("weights {origin}: missing {} tensor(s) this subnet needs: {}", names.len(), names.join(", "))]
-    MissingTensors { origin: String, names: Vec<String> },
+    /// Tensors the subnet needs are absent.
+    MissingTensors {
+        /// Where the weights came from.
+        origin: String,
+        /// Every missing tensor name.
+        names: Vec<String>,
+    },
+    /// Both missing and extra tensors: most likely another arch's or width's weights.
     #[error("weights {origin} belong to another subnet (arch or width): missing {}: {}; not used by this subnet {}: {}", missing.len(), missing.join(", "), unexpected.len(), unexpected.join(", "))]
     OtherSubnet {
+        /// Where the weights came from.
         origin: String,
+        /// Tensors the subnet needs but the file lacks.
         missing: Vec<String>,
+        /// Tensors the file has but the subnet does not use.
         unexpected: Vec<String>,
     },
     #[error("weights {origin}: {} tensor(s) this subnet does not use (weights of another arch or width?): {}", names.len(), names.join(", "))]
-    UnexpectedTensors { origin: String, names: Vec<String> },
+    /// Tensors the subnet does not use.
+    UnexpectedTensors {
+        /// Where the weights came from.
+        origin: String,
+        /// Every unexpected tensor name.
+        names: Vec<String>,
+    },
+    /// A tensor has the wrong shape.
     #[error("weights {origin}: tensor `{name}` has shape {found:?}, expected {expected:?}")]
     Shape {
+        /// Where the weights came from.
         origin: String,
+        /// The tensor.
         name: String,
+        /// The shape the subnet needs.
         expected: Vec<usize>,
+        /// The shape found.
         found: Vec<usize>,
     },
+    /// A tensor is not f32.
     #[error("weights {origin}: tensor `{name}` has dtype {found}, expected F32")]
     DType {
+        /// Where the weights came from.
         origin: String,
+        /// The tensor.
         name: String,
+        /// The dtype found.
         found: String,
     },
+    /// The input is not `[batch, 3, resolution, resolution]`.
     #[error("input: expected an f32 tensor of shape {expected:?} (batch, 3, resolution, resolution), found {found:?}")]
     InputShape {
+        /// The shape the network was built for.
         expected: Vec<usize>,
+        /// The shape given.
         found: Vec<usize>,
     },
     #[cfg(feature = "engine")]
+    /// tract failed while building or running the graph.
     #[error("{what}: {source}")]
     Tract {
+        /// What was being done.
         what: &'static str,
+        /// tract's error.
         source: tract_core::prelude::TractError,
     },
+    /// An output file could not be written.
     #[error("writing `{path}`: {source}")]
     Write {
+        /// The file.
         path: PathBuf,
+        /// The OS error.
         source: std::io::Error,
     },
+    /// The CUDA runtime is unusable and `cuda_fallback` is off.
     #[error(
         "CUDA: {0} (set `cuda_fallback = true` in the targets TOML to run on the CPU instead)"
     )]
     Cuda(String),
+    /// Invalid [`NetworkOptions`](crate::NetworkOptions) (e.g. zero threads or batch).
     #[error("invalid network options: {0}")]
     Options(String),
 }
 
+/// Results of the runtime.
 pub type Result<T, E = RuntimeError> = std::result::Result<T, E>;
 
 #[cfg(feature = "engine")]

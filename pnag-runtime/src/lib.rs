@@ -15,6 +15,9 @@
 //! what the proc macro uses. Feature `weights` adds [`weights`] and [`error`] without tract:
 //! what `pnag-build` (inside an app's `build.rs`) uses.
 
+#![deny(unsafe_op_in_unsafe_fn)]
+#![warn(missing_docs)]
+
 pub mod arch;
 pub mod encoding;
 pub mod kinds;

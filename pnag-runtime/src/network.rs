@@ -15,11 +15,15 @@ use crate::weights::{Weights, WeightsSource};
 /// Where the network runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Device {
+    /// tract on the CPU with this crate's kernels (or tract's, see [`Kernels`]).
     #[default]
     Cpu,
     /// tract's CUDA runtime (feature `cuda`); without a usable GPU the build fails
     /// with [`RuntimeError::Cuda`], or runs on the CPU when `fallback_to_cpu`.
-    Cuda { fallback_to_cpu: bool },
+    Cuda {
+        /// Run on the CPU instead of failing when no GPU is usable.
+        fallback_to_cpu: bool,
+    },
 }
 
 /// Which code runs the depthwise and 1x1 convolutions on the CPU.
@@ -41,7 +45,9 @@ pub struct NetworkOptions {
     pub batch: usize,
     /// Worker threads for tract's kernels and ours (1 = run on the calling thread).
     pub threads: usize,
+    /// Where the graph runs.
     pub device: Device,
+    /// Whose convolution kernels the graph uses.
     pub kernels: Kernels,
 }
 
@@ -78,7 +84,9 @@ impl Default for NetworkOptions {
 /// Class scores `[batch, 1000]`, row-major.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Logits {
+    /// Images in the batch.
     pub batch: usize,
+    /// `batch × 1000` scores.
     pub data: Vec<f32>,
 }
 
@@ -124,6 +132,20 @@ pub struct Network {
 
 impl Network {
     /// Builds and optimizes the tract graph of `spec` with `weights`.
+    ///
+    /// ```
+    /// use pnag_runtime::{Arch, Network, NetworkOptions, NetworkSpec, Weights, Width};
+    ///
+    /// let spec = NetworkSpec::new(Arch::smallest(), Width::W1_0, 128)?;
+    /// let weights = Weights::synthetic(&spec, 0); // UNTRAINED demo weights
+    /// let net = Network::new(spec, &weights, NetworkOptions::default())?;
+    /// let shape = net.input_shape(); // [1, 3, 128, 128]
+    /// let image = vec![0.5f32; shape.iter().product()];
+    /// let logits = net.run(&shape, &image)?;
+    /// assert_eq!(logits.row(0).len(), 1000);
+    /// assert!(logits.row(0).iter().all(|x| x.is_finite()));
+    /// # Ok::<(), pnag_runtime::RuntimeError>(())
+    /// ```
     pub fn new(spec: NetworkSpec, weights: &Weights, options: NetworkOptions) -> Result<Self> {
         check_options(options)?;
         let model =
@@ -192,9 +214,11 @@ impl Network {
         Self::new(spec, &weights, options)
     }
 
+    /// The layer plan the network was built from.
     pub fn spec(&self) -> &NetworkSpec {
         &self.spec
     }
+    /// The options it was built with.
     pub fn options(&self) -> NetworkOptions {
         self.options
     }

@@ -73,18 +73,24 @@ pub(crate) const ACT_HSWISH: u8 = 1;
 pub(crate) const ACT_NONE: u8 = 2;
 
 /// ReLU, h-swish `x · min(max(x + 3, 0), 6) / 6`, or nothing.
+///
+/// # Safety
+/// `L` is supported by the running CPU (no memory is touched).
 #[inline(always)]
 pub(crate) unsafe fn activate<L: Lanes, const ACT: u8>(x: L::V) -> L::V {
-    match ACT {
-        ACT_RELU => L::max(x, L::splat(0.0)),
-        ACT_HSWISH => {
-            let r6 = L::min(
-                L::max(L::add(x, L::splat(3.0)), L::splat(0.0)),
-                L::splat(6.0),
-            );
-            L::mul(x, L::mul(r6, L::splat(1.0 / 6.0)))
+    // SAFETY: the caller upholds this function's `# Safety` contract.
+    unsafe {
+        match ACT {
+            ACT_RELU => L::max(x, L::splat(0.0)),
+            ACT_HSWISH => {
+                let r6 = L::min(
+                    L::max(L::add(x, L::splat(3.0)), L::splat(0.0)),
+                    L::splat(6.0),
+                );
+                L::mul(x, L::mul(r6, L::splat(1.0 / 6.0)))
+            }
+            _ => x,
         }
-        _ => x,
     }
 }
 
@@ -114,6 +120,8 @@ pub(crate) unsafe trait Lanes {
 /// (SSE2 on x86_64). Used when AVX2/FMA is missing and on other targets.
 pub(crate) struct Portable;
 
+// SAFETY: plain array code, valid on every CPU; the pointer methods read / write exactly `N`
+// floats, as the trait documents.
 unsafe impl Lanes for Portable {
     const N: usize = 4;
     type V = [f32; 4];
@@ -123,11 +131,15 @@ unsafe impl Lanes for Portable {
     }
     #[inline(always)]
     unsafe fn load(p: *const f32) -> [f32; 4] {
-        (p as *const [f32; 4]).read_unaligned()
+        // SAFETY: the caller upholds `Lanes`'s contract (pointers in bounds for the lanes read or
+        // written; this ISA's features detected before its implementation is used).
+        unsafe { (p as *const [f32; 4]).read_unaligned() }
     }
     #[inline(always)]
     unsafe fn store(p: *mut f32, v: [f32; 4]) {
-        (p as *mut [f32; 4]).write_unaligned(v)
+        // SAFETY: the caller upholds `Lanes`'s contract (pointers in bounds for the lanes read or
+        // written; this ISA's features detected before its implementation is used).
+        unsafe { (p as *mut [f32; 4]).write_unaligned(v) }
     }
     #[inline(always)]
     unsafe fn mul_add(acc: [f32; 4], a: [f32; 4], b: [f32; 4]) -> [f32; 4] {
@@ -151,11 +163,15 @@ unsafe impl Lanes for Portable {
     }
     #[inline(always)]
     unsafe fn load_deinterleaved(p: *const f32) -> ([f32; 4], [f32; 4]) {
-        let v = (p as *const [f32; 8]).read_unaligned();
-        (
-            std::array::from_fn(|i| v[2 * i]),
-            std::array::from_fn(|i| v[2 * i + 1]),
-        )
+        // SAFETY: the caller upholds `Lanes`'s contract (pointers in bounds for the lanes read or
+        // written; this ISA's features detected before its implementation is used).
+        unsafe {
+            let v = (p as *const [f32; 8]).read_unaligned();
+            (
+                std::array::from_fn(|i| v[2 * i]),
+                std::array::from_fn(|i| v[2 * i + 1]),
+            )
+        }
     }
 }
 
@@ -163,58 +179,79 @@ unsafe impl Lanes for Portable {
 #[cfg(target_arch = "x86_64")]
 pub(crate) struct Avx2Fma;
 
+// SAFETY: `N` = 8 matches `__m256`; only used through `dispatch`, after the AVX2 + FMA check.
 #[cfg(target_arch = "x86_64")]
 unsafe impl Lanes for Avx2Fma {
     const N: usize = 8;
     type V = std::arch::x86_64::__m256;
     #[inline(always)]
     unsafe fn splat(x: f32) -> Self::V {
-        std::arch::x86_64::_mm256_set1_ps(x)
+        // SAFETY: the caller upholds `Lanes`'s contract (pointers in bounds for the lanes read or
+        // written; this ISA's features detected before its implementation is used).
+        unsafe { std::arch::x86_64::_mm256_set1_ps(x) }
     }
     #[inline(always)]
     unsafe fn load(p: *const f32) -> Self::V {
-        std::arch::x86_64::_mm256_loadu_ps(p)
+        // SAFETY: the caller upholds `Lanes`'s contract (pointers in bounds for the lanes read or
+        // written; this ISA's features detected before its implementation is used).
+        unsafe { std::arch::x86_64::_mm256_loadu_ps(p) }
     }
     #[inline(always)]
     unsafe fn store(p: *mut f32, v: Self::V) {
-        std::arch::x86_64::_mm256_storeu_ps(p, v)
+        // SAFETY: the caller upholds `Lanes`'s contract (pointers in bounds for the lanes read or
+        // written; this ISA's features detected before its implementation is used).
+        unsafe { std::arch::x86_64::_mm256_storeu_ps(p, v) }
     }
     #[inline(always)]
     unsafe fn mul_add(acc: Self::V, a: Self::V, b: Self::V) -> Self::V {
-        std::arch::x86_64::_mm256_fmadd_ps(a, b, acc)
+        // SAFETY: the caller upholds `Lanes`'s contract (pointers in bounds for the lanes read or
+        // written; this ISA's features detected before its implementation is used).
+        unsafe { std::arch::x86_64::_mm256_fmadd_ps(a, b, acc) }
     }
     #[inline(always)]
     unsafe fn add(a: Self::V, b: Self::V) -> Self::V {
-        std::arch::x86_64::_mm256_add_ps(a, b)
+        // SAFETY: the caller upholds `Lanes`'s contract (pointers in bounds for the lanes read or
+        // written; this ISA's features detected before its implementation is used).
+        unsafe { std::arch::x86_64::_mm256_add_ps(a, b) }
     }
     #[inline(always)]
     unsafe fn mul(a: Self::V, b: Self::V) -> Self::V {
-        std::arch::x86_64::_mm256_mul_ps(a, b)
+        // SAFETY: the caller upholds `Lanes`'s contract (pointers in bounds for the lanes read or
+        // written; this ISA's features detected before its implementation is used).
+        unsafe { std::arch::x86_64::_mm256_mul_ps(a, b) }
     }
     #[inline(always)]
     unsafe fn max(a: Self::V, b: Self::V) -> Self::V {
-        std::arch::x86_64::_mm256_max_ps(a, b)
+        // SAFETY: the caller upholds `Lanes`'s contract (pointers in bounds for the lanes read or
+        // written; this ISA's features detected before its implementation is used).
+        unsafe { std::arch::x86_64::_mm256_max_ps(a, b) }
     }
     #[inline(always)]
     unsafe fn min(a: Self::V, b: Self::V) -> Self::V {
-        std::arch::x86_64::_mm256_min_ps(a, b)
+        // SAFETY: the caller upholds `Lanes`'s contract (pointers in bounds for the lanes read or
+        // written; this ISA's features detected before its implementation is used).
+        unsafe { std::arch::x86_64::_mm256_min_ps(a, b) }
     }
     #[inline(always)]
     unsafe fn load_deinterleaved(p: *const f32) -> (Self::V, Self::V) {
-        use std::arch::x86_64::*;
-        let (lo, hi) = (_mm256_loadu_ps(p), _mm256_loadu_ps(p.add(8)));
-        // Within each 128-bit half: evens (or odds) of lo then of hi; the
-        // 64-bit permute then orders the four pairs as lo0 lo1 hi0 hi1.
-        let even = _mm256_shuffle_ps::<0b10_00_10_00>(lo, hi);
-        let odd = _mm256_shuffle_ps::<0b11_01_11_01>(lo, hi);
-        (
-            _mm256_castpd_ps(_mm256_permute4x64_pd::<0b11_01_10_00>(_mm256_castps_pd(
-                even,
-            ))),
-            _mm256_castpd_ps(_mm256_permute4x64_pd::<0b11_01_10_00>(_mm256_castps_pd(
-                odd,
-            ))),
-        )
+        // SAFETY: the caller upholds `Lanes`'s contract (pointers in bounds for the lanes read or
+        // written; this ISA's features detected before its implementation is used).
+        unsafe {
+            use std::arch::x86_64::*;
+            let (lo, hi) = (_mm256_loadu_ps(p), _mm256_loadu_ps(p.add(8)));
+            // Within each 128-bit half: evens (or odds) of lo then of hi; the
+            // 64-bit permute then orders the four pairs as lo0 lo1 hi0 hi1.
+            let even = _mm256_shuffle_ps::<0b10_00_10_00>(lo, hi);
+            let odd = _mm256_shuffle_ps::<0b11_01_11_01>(lo, hi);
+            (
+                _mm256_castpd_ps(_mm256_permute4x64_pd::<0b11_01_10_00>(_mm256_castps_pd(
+                    even,
+                ))),
+                _mm256_castpd_ps(_mm256_permute4x64_pd::<0b11_01_10_00>(_mm256_castps_pd(
+                    odd,
+                ))),
+            )
+        }
     }
 }
 
@@ -222,45 +259,66 @@ unsafe impl Lanes for Avx2Fma {
 #[cfg(target_arch = "aarch64")]
 pub(crate) struct Neon;
 
+// SAFETY: `N` = 4 matches `float32x4_t`; NEON is part of the aarch64 baseline.
 #[cfg(target_arch = "aarch64")]
 unsafe impl Lanes for Neon {
     const N: usize = 4;
     type V = std::arch::aarch64::float32x4_t;
     #[inline(always)]
     unsafe fn splat(x: f32) -> Self::V {
-        std::arch::aarch64::vdupq_n_f32(x)
+        // SAFETY: the caller upholds `Lanes`'s contract (pointers in bounds for the lanes read or
+        // written; this ISA's features detected before its implementation is used).
+        unsafe { std::arch::aarch64::vdupq_n_f32(x) }
     }
     #[inline(always)]
     unsafe fn load(p: *const f32) -> Self::V {
-        std::arch::aarch64::vld1q_f32(p)
+        // SAFETY: the caller upholds `Lanes`'s contract (pointers in bounds for the lanes read or
+        // written; this ISA's features detected before its implementation is used).
+        unsafe { std::arch::aarch64::vld1q_f32(p) }
     }
     #[inline(always)]
     unsafe fn store(p: *mut f32, v: Self::V) {
-        std::arch::aarch64::vst1q_f32(p, v)
+        // SAFETY: the caller upholds `Lanes`'s contract (pointers in bounds for the lanes read or
+        // written; this ISA's features detected before its implementation is used).
+        unsafe { std::arch::aarch64::vst1q_f32(p, v) }
     }
     #[inline(always)]
     unsafe fn mul_add(acc: Self::V, a: Self::V, b: Self::V) -> Self::V {
-        std::arch::aarch64::vfmaq_f32(acc, a, b)
+        // SAFETY: the caller upholds `Lanes`'s contract (pointers in bounds for the lanes read or
+        // written; this ISA's features detected before its implementation is used).
+        unsafe { std::arch::aarch64::vfmaq_f32(acc, a, b) }
     }
     #[inline(always)]
     unsafe fn add(a: Self::V, b: Self::V) -> Self::V {
-        std::arch::aarch64::vaddq_f32(a, b)
+        // SAFETY: the caller upholds `Lanes`'s contract (pointers in bounds for the lanes read or
+        // written; this ISA's features detected before its implementation is used).
+        unsafe { std::arch::aarch64::vaddq_f32(a, b) }
     }
     #[inline(always)]
     unsafe fn mul(a: Self::V, b: Self::V) -> Self::V {
-        std::arch::aarch64::vmulq_f32(a, b)
+        // SAFETY: the caller upholds `Lanes`'s contract (pointers in bounds for the lanes read or
+        // written; this ISA's features detected before its implementation is used).
+        unsafe { std::arch::aarch64::vmulq_f32(a, b) }
     }
     #[inline(always)]
     unsafe fn max(a: Self::V, b: Self::V) -> Self::V {
-        std::arch::aarch64::vmaxq_f32(a, b)
+        // SAFETY: the caller upholds `Lanes`'s contract (pointers in bounds for the lanes read or
+        // written; this ISA's features detected before its implementation is used).
+        unsafe { std::arch::aarch64::vmaxq_f32(a, b) }
     }
     #[inline(always)]
     unsafe fn min(a: Self::V, b: Self::V) -> Self::V {
-        std::arch::aarch64::vminq_f32(a, b)
+        // SAFETY: the caller upholds `Lanes`'s contract (pointers in bounds for the lanes read or
+        // written; this ISA's features detected before its implementation is used).
+        unsafe { std::arch::aarch64::vminq_f32(a, b) }
     }
     #[inline(always)]
     unsafe fn load_deinterleaved(p: *const f32) -> (Self::V, Self::V) {
-        let v = std::arch::aarch64::vld2q_f32(p);
-        (v.0, v.1)
+        // SAFETY: the caller upholds `Lanes`'s contract (pointers in bounds for the lanes read or
+        // written; this ISA's features detected before its implementation is used).
+        unsafe {
+            let v = std::arch::aarch64::vld2q_f32(p);
+            (v.0, v.1)
+        }
     }
 }

@@ -26,6 +26,7 @@ pub const NUM_CLASSES: usize = 1000;
 /// Activation after a convolution.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Activation {
+    /// `max(x, 0)`
     Relu,
     /// `x * relu6(x + 3) / 6`
     HSwish,
@@ -38,15 +39,21 @@ pub struct BlockSpec {
     pub index: usize,
     /// Search-space slot (0-based) for searchable blocks, `None` for the fixed first block.
     pub slot: Option<usize>,
+    /// Input channels.
     pub in_channels: usize,
+    /// Output channels.
     pub out_channels: usize,
     /// Inverted-bottleneck width; `None` when the block has no expansion conv (expand ratio 1).
     pub expand_channels: Option<usize>,
     /// Channels of the depthwise conv (the expansion width, or the input width without one).
     pub mid_channels: usize,
+    /// Expand ratio (3, 4 or 6; 1 for the fixed first block).
     pub expand_ratio: u8,
+    /// Depthwise kernel size.
     pub kernel: usize,
+    /// Depthwise stride.
     pub stride: usize,
+    /// Activation of the expansion and depthwise convs.
     pub activation: Activation,
     /// Squeeze-excite bottleneck width, when the stage uses SE.
     pub se_channels: Option<usize>,
@@ -54,21 +61,28 @@ pub struct BlockSpec {
     pub residual: bool,
     /// Input and output feature-map side lengths.
     pub in_size: usize,
+    /// Output feature-map side length.
     pub out_size: usize,
 }
 
 /// The full layer plan of a subnet.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NetworkSpec {
+    /// The subnet.
     pub arch: Arch,
+    /// Supernet width.
     pub width: Width,
+    /// Input resolution in pixels.
     pub resolution: usize,
     /// Channels of the stem conv.
     pub stem_channels: usize,
     /// Output side of the stem conv.
     pub stem_size: usize,
+    /// The MBConv blocks, in order.
     pub blocks: Vec<BlockSpec>,
+    /// Channels of the final 1x1 expansion.
     pub final_expand_channels: usize,
+    /// Channels of the feature-mix layer before the classifier.
     pub feature_mix_channels: usize,
     /// Side of the last feature map (global-pooled).
     pub final_size: usize,

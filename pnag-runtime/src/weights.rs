@@ -16,22 +16,29 @@ use crate::spec::{NetworkSpec, NUM_CLASSES};
 /// One f32 tensor in row-major order.
 #[derive(Debug, Clone, PartialEq)]
 pub struct WeightTensor {
+    /// Dimensions, outermost first.
     pub shape: Vec<usize>,
+    /// Values, row-major.
     pub data: Vec<f32>,
 }
 
 /// Where a set of weights came from; synthetic weights are *untrained*.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum WeightsSource {
+    /// Read from a safetensors file.
     File(PathBuf),
+    /// Embedded in the binary (`network!`), with a label.
     Embedded(String),
     /// Extracted from an OFA supernet checkpoint.
     Extracted {
+        /// The supernet checkpoint.
         supernet: String,
+        /// The extracted subnet's arch string.
         arch: String,
     },
     /// Deterministic pseudo-random weights (not trained).
     Synthetic {
+        /// The generator seed.
         seed: u64,
     },
 }
@@ -64,6 +71,7 @@ impl std::fmt::Display for WeightsSource {
 /// The weights of one subnet, keyed by OFA state-dict name, validated against its spec.
 #[derive(Debug, Clone)]
 pub struct Weights {
+    /// Where the tensors came from.
     pub source: WeightsSource,
     tensors: BTreeMap<String, WeightTensor>,
 }
@@ -249,6 +257,7 @@ impl Weights {
             })
     }
 
+    /// Every tensor by name, in name order.
     pub fn tensors(&self) -> impl Iterator<Item = (&String, &WeightTensor)> {
         self.tensors.iter()
     }
@@ -396,6 +405,8 @@ fn f32_bytes(data: &[f32]) -> &[u8] {
     // f32 has no padding and any byte pattern is a valid u8; safetensors is little-endian.
     #[cfg(target_endian = "big")]
     compile_error!("weights serialization assumes a little-endian target");
+    // SAFETY: the pointer and byte length come from one live `&[f32]`, u8 has alignment 1 and
+    // every byte of an f32 is initialized; the returned slice borrows `data`.
     unsafe { std::slice::from_raw_parts(data.as_ptr() as *const u8, std::mem::size_of_val(data)) }
 }
 

@@ -156,7 +156,7 @@ fn whole_networks_on_our_ops_agree_with_tracts_own_ops() {
     // Ours at 2 threads (the run executes on a worker of the network's pool,
     // every op splits its work) against tract's own ops on the calling thread.
     for arch in [Arch::smallest(), Arch::largest()] {
-        let spec = NetworkSpec::new(arch.clone(), Width::W1_2, 224).unwrap();
+        let spec = NetworkSpec::new(arch, Width::W1_2, 224).unwrap();
         let weights = Weights::synthetic(&spec, 7);
         let net = |kernels, threads| {
             let options = NetworkOptions {

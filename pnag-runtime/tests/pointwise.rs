@@ -68,6 +68,7 @@ fn reference(
 }
 
 /// Runs the op in a one-node tract plan.
+#[allow(clippy::too_many_arguments)]
 fn run(
     c: &Case,
     x: &[f32],

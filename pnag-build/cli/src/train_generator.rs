@@ -446,6 +446,7 @@ fn rollout(p: &PolicyVars, budget_idx: &[usize]) -> Result<Rollout, TrainError> 
 
 /// Trains evaluator (if the reward needs it) and generator for `objective`.
 /// With `out`, checkpoints go to `out/.train/` and a rerun resumes from them.
+#[allow(clippy::needless_range_loop)] // `k` indexes the budgets, their sample rows and baselines
 pub fn train(
     objective: &Objective,
     cfg: &PnagConfig,

@@ -15,6 +15,7 @@ use super::CostError;
 /// `key:` at column 0, then indented `field: number` lines.
 #[derive(Debug)]
 pub struct LatencyTable {
+    /// The table's file name, for errors.
     pub name: String,
     means: HashMap<String, f64>,
     /// Rows already looked up, by their unformatted key: hashing ten numbers
@@ -63,10 +64,12 @@ impl LatencyTable {
         })
     }
 
+    /// Number of rows (layer keys).
     pub fn len(&self) -> usize {
         self.means.len()
     }
 
+    /// True for a table without rows.
     pub fn is_empty(&self) -> bool {
         self.means.is_empty()
     }

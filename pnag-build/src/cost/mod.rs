@@ -12,30 +12,51 @@ use serde::Serialize;
 /// Why a cost could not be computed.
 #[derive(Debug, thiserror::Error)]
 pub enum CostError {
+    /// No cost model has this name.
     #[error("unknown device `{0}` (see `pnag devices`)")]
     UnknownDevice(String),
+    /// The device has no data for this width.
     #[error("device `{device}` has no data for width {width} (supported: {supported})")]
     Width {
+        /// The device.
         device: &'static str,
+        /// Width asked for.
         width: Width,
+        /// The widths it has data for.
         supported: String,
     },
+    /// The device has no data for this resolution.
     #[error("device `{device}` has no data for resolution {resolution} (supported: {supported})")]
     Resolution {
+        /// The device.
         device: &'static str,
+        /// Resolution asked for.
         resolution: u32,
+        /// The resolutions it has data for.
         supported: String,
     },
+    /// A latency table line could not be parsed.
     #[error("latency table `{table}` line {line}: {reason}")]
     Table {
+        /// The table's file.
         table: String,
+        /// 1-based line.
         line: usize,
+        /// What is wrong.
         reason: String,
     },
     #[error("latency table `{table}` has no entry `{key}`")]
-    MissingKey { table: String, key: String },
+    /// The table has no row for a layer the arch uses.
+    MissingKey {
+        /// The table's file.
+        table: String,
+        /// The row key looked up.
+        key: String,
+    },
+    /// A learned or fitted model could not be loaded.
     #[error("cost model: {0}")]
     Model(String),
+    /// The arch is not in the search space.
     #[error(transparent)]
     Arch(#[from] ArchError),
 }
@@ -45,12 +66,19 @@ pub use pnag_runtime::CostUnit;
 /// Description of a registered device, for `pnag devices`.
 #[derive(Debug, Clone, Serialize)]
 pub struct DeviceInfo {
+    /// The name to use in targets files and `--device`.
     pub name: &'static str,
+    /// `mobile`, `CPU`, `GPU`, …
     pub kind: &'static str,
+    /// What its costs are measured in.
     pub unit: CostUnit,
+    /// How a cost is computed.
     pub model: &'static str,
+    /// Widths it has data for.
     pub widths: Vec<String>,
+    /// Resolutions it has data for.
     pub resolutions: String,
+    /// Where its data comes from.
     pub source: &'static str,
 }
 
@@ -66,6 +94,7 @@ const I7_TABLE: &str = include_str!("../../data/nsganetv2_i7-8700K_lut.yaml");
 
 /// A cost model for one device.
 pub trait CostModel {
+    /// What the device is and what its model covers.
     fn info(&self) -> DeviceInfo;
     /// Cost of `arch` at `width` and `resolution` (unit: `info().unit`).
     fn cost(&self, arch: Arch, width: Width, resolution: u32) -> Result<f64, CostError>;
@@ -141,6 +170,7 @@ pub struct Note10 {
 }
 
 impl Note10 {
+    /// Loads the embedded Note10 tables.
     pub fn new() -> Result<Self, CostError> {
         let tables = NOTE10_RESOLUTIONS
             .iter()
@@ -196,6 +226,7 @@ pub struct I7_8700k {
 }
 
 impl I7_8700k {
+    /// Loads the embedded i7-8700K table.
     pub fn new() -> Result<Self, CostError> {
         Ok(I7_8700k {
             table: LatencyTable::parse("data/nsganetv2_i7-8700K_lut.yaml", I7_TABLE)?,
@@ -234,6 +265,7 @@ pub struct TitanXp {
 }
 
 impl TitanXp {
+    /// Loads the embedded TITAN Xp predictor.
     pub fn new() -> Result<Self, CostError> {
         Ok(TitanXp {
             predictor: crate::predictor::embedded("titan-xp")
@@ -296,12 +328,14 @@ pub struct Host {
 }
 
 impl Host {
+    /// Loads the embedded host model.
     pub fn new() -> Result<Self, CostError> {
         let model = serde_json::from_str(HOST_MODEL)
             .map_err(|e| CostError::Model(format!("models/host/host.json: {e}")))?;
         Ok(Host { model })
     }
 
+    /// The fitted model and how it was measured.
     pub fn model(&self) -> &crate::host::HostModel {
         &self.model
     }

@@ -25,55 +25,90 @@ pub use policy::{Policy, HIDDEN};
 pub const FORMAT: u32 = 1;
 /// Manifest and weights file names inside a model directory.
 pub const MANIFEST_FILE: &str = "generator.json";
+/// Weights file name inside a model directory.
 pub const WEIGHTS_FILE: &str = "generator.safetensors";
 
 /// Why a generator could not be loaded or could not answer.
 #[derive(Debug, thiserror::Error)]
 pub enum GeneratorError {
+    /// A model file could not be read.
     #[error("generator `{path}`: {source}")]
     Io {
+        /// The file.
         path: String,
+        /// The OS error.
         source: std::io::Error,
     },
     #[error("generator manifest `{path}`: {reason}")]
-    Manifest { path: String, reason: String },
+    /// The manifest is invalid.
+    Manifest {
+        /// The manifest.
+        path: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The weights file is invalid.
     #[error(transparent)]
     Weights(#[from] RuntimeError),
+    /// A tensor has the wrong shape.
     #[error(
         "generator weights `{path}`: tensor `{tensor}` has shape {found:?}, expected {expected:?}"
     )]
     Shape {
+        /// The weights file.
         path: String,
+        /// The tensor.
         tensor: String,
+        /// Its shape.
         found: Vec<usize>,
+        /// The shape the manifest implies.
         expected: Vec<usize>,
     },
+    /// Trained with other models or settings than this run uses.
     #[error("generator `{path}` was trained for {what} `{trained}`, but this run uses `{current}`; retrain with `pnag train --device {device}`")]
     Mismatch {
+        /// The generator.
         path: String,
+        /// What differs (device, width, model hash, …).
         what: &'static str,
+        /// The trained value.
         trained: String,
+        /// This run's value.
         current: String,
+        /// The device (for the retrain hint).
         device: String,
     },
+    /// No generator is shipped for this device.
     #[error("no trained generator is shipped for device `{0}` (train one with `pnag train --device {0}`)")]
     NotShipped(String),
+    /// The budget is zero, negative or not a number.
     #[error("budget {0} is not a positive number")]
     BadBudget(f64),
+    /// The budget is below the cheapest subnet on the device.
     #[error("budget {budget} {unit} is below device `{device}`'s minimum {min:.2} {unit} (its cheapest known subnet)")]
     BelowMinimum {
+        /// The device.
         device: String,
+        /// The budget.
         budget: f64,
+        /// The cheapest known subnet's cost.
         min: f64,
+        /// The cost unit.
         unit: String,
     },
+    /// No sampled candidate met the budget.
     #[error("no feasible subnet under {budget} {unit} in {drawn} samples (cheapest sampled: {cheapest:.2} {unit}); raise the budget or `--samples`")]
     NoneFeasible {
+        /// The budget.
         budget: f64,
+        /// The cost unit.
         unit: String,
+        /// Samples drawn.
         drawn: usize,
+        /// The cheapest sampled cost.
         cheapest: f64,
     },
+    /// The cost or accuracy model is unavailable.
     #[error(transparent)]
     Objective(#[from] ObjectiveError),
 }
@@ -81,19 +116,29 @@ pub enum GeneratorError {
 /// What was trained, on which models, and how well (`generator.json`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct GeneratorManifest {
+    /// Manifest layout version.
     pub format: u32,
+    /// The device trained for.
     pub device: String,
+    /// What the budgets are measured in.
     pub unit: CostUnit,
+    /// Supernet width (`1.0` or `1.2`).
     pub width: String,
+    /// Input resolution.
     pub resolution: u32,
+    /// The cost and accuracy models trained with (names and content hashes).
     pub models: ModelIdentity,
+    /// The reward trained with.
     pub reward: RewardKind,
     /// The K trained budgets, ascending (the embedding rows, in order).
     pub budgets: Vec<f64>,
     /// The device's cost range the budgets span (smallest, largest subnet).
     pub range: [f64; 2],
+    /// LSTM hidden units.
     pub hidden: usize,
+    /// Training seed.
     pub seed: u64,
+    /// Training settings and outcomes.
     pub training: TrainingReport,
 }
 
@@ -102,13 +147,18 @@ pub struct GeneratorManifest {
 pub struct TrainingReport {
     /// Archs sampled to train the evaluator (paper: M = 16,000).
     pub archs: usize,
+    /// Adam steps of the evaluator's hinge-loss training.
     pub evaluator_steps: usize,
     /// Share of held-out (arch, arch, budget) triples the evaluator orders as Eq. 6 does
     /// (none for the hand-made rewards, which need no evaluator).
     pub evaluator_pair_accuracy: Option<f64>,
+    /// REINFORCE iterations of the generator.
     pub iterations: usize,
+    /// Samples per budget per iteration (paper: N).
     pub samples_per_budget: usize,
+    /// Adam learning rate of the generator.
     pub learning_rate: f64,
+    /// Entropy bonus weight (paper: λ).
     pub entropy_coeff: f64,
     /// Policy-gradient baseline: "elite 0.1" (risk-seeking, the best 10 % per
     /// budget) or "moving average 0.9" (the paper's).
@@ -116,12 +166,14 @@ pub struct TrainingReport {
     pub baseline: String,
     /// Share of feasible samples per trained budget at the end of training.
     pub feasible_rate: Vec<f64>,
+    /// Wall-clock training time.
     pub seconds: f64,
 }
 
 /// A trained generator, ready for inference.
 #[derive(Debug, Clone)]
 pub struct Generator {
+    /// What was trained and how.
     pub manifest: GeneratorManifest,
     policy: Policy,
     origin: String,
@@ -137,6 +189,7 @@ pub struct GenerateOptions {
     /// Rounds of `samples` before giving up when none is feasible (default 34:
     /// about 1,000 draws, so a budget just above the cheapest subnet still finds one).
     pub max_rounds: usize,
+    /// Sampling seed (each budget gets its own stream from it).
     pub seed: u64,
     /// Sampling temperature (1 = the trained policy).
     pub temperature: f32,
@@ -163,19 +216,27 @@ impl Default for GenerateOptions {
 /// The answer for one budget.
 #[derive(Debug, Clone, Serialize)]
 pub struct Generated {
+    /// The budget asked for, in the device's unit.
     pub budget: f64,
+    /// The chosen subnet's arch string.
     pub arch: String,
+    /// Its predicted cost, in the device's unit.
     pub cost: f64,
+    /// Its predicted ImageNet top-1 (%).
     pub top1: f64,
+    /// Its multiply-accumulates, in millions.
     pub mmacs: f64,
+    /// Its parameters, in millions.
     pub params_m: f64,
     /// Distinct feasible candidates among the samples drawn.
     pub feasible: usize,
+    /// Samples drawn.
     pub drawn: usize,
     /// Predicted top-1 of the best sampled candidate, before refinement.
     pub sampled_top1: f64,
     /// Archs scored by the refinement (0 when it is off).
     pub refine_scored: usize,
+    /// Set when the budget is above the trained range.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub warning: Option<String>,
 }
@@ -297,6 +358,7 @@ impl Generator {
         Self::from_bytes(&json, &bytes, "(trained)")
     }
 
+    /// The pure-Rust policy network.
     pub fn policy(&self) -> &Policy {
         &self.policy
     }

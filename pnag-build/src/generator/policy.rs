@@ -22,9 +22,12 @@ pub const CHOICES: usize = 3;
 
 /// Tensor names and shapes (`K` = number of budget embeddings).
 pub const BUDGET_EMBEDDING: &str = "budget_embedding"; // [K, H]
+/// Embeddings of the previous decision, one per decision kind.
 pub const DECISION_EMBEDDINGS: [&str; 3] =
     ["depth_embedding", "kernel_embedding", "expand_embedding"]; // [3, H]
+/// Output heads, one per decision kind.
 pub const HEADS: [&str; 3] = ["depth_head", "kernel_head", "expand_head"]; // .weight [3, H], .bias [3]
+/// LSTM cell tensors (PyTorch's `LSTMCell` layout).
 pub const LSTM: [&str; 4] = [
     "lstm.weight_ih",
     "lstm.weight_hh",
@@ -35,8 +38,11 @@ pub const LSTM: [&str; 4] = [
 /// Which of the three decisions a step makes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Decision {
+    /// A stage's depth.
     Depth = 0,
+    /// A layer's kernel size.
     Kernel = 1,
+    /// A layer's expand ratio.
     Expand = 2,
 }
 
@@ -57,7 +63,9 @@ pub struct Policy {
 /// One sampled arch and the log-probability of its decisions.
 #[derive(Debug, Clone, Copy)]
 pub struct Sampled {
+    /// The sampled subnet.
     pub arch: Arch,
+    /// log π(arch | budget).
     pub log_prob: f64,
 }
 
@@ -150,6 +158,7 @@ impl Policy {
         }
     }
 
+    /// Number of budget embeddings (K).
     pub fn k(&self) -> usize {
         self.budget_embedding.shape[0]
     }

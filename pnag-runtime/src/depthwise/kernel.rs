@@ -77,36 +77,39 @@ pub(crate) unsafe fn planes<L: Lanes, const K: usize, const S: usize, const ACT:
     bias: &[f32],
     out: &mut [f32],
 ) {
-    let (plane_in, plane_out) = (g.h * g.w, g.ho * g.wo);
-    let count = out.len() / plane_out;
-    let layout = Scratch::new::<K, S>(g, L::N);
-    let pw = layout.phase_width;
-    let mut scratch = vec![0f32; layout.rows * S * pw];
-    let pad = K / 2;
-    let mut taps = [L::splat(0.0); MAX_TAPS];
-    for i in 0..count {
-        let c = (first_plane + i) % channels;
-        let src = &input[i * plane_in..(i + 1) * plane_in];
-        let ahead = input.get((i + AHEAD) * plane_in..(i + AHEAD + 1) * plane_in);
-        // 1. Interior of the padded plane (the zero border stays from `vec!`).
-        for iy in 0..g.h {
-            if let Some(next) = ahead {
-                prefetch_row(&next[iy * g.w..(iy + 1) * g.w]);
+    // SAFETY: the caller upholds this function's `# Safety` contract.
+    unsafe {
+        let (plane_in, plane_out) = (g.h * g.w, g.ho * g.wo);
+        let count = out.len() / plane_out;
+        let layout = Scratch::new::<K, S>(g, L::N);
+        let pw = layout.phase_width;
+        let mut scratch = vec![0f32; layout.rows * S * pw];
+        let pad = K / 2;
+        let mut taps = [L::splat(0.0); MAX_TAPS];
+        for i in 0..count {
+            let c = (first_plane + i) % channels;
+            let src = &input[i * plane_in..(i + 1) * plane_in];
+            let ahead = input.get((i + AHEAD) * plane_in..(i + AHEAD + 1) * plane_in);
+            // 1. Interior of the padded plane (the zero border stays from `vec!`).
+            for iy in 0..g.h {
+                if let Some(next) = ahead {
+                    prefetch_row(&next[iy * g.w..(iy + 1) * g.w]);
+                }
+                let row = &src[iy * g.w..(iy + 1) * g.w];
+                let y = iy + pad;
+                if S == 1 {
+                    scratch[y * pw + pad..y * pw + pad + g.w].copy_from_slice(row);
+                } else {
+                    deinterleave::<L>(row, pad, &mut scratch[y * 2 * pw..(y + 1) * 2 * pw], pw);
+                }
             }
-            let row = &src[iy * g.w..(iy + 1) * g.w];
-            let y = iy + pad;
-            if S == 1 {
-                scratch[y * pw + pad..y * pw + pad + g.w].copy_from_slice(row);
-            } else {
-                deinterleave::<L>(row, pad, &mut scratch[y * 2 * pw..(y + 1) * 2 * pw], pw);
+            for (t, tap) in taps[..K * K].iter_mut().enumerate() {
+                *tap = L::splat(weights[c * K * K + t]);
             }
+            let b = bias[c];
+            let dst = &mut out[i * plane_out..(i + 1) * plane_out];
+            tiles::<L, K, S, ACT>(g, &scratch, pw, &taps, b, dst);
         }
-        for (t, tap) in taps[..K * K].iter_mut().enumerate() {
-            *tap = L::splat(weights[c * K * K + t]);
-        }
-        let b = bias[c];
-        let dst = &mut out[i * plane_out..(i + 1) * plane_out];
-        tiles::<L, K, S, ACT>(g, &scratch, pw, &taps, b, dst);
     }
 }
 
@@ -134,6 +137,11 @@ fn prefetch_row(row: &[f32]) {
     let _ = row;
 }
 
+/// Computes every output tile of one channel from its zero-bordered `scratch` plane.
+///
+/// # Safety
+/// `scratch` holds the padded plane (`S` phases of `pw` columns per padded row, plus the rows
+/// the last tile reads), `dst` holds `g.ho · g.wo` floats, and `L` is supported by the CPU.
 #[inline(always)]
 unsafe fn tiles<L: Lanes, const K: usize, const S: usize, const ACT: u8>(
     g: &Geometry,
@@ -143,37 +151,40 @@ unsafe fn tiles<L: Lanes, const K: usize, const S: usize, const ACT: u8>(
     bias: f32,
     dst: &mut [f32],
 ) {
-    let base = scratch.as_ptr();
-    for oy0 in (0..g.ho).step_by(ROWS) {
-        for ox0 in (0..g.wo).step_by(L::N) {
-            let mut acc = [L::splat(bias); ROWS];
-            for ky in 0..K {
-                for kx in 0..K {
-                    let tap = taps[ky * K + kx];
-                    // Output (oy, ox) reads padded (oy·S + ky, ox·S + kx): phase kx % S, column ox + kx / S.
-                    let col = ox0 + kx / S;
-                    let phase = kx % S;
-                    for (r, a) in acc.iter_mut().enumerate() {
-                        let y = (oy0 + r) * S + ky;
-                        let v = L::load(base.add((y * S + phase) * pw + col));
-                        *a = L::mul_add(*a, v, tap);
+    // SAFETY: the caller upholds this function's `# Safety` contract.
+    unsafe {
+        let base = scratch.as_ptr();
+        for oy0 in (0..g.ho).step_by(ROWS) {
+            for ox0 in (0..g.wo).step_by(L::N) {
+                let mut acc = [L::splat(bias); ROWS];
+                for ky in 0..K {
+                    for kx in 0..K {
+                        let tap = taps[ky * K + kx];
+                        // Output (oy, ox) reads padded (oy·S + ky, ox·S + kx): phase kx % S, column ox + kx / S.
+                        let col = ox0 + kx / S;
+                        let phase = kx % S;
+                        for (r, a) in acc.iter_mut().enumerate() {
+                            let y = (oy0 + r) * S + ky;
+                            let v = L::load(base.add((y * S + phase) * pw + col));
+                            *a = L::mul_add(*a, v, tap);
+                        }
                     }
                 }
-            }
-            for (r, a) in acc.iter().enumerate() {
-                let oy = oy0 + r;
-                if oy >= g.ho {
-                    break;
-                }
-                let v = activate::<L, ACT>(*a);
-                let at = oy * g.wo + ox0;
-                if ox0 + L::N <= g.wo {
-                    L::store(dst.as_mut_ptr().add(at), v);
-                } else {
-                    let mut tail = [0f32; 8];
-                    L::store(tail.as_mut_ptr(), v);
-                    let n = g.wo - ox0;
-                    dst[at..at + n].copy_from_slice(&tail[..n]);
+                for (r, a) in acc.iter().enumerate() {
+                    let oy = oy0 + r;
+                    if oy >= g.ho {
+                        break;
+                    }
+                    let v = activate::<L, ACT>(*a);
+                    let at = oy * g.wo + ox0;
+                    if ox0 + L::N <= g.wo {
+                        L::store(dst.as_mut_ptr().add(at), v);
+                    } else {
+                        let mut tail = [0f32; 8];
+                        L::store(tail.as_mut_ptr(), v);
+                        let n = g.wo - ox0;
+                        dst[at..at + n].copy_from_slice(&tail[..n]);
+                    }
                 }
             }
         }
@@ -189,39 +200,42 @@ unsafe fn tiles<L: Lanes, const K: usize, const S: usize, const ACT: u8>(
 /// `L` must be supported by the running CPU.
 #[inline(always)]
 unsafe fn deinterleave<L: Lanes>(row: &[f32], pad: usize, dst: &mut [f32], pw: usize) {
-    let (even, odd) = dst.split_at_mut(pw);
-    // row[2m] lands at x = 2m + pad, row[2m + 1] at 2m + 1 + pad.
-    let (first, second) = if pad.is_multiple_of(2) {
-        (&mut even[pad / 2..], &mut odd[pad / 2..])
-    } else {
-        (&mut odd[pad / 2..], &mut even[pad / 2 + 1..])
-    };
-    let n = row.len() / 2;
-    assert!(first.len() > n && second.len() >= n);
-    let done = n / L::N * L::N;
-    for m in (0..done).step_by(L::N) {
-        // SAFETY: 2m + 2N ≤ row.len() and m + N ≤ n ≤ both destinations' lengths.
-        let (a, b) = L::load_deinterleaved(row.as_ptr().add(2 * m));
-        L::store(first.as_mut_ptr().add(m), a);
-        L::store(second.as_mut_ptr().add(m), b);
-    }
-    if done < n {
-        // The last < N pairs through a zero-padded stack copy, stored as whole
-        // vectors: the lanes past `n` are zeros and land on the right-hand
-        // padding, which must be zero anyway (the scratch layout leaves room
-        // for a full vector there: `phase_width ≥ wo` rounded up to lanes).
-        // Two small `memcpy` calls per row fewer than storing `n - done`
-        // floats (the smallest subnet's 408×14² stride-2 layer: 0.15–0.18 →
-        // 0.14–0.15 ms per run in the network).
-        let rest = &row[2 * done..2 * n];
-        let mut pairs = [0f32; 16];
-        pairs[..rest.len()].copy_from_slice(rest);
-        let (a, b) = L::load_deinterleaved(pairs.as_ptr());
-        assert!(first.len() >= done + L::N && second.len() >= done + L::N);
-        L::store(first.as_mut_ptr().add(done), a);
-        L::store(second.as_mut_ptr().add(done), b);
-    }
-    if row.len() % 2 == 1 {
-        first[n] = row[2 * n];
+    // SAFETY: the caller upholds this function's `# Safety` contract.
+    unsafe {
+        let (even, odd) = dst.split_at_mut(pw);
+        // row[2m] lands at x = 2m + pad, row[2m + 1] at 2m + 1 + pad.
+        let (first, second) = if pad.is_multiple_of(2) {
+            (&mut even[pad / 2..], &mut odd[pad / 2..])
+        } else {
+            (&mut odd[pad / 2..], &mut even[pad / 2 + 1..])
+        };
+        let n = row.len() / 2;
+        assert!(first.len() > n && second.len() >= n);
+        let done = n / L::N * L::N;
+        for m in (0..done).step_by(L::N) {
+            // SAFETY: 2m + 2N ≤ row.len() and m + N ≤ n ≤ both destinations' lengths.
+            let (a, b) = L::load_deinterleaved(row.as_ptr().add(2 * m));
+            L::store(first.as_mut_ptr().add(m), a);
+            L::store(second.as_mut_ptr().add(m), b);
+        }
+        if done < n {
+            // The last < N pairs through a zero-padded stack copy, stored as whole
+            // vectors: the lanes past `n` are zeros and land on the right-hand
+            // padding, which must be zero anyway (the scratch layout leaves room
+            // for a full vector there: `phase_width ≥ wo` rounded up to lanes).
+            // Two small `memcpy` calls per row fewer than storing `n - done`
+            // floats (the smallest subnet's 408×14² stride-2 layer: 0.15–0.18 →
+            // 0.14–0.15 ms per run in the network).
+            let rest = &row[2 * done..2 * n];
+            let mut pairs = [0f32; 16];
+            pairs[..rest.len()].copy_from_slice(rest);
+            let (a, b) = L::load_deinterleaved(pairs.as_ptr());
+            assert!(first.len() >= done + L::N && second.len() >= done + L::N);
+            L::store(first.as_mut_ptr().add(done), a);
+            L::store(second.as_mut_ptr().add(done), b);
+        }
+        if row.len() % 2 == 1 {
+            first[n] = row[2 * n];
+        }
     }
 }

@@ -82,9 +82,11 @@ impl DepthwiseKernel {
         })
     }
 
+    /// Kernel size (3, 5 or 7).
     pub fn kernel_size(&self) -> usize {
         self.kernel_size
     }
+    /// Stride (1 or 2).
     pub fn stride(&self) -> usize {
         self.stride
     }
@@ -189,6 +191,7 @@ impl DepthwiseConv {
         self
     }
 
+    /// Channels of the convolution (one filter each).
     pub fn channels(&self) -> usize {
         self.bias.len()
     }

@@ -82,22 +82,28 @@ pub(crate) unsafe fn region<L: Lanes, const ACT: u8>(
     panels: Range<usize>,
     cols: Range<usize>,
 ) {
-    let nr = 2 * L::N;
-    // Rows `hw` apart stay aligned when `hw` is a multiple of the tile, and
-    // then reading `x` in place measured faster than packing it (the copy
-    // is not repaid on the 112², 56² and 28² maps, where `cout` is small).
-    if img.scale.is_null()
-        && layer.hw.is_multiple_of(nr)
-        && cols.start.is_multiple_of(nr)
-        && cols.len().is_multiple_of(nr)
-    {
-        direct::<L, ACT>(layer, img, panels, cols)
-    } else {
-        packed::<L, ACT>(layer, img, panels, cols)
+    // SAFETY: the caller upholds this function's `# Safety` contract.
+    unsafe {
+        let nr = 2 * L::N;
+        // Rows `hw` apart stay aligned when `hw` is a multiple of the tile, and
+        // then reading `x` in place measured faster than packing it (the copy
+        // is not repaid on the 112², 56² and 28² maps, where `cout` is small).
+        if img.scale.is_null()
+            && layer.hw.is_multiple_of(nr)
+            && cols.start.is_multiple_of(nr)
+            && cols.len().is_multiple_of(nr)
+        {
+            direct::<L, ACT>(layer, img, panels, cols)
+        } else {
+            packed::<L, ACT>(layer, img, panels, cols)
+        }
     }
 }
 
 /// [`region`] reading full tiles straight from `x` (`cols` in whole tiles).
+///
+/// # Safety
+/// As [`region`], and `cols` starts and ends on whole tiles of `2·L::N` pixels.
 #[inline(always)]
 unsafe fn direct<L: Lanes, const ACT: u8>(
     layer: &Layer,
@@ -105,24 +111,30 @@ unsafe fn direct<L: Lanes, const ACT: u8>(
     panels: Range<usize>,
     cols: Range<usize>,
 ) {
-    let (cin, hw, nr) = (layer.cin, layer.hw, 2 * L::N);
-    let chunk = ((CHUNK_BYTES / (4 * cin)) / nr * nr).max(nr);
-    let mut c0 = cols.start;
-    while c0 < cols.end {
-        let c1 = (c0 + chunk).min(cols.end);
-        for p in panels.clone() {
-            let w = layer.packed.as_ptr().add(p * cin * MR);
-            for n in (c0..c1).step_by(nr) {
-                let acc = tile::<L, 2>(cin, img.x.add(n), hw, w);
-                store_full::<L, ACT>(layer, img, p * MR, n, &acc);
+    // SAFETY: the caller upholds this function's `# Safety` contract.
+    unsafe {
+        let (cin, hw, nr) = (layer.cin, layer.hw, 2 * L::N);
+        let chunk = ((CHUNK_BYTES / (4 * cin)) / nr * nr).max(nr);
+        let mut c0 = cols.start;
+        while c0 < cols.end {
+            let c1 = (c0 + chunk).min(cols.end);
+            for p in panels.clone() {
+                let w = layer.packed.as_ptr().add(p * cin * MR);
+                for n in (c0..c1).step_by(nr) {
+                    let acc = tile::<L, 2>(cin, img.x.add(n), hw, w);
+                    store_full::<L, ACT>(layer, img, p * MR, n, &acc);
+                }
             }
+            c0 = c1;
         }
-        c0 = c1;
     }
 }
 
 /// [`region`] on a packed copy of each chunk of columns (scaled per input
 /// channel when `img.scale` is set; the last partial tile zero-padded).
+///
+/// # Safety
+/// As [`region`].
 #[inline(always)]
 unsafe fn packed<L: Lanes, const ACT: u8>(
     layer: &Layer,
@@ -130,39 +142,42 @@ unsafe fn packed<L: Lanes, const ACT: u8>(
     panels: Range<usize>,
     cols: Range<usize>,
 ) {
-    let (cin, nr) = (layer.cin, 2 * L::N);
-    let chunk = ((CHUNK_BYTES / (4 * cin)) / nr * nr)
-        .max(nr)
-        .min(cols.len().next_multiple_of(nr));
-    // Taken out of the thread-local rather than used in a `with` closure: a
-    // closure does not inherit the caller's `target_feature`, and the
-    // kernels would not inline into it.
-    let mut buf = PACKED_X.take();
-    let xs = aligned(&mut buf, cin * chunk);
-    let mut c0 = cols.start;
-    while c0 < cols.end {
-        let width = chunk.min(cols.end - c0);
-        pack_columns(layer, img, c0, width, nr, xs);
-        for p in panels.clone() {
-            let w = layer.packed.as_ptr().add(p * cin * MR);
-            for t in 0..width.div_ceil(nr) {
-                let (n, len) = (c0 + t * nr, nr.min(width - t * nr));
-                let x = xs.as_ptr().add(t * cin * nr);
-                if len == nr {
-                    let acc = tile::<L, 2>(cin, x, nr, w);
-                    store_full::<L, ACT>(layer, img, p * MR, n, &acc);
-                } else if len <= L::N {
-                    let acc = tile::<L, 1>(cin, x, nr, w);
-                    store_part::<L, ACT, 1>(layer, img, p * MR, n, len, &acc);
-                } else {
-                    let acc = tile::<L, 2>(cin, x, nr, w);
-                    store_part::<L, ACT, 2>(layer, img, p * MR, n, len, &acc);
+    // SAFETY: the caller upholds this function's `# Safety` contract.
+    unsafe {
+        let (cin, nr) = (layer.cin, 2 * L::N);
+        let chunk = ((CHUNK_BYTES / (4 * cin)) / nr * nr)
+            .max(nr)
+            .min(cols.len().next_multiple_of(nr));
+        // Taken out of the thread-local rather than used in a `with` closure: a
+        // closure does not inherit the caller's `target_feature`, and the
+        // kernels would not inline into it.
+        let mut buf = PACKED_X.take();
+        let xs = aligned(&mut buf, cin * chunk);
+        let mut c0 = cols.start;
+        while c0 < cols.end {
+            let width = chunk.min(cols.end - c0);
+            pack_columns(layer, img, c0, width, nr, xs);
+            for p in panels.clone() {
+                let w = layer.packed.as_ptr().add(p * cin * MR);
+                for t in 0..width.div_ceil(nr) {
+                    let (n, len) = (c0 + t * nr, nr.min(width - t * nr));
+                    let x = xs.as_ptr().add(t * cin * nr);
+                    if len == nr {
+                        let acc = tile::<L, 2>(cin, x, nr, w);
+                        store_full::<L, ACT>(layer, img, p * MR, n, &acc);
+                    } else if len <= L::N {
+                        let acc = tile::<L, 1>(cin, x, nr, w);
+                        store_part::<L, ACT, 1>(layer, img, p * MR, n, len, &acc);
+                    } else {
+                        let acc = tile::<L, 2>(cin, x, nr, w);
+                        store_part::<L, ACT, 2>(layer, img, p * MR, n, len, &acc);
+                    }
                 }
             }
+            c0 += width;
         }
-        c0 += width;
+        PACKED_X.set(buf);
     }
-    PACKED_X.set(buf);
 }
 
 thread_local! {
@@ -195,25 +210,32 @@ unsafe fn pack_columns(
     nr: usize,
     xs: &mut [f32],
 ) {
-    let cin = layer.cin;
-    for k in 0..cin {
-        let row = std::slice::from_raw_parts(img.x.add(k * layer.hw + c0), width);
-        let s = if img.scale.is_null() {
-            1.0
-        } else {
-            *img.scale.add(k)
-        };
-        for (t, src) in row.chunks(nr).enumerate() {
-            let dst = &mut xs[(t * cin + k) * nr..][..nr];
-            for (d, &v) in dst.iter_mut().zip(src) {
-                *d = v * s;
+    // SAFETY: the caller upholds this function's `# Safety` contract.
+    unsafe {
+        let cin = layer.cin;
+        for k in 0..cin {
+            let row = std::slice::from_raw_parts(img.x.add(k * layer.hw + c0), width);
+            let s = if img.scale.is_null() {
+                1.0
+            } else {
+                *img.scale.add(k)
+            };
+            for (t, src) in row.chunks(nr).enumerate() {
+                let dst = &mut xs[(t * cin + k) * nr..][..nr];
+                for (d, &v) in dst.iter_mut().zip(src) {
+                    *d = v * s;
+                }
+                dst[src.len()..].fill(0.0);
             }
-            dst[src.len()..].fill(0.0);
         }
     }
 }
 
 /// `MR` output channels × `V` vectors of pixels: `Σ_k w[k, r] · x[k·stride ..]`.
+///
+/// # Safety
+/// `x` is readable for `V·L::N` floats at each of the `cin` rows `stride` apart, `w` for
+/// `cin·MR` floats, and `L` is supported by the CPU.
 #[inline(always)]
 unsafe fn tile<L: Lanes, const V: usize>(
     cin: usize,
@@ -221,22 +243,29 @@ unsafe fn tile<L: Lanes, const V: usize>(
     stride: usize,
     w: *const f32,
 ) -> [[L::V; V]; MR] {
-    let mut acc = [[L::splat(0.0); V]; MR];
-    for k in 0..cin {
-        let xk = x.add(k * stride);
-        let xv: [L::V; V] = std::array::from_fn(|v| L::load(xk.add(v * L::N)));
-        let wk = w.add(k * MR);
-        for (r, a) in acc.iter_mut().enumerate() {
-            let b = L::splat(*wk.add(r));
-            for (a, &x) in a.iter_mut().zip(&xv) {
-                *a = L::mul_add(*a, b, x);
+    // SAFETY: the caller upholds this function's `# Safety` contract.
+    unsafe {
+        let mut acc = [[L::splat(0.0); V]; MR];
+        for k in 0..cin {
+            let xk = x.add(k * stride);
+            let xv: [L::V; V] = std::array::from_fn(|v| L::load(xk.add(v * L::N)));
+            let wk = w.add(k * MR);
+            for (r, a) in acc.iter_mut().enumerate() {
+                let b = L::splat(*wk.add(r));
+                for (a, &x) in a.iter_mut().zip(&xv) {
+                    *a = L::mul_add(*a, b, x);
+                }
             }
         }
+        acc
     }
-    acc
 }
 
 /// Bias, activation and residual in registers, then one store per vector.
+///
+/// # Safety
+/// Output rows `first..first + MR` (clipped to `cout`) × pixels `n..n + 2·L::N` are in
+/// `img.out` (and in `img.residual` when set), written by no other thread; `L` is supported.
 #[inline(always)]
 unsafe fn store_full<L: Lanes, const ACT: u8>(
     layer: &Layer,
@@ -245,20 +274,26 @@ unsafe fn store_full<L: Lanes, const ACT: u8>(
     n: usize,
     acc: &[[L::V; 2]; MR],
 ) {
-    for (r, a) in acc.iter().enumerate().take(layer.cout.saturating_sub(m0)) {
-        let b = L::splat(layer.bias[m0 + r]);
-        let at = (m0 + r) * layer.hw + n;
-        for (h, &v) in a.iter().enumerate() {
-            let mut y = activate::<L, ACT>(L::add(v, b));
-            if !img.residual.is_null() {
-                y = L::add(y, L::load(img.residual.add(at + h * L::N)));
+    // SAFETY: the caller upholds this function's `# Safety` contract.
+    unsafe {
+        for (r, a) in acc.iter().enumerate().take(layer.cout.saturating_sub(m0)) {
+            let b = L::splat(layer.bias[m0 + r]);
+            let at = (m0 + r) * layer.hw + n;
+            for (h, &v) in a.iter().enumerate() {
+                let mut y = activate::<L, ACT>(L::add(v, b));
+                if !img.residual.is_null() {
+                    y = L::add(y, L::load(img.residual.add(at + h * L::N)));
+                }
+                L::store(img.out.add(at + h * L::N), y);
             }
-            L::store(img.out.add(at + h * L::N), y);
         }
     }
 }
 
 /// Like [`store_full`] for the first `width` pixels only.
+///
+/// # Safety
+/// As [`store_full`] for pixels `n..n + width`.
 #[inline(always)]
 unsafe fn store_part<L: Lanes, const ACT: u8, const V: usize>(
     layer: &Layer,
@@ -268,23 +303,26 @@ unsafe fn store_part<L: Lanes, const ACT: u8, const V: usize>(
     width: usize,
     acc: &[[L::V; V]; MR],
 ) {
-    let mut row = [0f32; 32];
-    for (r, a) in acc.iter().enumerate().take(layer.cout.saturating_sub(m0)) {
-        let b = L::splat(layer.bias[m0 + r]);
-        for (h, &v) in a.iter().enumerate() {
-            L::store(
-                row.as_mut_ptr().add(h * L::N),
-                activate::<L, ACT>(L::add(v, b)),
-            );
-        }
-        let at = (m0 + r) * layer.hw + n;
-        for (j, &y) in row[..width].iter().enumerate() {
-            let res = if img.residual.is_null() {
-                0.0
-            } else {
-                *img.residual.add(at + j)
-            };
-            *img.out.add(at + j) = y + res;
+    // SAFETY: the caller upholds this function's `# Safety` contract.
+    unsafe {
+        let mut row = [0f32; 32];
+        for (r, a) in acc.iter().enumerate().take(layer.cout.saturating_sub(m0)) {
+            let b = L::splat(layer.bias[m0 + r]);
+            for (h, &v) in a.iter().enumerate() {
+                L::store(
+                    row.as_mut_ptr().add(h * L::N),
+                    activate::<L, ACT>(L::add(v, b)),
+                );
+            }
+            let at = (m0 + r) * layer.hw + n;
+            for (j, &y) in row[..width].iter().enumerate() {
+                let res = if img.residual.is_null() {
+                    0.0
+                } else {
+                    *img.residual.add(at + j)
+                };
+                *img.out.add(at + j) = y + res;
+            }
         }
     }
 }

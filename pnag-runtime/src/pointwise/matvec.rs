@@ -70,10 +70,12 @@ impl MatVec {
         Ok([x[0], self.bias.len(), 1, 1])
     }
 
+    /// Input features.
     pub fn input_channels(&self) -> usize {
         self.cin
     }
 
+    /// Output features.
     pub fn output_channels(&self) -> usize {
         self.bias.len()
     }
@@ -136,35 +138,38 @@ unsafe fn rows_kernel<L: Lanes, const ACT: u8>(
     rows: std::ops::Range<usize>,
     out: &mut [f32],
 ) {
-    let cin = op.cin;
-    let kv = cin / L::N * L::N;
-    let quarter = rows.len().div_ceil(ROWS);
-    for i in 0..quarter {
-        // Offsets (within `rows`) of this step's rows; the last quarter may run out.
-        let at: [usize; ROWS] = std::array::from_fn(|j| j * quarter + i);
-        let n = at.iter().take_while(|&&o| o < rows.len()).count();
-        let w: [*const f32; ROWS] = std::array::from_fn(|j| {
-            op.weights
-                .as_ptr()
-                .add((rows.start + at[j].min(rows.len() - 1)) * cin)
-        });
-        let mut acc = [L::splat(0.0); ROWS];
-        for k in (0..kv).step_by(L::N) {
-            let xv = L::load(x.as_ptr().add(k));
-            for (a, w) in acc.iter_mut().zip(&w).take(n) {
-                *a = L::mul_add(*a, L::load(w.add(k)), xv);
+    // SAFETY: the caller upholds this function's `# Safety` contract.
+    unsafe {
+        let cin = op.cin;
+        let kv = cin / L::N * L::N;
+        let quarter = rows.len().div_ceil(ROWS);
+        for i in 0..quarter {
+            // Offsets (within `rows`) of this step's rows; the last quarter may run out.
+            let at: [usize; ROWS] = std::array::from_fn(|j| j * quarter + i);
+            let n = at.iter().take_while(|&&o| o < rows.len()).count();
+            let w: [*const f32; ROWS] = std::array::from_fn(|j| {
+                op.weights
+                    .as_ptr()
+                    .add((rows.start + at[j].min(rows.len() - 1)) * cin)
+            });
+            let mut acc = [L::splat(0.0); ROWS];
+            for k in (0..kv).step_by(L::N) {
+                let xv = L::load(x.as_ptr().add(k));
+                for (a, w) in acc.iter_mut().zip(&w).take(n) {
+                    *a = L::mul_add(*a, L::load(w.add(k)), xv);
+                }
             }
-        }
-        for ((a, w), &o) in acc.iter().zip(&w).zip(&at).take(n) {
-            let mut lanes = [0f32; 16];
-            L::store(lanes.as_mut_ptr(), *a);
-            let mut y = lanes[..L::N].iter().sum::<f32>() + op.bias[rows.start + o];
-            for (k, &xk) in x.iter().enumerate().skip(kv) {
-                y += *w.add(k) * xk;
+            for ((a, w), &o) in acc.iter().zip(&w).zip(&at).take(n) {
+                let mut lanes = [0f32; 16];
+                L::store(lanes.as_mut_ptr(), *a);
+                let mut y = lanes[..L::N].iter().sum::<f32>() + op.bias[rows.start + o];
+                for (k, &xk) in x.iter().enumerate().skip(kv) {
+                    y += *w.add(k) * xk;
+                }
+                let mut v = [0f32; 16];
+                L::store(v.as_mut_ptr(), activate::<L, ACT>(L::splat(y)));
+                out[o] = v[0];
             }
-            let mut v = [0f32; 16];
-            L::store(v.as_mut_ptr(), activate::<L, ACT>(L::splat(y)));
-            out[o] = v[0];
         }
     }
 }

@@ -5,7 +5,7 @@
 //! subnet's time (26 GMAC/s on the largest subnet, 16 on the smallest, where
 //! its activations-packing pass and small `k` dominate). [`PointwiseConv`]
 //! computes `act(W · x + b) (+ residual)` per image directly on NCHW data
-//! (see [`kernel`]): one pass over the activations, no packing, the
+//! (see `kernel.rs`): one pass over the activations, no packing, the
 //! epilogue in registers. Output channels (or pixels, whichever operand is
 //! the larger) are split over tract's thread pool. [`Im2colConv`] runs the
 //! stem's 3×3 conv through the same kernel; [`MatVec`] runs the head's fully
@@ -101,9 +101,11 @@ impl PointwiseConv {
         1 + self.input_scale as usize + self.residual as usize
     }
 
+    /// Input channels.
     pub fn input_channels(&self) -> usize {
         self.cin
     }
+    /// Output channels.
     pub fn output_channels(&self) -> usize {
         self.bias.len()
     }

@@ -60,6 +60,7 @@ impl SqueezeExcite {
         }
     }
 
+    /// Channels scaled.
     pub fn channels(&self) -> usize {
         self.reduce.input_channels()
     }
