@@ -145,3 +145,88 @@ impl Selection {
         self.networks.iter().map(|n| n.name.as_str()).collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(name: &str, text: &str) -> PathBuf {
+        let dir =
+            std::env::temp_dir().join(format!("pnag-selection-{}-{name}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("selection.json");
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    const NET: &str = r#"{"name": "fast", "budget": 20.0, "unit": "ms",
+        "arch": "2,2,2,2,2:3,3,0,0,3,3,0,0,3,3,0,0,3,3,0,0,3,3,0,0:3,3,0,0,3,3,0,0,3,3,0,0,3,3,0,0,3,3,0,0",
+        "width": "1.2", "resolution": 224, "predicted_cost": 12.0, "predicted_top1": 77.7, "macs": 1,
+        "params": 1, "chosen_by": "test", "weights_file": "w.safetensors",
+        "weights_origin": "synthetic (untrained, seed 0)", "synthetic_seed": 0}"#;
+
+    fn selection(runtime: &str, net: &str) -> String {
+        format!(
+            r#"{{"format": {SELECTION_FORMAT}, "targets": "t.toml", "device": "host", "runtime": "{runtime}",
+            "cuda_fallback": false, "threads": 1, "networks": [{net}]}}"#
+        )
+    }
+
+    #[test]
+    fn a_selection_reads_back_typed() {
+        let path = write("ok", &selection("cuda", NET));
+        let sel = Selection::read(&path).unwrap();
+        assert_eq!(sel.runtime, RuntimeKind::Cuda);
+        let net = sel.network("fast").unwrap();
+        assert_eq!((net.unit, net.width), (CostUnit::Ms, Width::W1_2));
+        assert_eq!(net.arch, Arch::smallest());
+        // Written and read back: the same value.
+        let json = serde_json::to_string(&sel).unwrap();
+        assert_eq!(serde_json::from_str::<Selection>(&json).unwrap(), sel);
+    }
+
+    #[test]
+    fn values_outside_their_types_are_refused_naming_the_file() {
+        let bad_arch = NET.replace("2,2,2,2,2:", "2,2,2,2,5:");
+        let bad_unit = NET.replace(r#""unit": "ms""#, r#""unit": "seconds""#);
+        for (name, text, expected) in [
+            (
+                "arch",
+                selection("cpu", &bad_arch),
+                "depth 5 is not in the space",
+            ),
+            (
+                "unit",
+                selection("cpu", &bad_unit),
+                "unknown variant `seconds`",
+            ),
+            ("runtime", selection("tpu", NET), "unknown variant `tpu`"),
+            (
+                "width",
+                selection("cpu", &NET.replace(r#""1.2""#, r#""1.5""#)),
+                "width 1.5",
+            ),
+        ] {
+            let path = write(name, &text);
+            let err = Selection::read(&path).unwrap_err();
+            assert!(
+                matches!(err, SelectionError::Invalid { .. }),
+                "{name}: {err}"
+            );
+            let msg = err.to_string();
+            assert!(
+                msg.contains(&path.display().to_string()) && msg.contains(expected),
+                "{name}: {msg}"
+            );
+        }
+        let old = write(
+            "format",
+            &selection("cpu", NET)
+                .replace(&format!("\"format\": {SELECTION_FORMAT}"), "\"format\": 1"),
+        );
+        assert!(matches!(
+            Selection::read(&old),
+            Err(SelectionError::Format { found: 1, .. })
+        ));
+    }
+}
