@@ -9,9 +9,10 @@ cd "$(dirname "$0")/.."
 cargo package --locked --allow-dirty --no-verify -q \
     -p pnag-runtime -p pnag-macros -p pnag-build -p pnag-cli
 ls -l target/package/*.crate
+ROOT="$PWD"
 CHECK="$(mktemp -d)"
 trap 'rm -rf "$CHECK"' EXIT
 tar xzf target/package/pnag-build-0.1.0.crate -C "$CHECK"
 (cd "$CHECK/pnag-build-0.1.0" && CARGO_TARGET_DIR="$CHECK/target" cargo check -q \
-    --config "patch.crates-io.pnag-runtime.path='$PWD/pnag-runtime'")
+    --config "patch.crates-io.pnag-runtime.path='$ROOT/pnag-runtime'")
 echo "pnag-build builds from its package alone"
