@@ -21,7 +21,11 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use pnag_runtime::selection::{selection_path, SelectedNetwork, Selection, SELECTION_FORMAT};
+use std::collections::HashSet;
+
+use pnag_runtime::selection::{
+    content_hash, selection_path, SelectedNetwork, Selection, SELECTION_FORMAT,
+};
 use pnag_runtime::weights::write_atomic;
 use pnag_runtime::{ArchError, NetworkSpec, RuntimeError, Weights, WeightsSource, Width};
 
@@ -410,6 +414,7 @@ impl Config {
                 source,
             })
         })?;
+        remove_temporaries(&dir);
         let ctx = BudgetContext {
             targets: &targets,
             generator: &generator,
@@ -421,8 +426,9 @@ impl Config {
         };
         let mut networks = Vec::new();
         let mut problems = Vec::new();
-        for (i, budget) in targets.budgets.iter().enumerate() {
-            match self.select(&ctx, i, budget) {
+        let mut written = HashSet::new();
+        for budget in &targets.budgets {
+            match self.select(&ctx, budget, &mut written) {
                 Ok(network) => networks.push(network),
                 Err(source) => problems.push(BuildProblem::Budget {
                     at: targets.at(budget.line),
@@ -443,9 +449,12 @@ impl Config {
             threads: targets.threads,
             networks,
         };
+        // The commit point: the weights files are complete (each written atomically under a
+        // name no earlier selection uses for other bytes); one rename switches to the new set.
         let json = serde_json::to_string_pretty(&selection).expect("selection serializes");
         write_atomic(&selection_path(&out_dir), json.as_bytes())
             .map_err(|e| BuildError::one(BuildProblem::Write(e)))?;
+        remove_unreferenced(&dir, &selection);
         Ok(selection)
     }
 }
@@ -466,8 +475,8 @@ impl Config {
     fn select(
         &self,
         ctx: &BudgetContext<'_>,
-        index: usize,
         budget: &Budget,
+        written: &mut HashSet<String>,
     ) -> Result<SelectedNetwork, BudgetError> {
         let t = ctx.targets;
         let generated = ctx
@@ -497,10 +506,13 @@ impl Config {
                 })?
             }
         };
-        let file = ctx
-            .dir
-            .join(format!("{index}-{}.safetensors", file_stem(&budget.name)));
-        write_atomic(&file, &weights.to_safetensors()).map_err(BudgetError::Write)?;
+        // Named by content: budgets that chose the same subnet (and weights) share one file.
+        let bytes = weights.to_safetensors();
+        let hash = content_hash(&bytes);
+        let file = ctx.dir.join(format!("{hash}.safetensors"));
+        if written.insert(hash.clone()) {
+            write_atomic(&file, &bytes).map_err(BudgetError::Write)?;
+        }
         Ok(SelectedNetwork {
             name: budget.name.clone(),
             budget: budget.value,
@@ -514,6 +526,7 @@ impl Config {
             params: spec.params(),
             chosen_by: ctx.chosen_by.into(),
             weights_file: absolute(&file),
+            weights_hash: hash,
             weights_origin: weights.source.origin(),
             synthetic_seed: match weights.source {
                 WeightsSource::Synthetic { seed } => Some(seed),
@@ -523,17 +536,32 @@ impl Config {
     }
 }
 
-/// A file name for a budget name (names are free text in the TOML).
-fn file_stem(name: &str) -> String {
-    name.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
+/// Removes temporary files a killed earlier run left in the output directory (cargo never
+/// runs two build scripts of one crate in one `OUT_DIR` at once).
+fn remove_temporaries(dir: &Path) {
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with('.') && name.contains(".tmp") {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
+/// After the new selection is committed: weights files it does not name are stale.
+fn remove_unreferenced(dir: &Path, selection: &Selection) {
+    let keep: Vec<PathBuf> = selection
+        .networks
+        .iter()
+        .map(|n| PathBuf::from(&n.weights_file))
+        .collect();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        let stale = path.extension().is_some_and(|e| e == "safetensors")
+            && !keep.iter().any(|k| k.file_name() == path.file_name());
+        if stale {
+            let _ = std::fs::remove_file(path);
+        }
+    }
 }
 
 fn absolute(p: &Path) -> String {

@@ -189,6 +189,9 @@ pub fn decode(target: Target, mean: f64, std: f64, raw: f32) -> f64 {
 pub struct Manifest {
     /// The predictor's name.
     pub name: String,
+    /// Content hash (FNV-1a 64) of the weights file trained with this manifest.
+    #[serde(default)]
+    pub weights_hash: String,
     /// `latency` or `accuracy`.
     pub kind: String,
     /// What the number means, e.g. "ms per batch of 64 on a TITAN Xp".
@@ -275,6 +278,16 @@ impl LearnedPredictor {
                 path: origin.into(),
                 reason: e.to_string(),
             })?;
+        let found = pnag_runtime::selection::content_hash(weights);
+        if found != manifest.weights_hash {
+            return Err(PredictorError::Manifest {
+                path: origin.into(),
+                reason: format!(
+                    "`weights_hash` is `{}`, but the weights file hashes to {found}: it belongs to another training (retrain or re-save)",
+                    manifest.weights_hash
+                ),
+            });
+        }
         let names: Vec<String> = (0..=manifest.hidden.len())
             .map(|i| format!("layers.{i}"))
             .collect();
@@ -337,8 +350,12 @@ impl LearnedPredictor {
             Some(("pnag.predictor", self.manifest.name.clone())),
         );
         let name = &self.manifest.name;
+        let manifest = Manifest {
+            weights_hash: pnag_runtime::selection::content_hash(&bytes),
+            ..self.manifest.clone()
+        };
         pnag_runtime::weights::write_atomic(&dir.join(format!("{name}.safetensors")), &bytes)?;
-        let json = serde_json::to_string_pretty(&self.manifest).expect("manifest serializes");
+        let json = serde_json::to_string_pretty(&manifest).expect("manifest serializes");
         pnag_runtime::weights::write_atomic(&dir.join(format!("{name}.json")), json.as_bytes())?;
         Ok(())
     }

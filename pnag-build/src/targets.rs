@@ -34,6 +34,17 @@ use toml::Spanned;
 
 use crate::cost::DEVICES;
 
+/// Most worker threads a network may be given (targets files and the `pnag` CLI alike).
+pub const MAX_THREADS: usize = 256;
+
+/// Most budgets one targets file may list. Each budget embeds its own network (20–45 MB of
+/// f32 weights), so 64 already means gigabytes of binaries; more is a mistake, not a plan.
+pub const MAX_BUDGETS: usize = 64;
+
+/// Longest budget name, in characters: it becomes a Rust-facing name (`network!(..,
+/// budget = "..")`) and part of a file name under `OUT_DIR`.
+pub const MAX_NAME_CHARS: usize = 64;
+
 /// One problem in a targets file, located as precisely as the file allows.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TargetsError {
@@ -272,12 +283,14 @@ impl Targets {
         };
         let threads = match &raw.threads {
             None => 1,
-            Some(t) if *t.get_ref() >= 1 && *t.get_ref() <= 256 => *t.get_ref() as usize,
+            Some(t) if *t.get_ref() >= 1 && *t.get_ref() <= MAX_THREADS as i64 => {
+                *t.get_ref() as usize
+            }
             Some(t) => {
                 c.error(
                     Some(t.span()),
                     "threads",
-                    format!("{} threads; expected 1..=256", t.get_ref()),
+                    format!("{} threads; expected 1..={MAX_THREADS}", t.get_ref()),
                 );
                 1
             }
@@ -296,6 +309,14 @@ impl Targets {
                 "no budgets: add at least one [[budget]] table with `name` and `latency_ms`",
             ),
             Some(list) if list.is_empty() => c.error(None, "budget", "no budgets"),
+            Some(list) if list.len() > MAX_BUDGETS => c.error(
+                Some(list[MAX_BUDGETS].span()),
+                "budget",
+                format!(
+                    "{} budgets; at most {MAX_BUDGETS} per targets file (each embeds its own network)",
+                    list.len()
+                ),
+            ),
             Some(list) => {
                 let mut names = Vec::new();
                 for b in list {
@@ -393,6 +414,17 @@ fn check_budget(
     let mut ok = true;
     if name.trim().is_empty() {
         c.error(Some(raw.name.span()), "budget.name", "empty name");
+        ok = false;
+    } else if name.chars().count() > MAX_NAME_CHARS {
+        let shown: String = name.chars().take(24).collect();
+        c.error(
+            Some(raw.name.span()),
+            "budget.name",
+            format!(
+                "name `{shown}…` has {} characters; at most {MAX_NAME_CHARS}",
+                name.chars().count()
+            ),
+        );
         ok = false;
     } else if seen.contains(&name) {
         c.error(
@@ -518,6 +550,20 @@ mod tests {
         let e = errors("device = \"note10\"\nlatency = 3\n");
         assert!(
             e[0].starts_with("t.toml:2:1: unknown field `latency`"),
+            "{}",
+            e[0]
+        );
+        let long = "x".repeat(MAX_NAME_CHARS + 1);
+        let e = errors(&format!(
+            "device = \"host\"\n[[budget]]\nname = \"{long}\"\nlatency_ms = 20\n"
+        ));
+        assert!(e[0].starts_with("t.toml:3:8: `budget.name`: name `xxxxxxxxxxxxxxxxxxxxxxxx…` has 65 characters; at most 64"), "{}", e[0]);
+        let many: String = (0..=MAX_BUDGETS)
+            .map(|i| format!("[[budget]]\nname = \"b{i}\"\nlatency_ms = 20\n"))
+            .collect();
+        let e = errors(&format!("device = \"host\"\n{many}"));
+        assert!(
+            e[0].contains("65 budgets; at most 64 per targets file"),
             "{}",
             e[0]
         );

@@ -73,14 +73,77 @@ fn each_budget_gets_the_generators_answer_and_only_its_weights() {
 #[test]
 fn same_file_same_bytes() {
     let (a, b) = (tmp("same-a"), tmp("same-b"));
-    compile(&a, NOTE10).unwrap();
-    compile(&b, NOTE10).unwrap();
-    for f in ["0-fast.safetensors", "1-big.safetensors"] {
+    let (sa, sb) = (compile(&a, NOTE10).unwrap(), compile(&b, NOTE10).unwrap());
+    for (na, nb) in sa.networks.iter().zip(&sb.networks) {
+        // Content-addressed: the same bytes get the same name in any OUT_DIR.
+        assert_eq!(na.weights_hash, nb.weights_hash);
+        let bytes = std::fs::read(&na.weights_file).unwrap();
+        assert_eq!(bytes, std::fs::read(&nb.weights_file).unwrap());
         assert_eq!(
-            std::fs::read(a.join("out/pnag").join(f)).unwrap(),
-            std::fs::read(b.join("out/pnag").join(f)).unwrap()
+            pnag_runtime::selection::content_hash(&bytes),
+            na.weights_hash
         );
+        assert!(na
+            .weights_file
+            .ends_with(&format!("{}.safetensors", na.weights_hash)));
     }
+}
+
+#[test]
+fn budgets_that_choose_the_same_subnet_share_one_weights_file() {
+    let dir = tmp("shared");
+    let toml = "device = \"note10\"\n[[budget]]\nname = \"a\"\nlatency_ms = 40\n[[budget]]\nname = \"b\"\nlatency_ms = 40\n[[budget]]\nname = \"c\"\nlatency_ms = 60\n";
+    let sel = compile(&dir, toml).unwrap();
+    let n = &sel.networks;
+    assert_eq!(
+        (n[0].arch, &n[0].weights_file),
+        (n[1].arch, &n[1].weights_file)
+    );
+    assert_ne!(n[0].weights_file, n[2].weights_file);
+    assert_eq!(weight_files(&dir).len(), 2, "one file per distinct subnet");
+}
+
+/// A second build into the same OUT_DIR never rewrites a file the first selection names
+/// (names are content hashes), and once its selection is committed the files only the first
+/// one named are gone; no temporary file is left behind.
+#[test]
+fn a_rebuild_commits_its_selection_then_removes_stale_weights() {
+    let dir = tmp("rebuild");
+    let first = compile(&dir, NOTE10).unwrap();
+    let only_fast = "device = \"note10\"\nseed = 3\n[[budget]]\nname = \"fast\"\nlatency_ms = 25\n[[budget]]\nname = \"other\"\nlatency_ms = 33\n";
+    let second = compile(&dir, only_fast).unwrap();
+    assert_eq!(
+        first.networks[0].weights_file,
+        second.networks[0].weights_file
+    );
+    let mut named: Vec<String> = second
+        .networks
+        .iter()
+        .map(|n| n.weights_file.clone())
+        .collect();
+    named.sort();
+    named.dedup();
+    assert_eq!(weight_files(&dir), named);
+    assert!(!std::path::Path::new(&first.networks[1].weights_file).exists());
+    // A temporary file a killed run left behind is removed by the next run.
+    let leftover = dir.join("out/pnag/.x.safetensors.tmp12345");
+    std::fs::write(&leftover, b"partial").unwrap();
+    compile(&dir, only_fast).unwrap();
+    assert!(!leftover.exists());
+    let sel = Selection::read(&selection_path(&dir.join("out"))).unwrap();
+    assert_eq!(sel, second);
+}
+
+/// The `.safetensors` files in a test's OUT_DIR, sorted, as absolute paths.
+fn weight_files(dir: &Path) -> Vec<String> {
+    let mut files: Vec<String> = std::fs::read_dir(dir.join("out/pnag"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "safetensors"))
+        .map(|p| std::path::absolute(p).unwrap().display().to_string())
+        .collect();
+    files.sort();
+    files
 }
 
 #[test]

@@ -298,3 +298,50 @@ fn missing_corrupt_or_foreign_models_are_refused() {
     );
     std::fs::remove_dir_all(&tmp).ok();
 }
+
+/// A manifest only loads the weights it was trained with (issue: one device's
+/// `generator.json` beside another device's `generator.safetensors` used to generate).
+#[test]
+fn a_manifest_refuses_another_trainings_weights() {
+    let dir = std::env::temp_dir().join(format!("pnag-gen-mixed-{}", std::process::id()));
+    copy_model("note10", &dir);
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("models/titan-xp")
+            .join(WEIGHTS_FILE),
+        dir.join(WEIGHTS_FILE),
+    )
+    .unwrap();
+    let err = Generator::load(&dir).unwrap_err().to_string();
+    assert!(
+        err.contains("belong to another training") && err.contains("weights_hash"),
+        "{err}"
+    );
+    // Every shipped generator names its own weights.
+    for device in DEVICES {
+        Generator::embedded(device).unwrap();
+    }
+}
+
+#[test]
+fn numbers_in_messages_have_sensible_precision() {
+    use pnag_build::generator::num;
+    assert_eq!(
+        [
+            num(25.0),
+            num(40.5),
+            num(1e308),
+            num(1e-4),
+            num(0.0),
+            num(f64::NAN)
+        ],
+        ["25", "40.5", "1e308", "1e-4", "0", "NaN"]
+    );
+    let g = Generator::embedded("note10").unwrap();
+    let objective = Objective::new("note10", DEFAULT_WIDTH, DEFAULT_RESOLUTION).unwrap();
+    let above = g
+        .generate(&objective, 1e308, &GenerateOptions::default())
+        .unwrap();
+    let warning = above.warning.unwrap();
+    assert!(warning.starts_with("budget 1e308 ms is above"), "{warning}");
+}

@@ -223,6 +223,29 @@ fn from_selection(budget: &LitStr) -> syn::Result<Chosen> {
             ),
         ));
     };
+    // The weights must be the bytes the selection was written with (not a later build's).
+    let bytes = std::fs::read(&net.weights_file).map_err(|e| {
+        err(
+            span,
+            format!(
+                "weights `{}` of budget `{name}` cannot be read ({e}): rebuild so build.rs writes them again",
+                net.weights_file
+            ),
+        )
+    })?;
+    let found = pnag_runtime::selection::content_hash(&bytes);
+    if found != net.weights_hash {
+        return Err(err(
+            span,
+            format!(
+                "weights `{}` of budget `{name}` have content hash {found}, the selection `{}` says {}: \
+                 the file changed after build.rs wrote it; rebuild",
+                net.weights_file,
+                path.display(),
+                net.weights_hash
+            ),
+        ));
+    }
     // Arch and width were validated when the selection was read (typed fields).
     Ok(Chosen {
         arch: net.arch,

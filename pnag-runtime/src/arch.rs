@@ -359,8 +359,22 @@ impl Arch {
 /// The three groups of an arch string: depths per stage, kernel sizes and expand ratios per slot.
 type ArchGroups = ([u8; STAGES], [u8; SLOTS], [u8; SLOTS]);
 
+/// At most this many characters of a bad arch string are echoed in an error.
+const ECHO_CHARS: usize = 120;
+
+/// `s` for an error message: whole when short, else its start and its length.
+fn excerpt(s: &str) -> String {
+    let n = s.chars().count();
+    if n <= ECHO_CHARS {
+        s.to_string()
+    } else {
+        let head: String = s.chars().take(ECHO_CHARS).collect();
+        format!("{head}… ({n} characters)")
+    }
+}
+
 fn parse_groups(s: &str) -> Result<ArchGroups, ArchError> {
-    let input = s.to_string();
+    let input = excerpt(s);
     let groups: Vec<&str> = s.trim().split(':').collect();
     if groups.len() != 3 {
         return Err(ArchError::Groups {
@@ -388,7 +402,7 @@ fn parse_groups(s: &str) -> Result<ArchGroups, ArchError> {
                 input: input.into(),
                 group,
                 index: i + 1,
-                token: t.to_string(),
+                token: excerpt(t),
             })?;
         }
         Ok(out)
@@ -428,6 +442,17 @@ impl fmt::Display for Arch {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_huge_bad_string_is_echoed_once_and_truncated() {
+        let huge = "2,".repeat(60_000);
+        let msg = Arch::parse(&huge).unwrap_err().to_string();
+        assert!(msg.len() < 400, "{} bytes", msg.len());
+        assert!(msg.contains("(120000 characters)"), "{msg}");
+        let token = format!("2,2,2,2,{}:{}", "9".repeat(5000), "3,".repeat(19));
+        let msg = Arch::parse(&token).unwrap_err().to_string();
+        assert!(msg.len() < 600, "{} bytes: {msg}", msg.len());
+    }
 
     const TUTORIAL: &str =
         "2,2,3,4,3:5,3,0,0,5,3,0,0,7,7,3,0,5,5,7,3,3,3,5,0:3,3,0,0,4,4,0,0,6,3,4,0,4,4,4,3,6,6,6,0";

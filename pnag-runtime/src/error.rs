@@ -74,6 +74,20 @@ pub enum RuntimeError {
         /// The dtype found.
         found: String,
     },
+    /// A tensor holds NaN or an infinity: refused, since it would poison every output.
+    #[error("weights {origin}: tensor `{name}` holds {count} non-finite value(s) (first: {value} at flat index {index}); refusing NaN / infinite weights")]
+    NonFinite {
+        /// Where the weights came from.
+        origin: String,
+        /// The tensor.
+        name: String,
+        /// How many of its values are NaN or infinite.
+        count: usize,
+        /// Flat index of the first one.
+        index: usize,
+        /// That value.
+        value: f32,
+    },
     /// The input is not `[batch, 3, resolution, resolution]`.
     #[error("input: expected an f32 tensor of shape {expected:?} (batch, 3, resolution, resolution), found {found:?}")]
     InputShape {
@@ -98,6 +112,22 @@ pub enum RuntimeError {
         path: PathBuf,
         /// The OS error.
         source: std::io::Error,
+    },
+    /// An output path exists and is not a regular file (never replaced silently).
+    #[error("refusing to write `{}`: it is {kind}, and outputs only create or replace regular files", path.display())]
+    OutputNotAFile {
+        /// The output path.
+        path: PathBuf,
+        /// What it is (`a symbolic link`, `a character device`, …).
+        kind: &'static str,
+    },
+    /// An output path names one of the run's own inputs.
+    #[error("refusing to write `{}`: it is the input `{}` of this run (choose another output path)", path.display(), input.display())]
+    OutputIsInput {
+        /// The output path.
+        path: PathBuf,
+        /// The input it would overwrite.
+        input: PathBuf,
     },
     /// The CUDA runtime is unusable and `cuda_fallback` is off.
     #[error(

@@ -16,6 +16,17 @@ use crate::{Arch, CostUnit, RuntimeKind, Width};
 /// Format 2: typed arch, width, runtime and unit (format 1 had strings).
 pub const SELECTION_FORMAT: u32 = 2;
 
+/// FNV-1a (64-bit) of `bytes` as 16 hex digits: names a weights file by its content and lets
+/// the macro check that the file is the one the selection was written with.
+pub fn content_hash(bytes: &[u8]) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for &b in bytes {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("{h:016x}")
+}
+
 /// Where the selection lives under `OUT_DIR`.
 pub fn selection_path(out_dir: &Path) -> PathBuf {
     out_dir.join("pnag").join("selection.json")
@@ -94,8 +105,12 @@ pub struct SelectedNetwork {
     pub params: u64,
     /// Which generator chose the arch (model directory or "embedded", seed).
     pub chosen_by: String,
-    /// Absolute path of this network's weights (only its tensors).
+    /// Absolute path of this network's weights (only its tensors), named by their content:
+    /// budgets that chose the same subnet share one file, and a new build never overwrites a
+    /// file the previous selection names.
     pub weights_file: String,
+    /// [`content_hash`] of the weights file's bytes, checked by `network!`.
+    pub weights_hash: String,
     /// Human-readable origin of the weights.
     pub weights_origin: String,
     /// The seed of synthetic weights: `Some` means UNTRAINED (predictions are meaningless).
@@ -162,7 +177,7 @@ mod tests {
     const NET: &str = r#"{"name": "fast", "budget": 20.0, "unit": "ms",
         "arch": "2,2,2,2,2:3,3,0,0,3,3,0,0,3,3,0,0,3,3,0,0,3,3,0,0:3,3,0,0,3,3,0,0,3,3,0,0,3,3,0,0,3,3,0,0",
         "width": "1.2", "resolution": 224, "predicted_cost": 12.0, "predicted_top1": 77.7, "macs": 1,
-        "params": 1, "chosen_by": "test", "weights_file": "w.safetensors",
+        "params": 1, "chosen_by": "test", "weights_file": "w.safetensors", "weights_hash": "0",
         "weights_origin": "synthetic (untrained, seed 0)", "synthetic_seed": 0}"#;
 
     fn selection(runtime: &str, net: &str) -> String {
@@ -170,6 +185,14 @@ mod tests {
             r#"{{"format": {SELECTION_FORMAT}, "targets": "t.toml", "device": "host", "runtime": "{runtime}",
             "cuda_fallback": false, "threads": 1, "networks": [{net}]}}"#
         )
+    }
+
+    #[test]
+    fn content_hash_is_fnv1a_64() {
+        // Reference values of FNV-1a 64 (the empty input is its offset basis).
+        assert_eq!(content_hash(b""), "cbf29ce484222325");
+        assert_eq!(content_hash(b"a"), "af63dc4c8601ec8c");
+        assert_eq!(content_hash(b"foobar"), "85944171f73967e8");
     }
 
     #[test]

@@ -72,20 +72,24 @@ pub(crate) const ACT_RELU: u8 = 0;
 pub(crate) const ACT_HSWISH: u8 = 1;
 pub(crate) const ACT_NONE: u8 = 2;
 
-/// ReLU, h-swish `x · min(max(x + 3, 0), 6) / 6`, or nothing.
+/// ReLU, h-swish `x · min(max(x + 3, 0), 6) / 6`, or nothing; NaN in, NaN out (as PyTorch).
+///
+/// The constant is the *first* operand of `max` / `min` everywhere: [`Lanes::max`] and
+/// [`Lanes::min`] return their second operand when a lane is NaN, so a NaN activation stays
+/// NaN instead of being clamped to 0 or 6.
 ///
 /// # Safety
 /// `L` is supported by the running CPU (no memory is touched).
 #[inline(always)]
 pub(crate) unsafe fn activate<L: Lanes, const ACT: u8>(x: L::V) -> L::V {
-    // SAFETY: the caller upholds this function's `# Safety` contract.
+    // SAFETY: `L` is supported (this function's contract); no memory is accessed.
     unsafe {
         match ACT {
-            ACT_RELU => L::max(x, L::splat(0.0)),
+            ACT_RELU => L::max(L::splat(0.0), x),
             ACT_HSWISH => {
                 let r6 = L::min(
-                    L::max(L::add(x, L::splat(3.0)), L::splat(0.0)),
                     L::splat(6.0),
+                    L::max(L::splat(0.0), L::add(x, L::splat(3.0))),
                 );
                 L::mul(x, L::mul(r6, L::splat(1.0 / 6.0)))
             }
@@ -110,7 +114,10 @@ pub(crate) unsafe trait Lanes {
     unsafe fn mul_add(acc: Self::V, a: Self::V, b: Self::V) -> Self::V;
     unsafe fn add(a: Self::V, b: Self::V) -> Self::V;
     unsafe fn mul(a: Self::V, b: Self::V) -> Self::V;
+    /// Lane-wise `if a > b { a } else { b }`: `b` where either is NaN (x86's `maxps`;
+    /// NEON's `fmax` returns NaN then, which also keeps a NaN `b`).
     unsafe fn max(a: Self::V, b: Self::V) -> Self::V;
+    /// Lane-wise `if a < b { a } else { b }`: `b` where either is NaN.
     unsafe fn min(a: Self::V, b: Self::V) -> Self::V;
     /// Reads `2·N` floats and returns the even-indexed ones and the odd-indexed ones.
     unsafe fn load_deinterleaved(p: *const f32) -> (Self::V, Self::V);
@@ -155,11 +162,12 @@ unsafe impl Lanes for Portable {
     }
     #[inline(always)]
     unsafe fn max(a: [f32; 4], b: [f32; 4]) -> [f32; 4] {
-        std::array::from_fn(|i| a[i].max(b[i]))
+        // Not `f32::max`, which returns the non-NaN operand and would swallow a NaN `b`.
+        std::array::from_fn(|i| if a[i] > b[i] { a[i] } else { b[i] })
     }
     #[inline(always)]
     unsafe fn min(a: [f32; 4], b: [f32; 4]) -> [f32; 4] {
-        std::array::from_fn(|i| a[i].min(b[i]))
+        std::array::from_fn(|i| if a[i] < b[i] { a[i] } else { b[i] })
     }
     #[inline(always)]
     unsafe fn load_deinterleaved(p: *const f32) -> ([f32; 4], [f32; 4]) {

@@ -209,6 +209,7 @@ impl Weights {
                     found: t.shape.clone(),
                 });
             }
+            check_finite(&origin, name, &t.data)?;
         }
         Ok(Weights { source, tensors })
     }
@@ -348,20 +349,40 @@ pub fn read_f32(
             found: view.shape().to_vec(),
         });
     }
-    let data = view
+    let data: Vec<f32> = view
         .data()
         .chunks_exact(4)
         .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
         .collect();
+    check_finite(origin, name, &data)?;
     Ok(WeightTensor {
         shape: shape.to_vec(),
         data,
     })
 }
 
-/// Writes `bytes` to `path` via a sibling temporary file and a rename, so an
-/// interrupted run never leaves a half-written artifact.
+/// Refuses a tensor holding NaN or an infinity, naming it, the count and the first one.
+pub fn check_finite(origin: &str, name: &str, data: &[f32]) -> Result<()> {
+    let mut bad = data.iter().enumerate().filter(|(_, v)| !v.is_finite());
+    match bad.next() {
+        None => Ok(()),
+        Some((index, &value)) => Err(RuntimeError::NonFinite {
+            origin: origin.into(),
+            name: name.into(),
+            count: 1 + bad.count(),
+            index,
+            value,
+        }),
+    }
+}
+
+/// The one way PNAG-rs writes a file: `bytes` go to a sibling temporary file, which is
+/// flushed to disk and renamed over `path` (then the directory is synced), so an interrupted
+/// run never leaves a half-written artifact. An existing `path` must be a regular file:
+/// symbolic links, devices, FIFOs, sockets and directories are refused ([`check_output`]).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    use std::io::Write;
+    check_output(path)?;
     let err = |source| RuntimeError::Write {
         path: path.into(),
         source,
@@ -371,11 +392,105 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         .map(|f| f.to_string_lossy().into_owned())
         .unwrap_or_default();
     let tmp = path.with_file_name(format!(".{file_name}.tmp{}", std::process::id()));
-    std::fs::write(&tmp, bytes).map_err(err)?;
-    std::fs::rename(&tmp, path).map_err(|e| {
+    let written = std::fs::File::create(&tmp).and_then(|mut f| {
+        f.write_all(bytes)?;
+        f.sync_all()
+    });
+    if let Err(e) = written.and_then(|()| std::fs::rename(&tmp, path)) {
         let _ = std::fs::remove_file(&tmp);
-        err(e)
-    })
+        return Err(err(e));
+    }
+    // The rename itself is durable once the directory is synced (best effort: not every
+    // platform can open a directory).
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    if let Ok(d) = std::fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
+    Ok(())
+}
+
+/// Checks an output path before any work: it may be absent (its directory must exist) or a
+/// regular file; anything else is refused with what it is.
+pub fn check_output(path: &Path) -> Result<()> {
+    match std::fs::symlink_metadata(path) {
+        Ok(meta) => match file_kind(&meta.file_type()) {
+            None => Ok(()),
+            Some(kind) => Err(RuntimeError::OutputNotAFile {
+                path: path.into(),
+                kind,
+            }),
+        },
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let dir = match path.parent() {
+                Some(p) if !p.as_os_str().is_empty() => p,
+                _ => Path::new("."),
+            };
+            if dir.is_dir() {
+                Ok(())
+            } else {
+                Err(RuntimeError::Write {
+                    path: path.into(),
+                    source: std::io::Error::new(
+                        std::io::ErrorKind::NotFound,
+                        format!("directory `{}` does not exist", dir.display()),
+                    ),
+                })
+            }
+        }
+        Err(source) => Err(RuntimeError::Write {
+            path: path.into(),
+            source,
+        }),
+    }
+}
+
+/// Refuses an output path that is (the same file as) one of the run's inputs.
+pub fn check_not_input(output: &Path, inputs: &[&Path]) -> Result<()> {
+    let Ok(out) = std::fs::canonicalize(output) else {
+        return Ok(()); // does not exist yet: cannot be an input
+    };
+    for input in inputs {
+        if std::fs::canonicalize(input).is_ok_and(|i| i == out) {
+            return Err(RuntimeError::OutputIsInput {
+                path: output.into(),
+                input: input.to_path_buf(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// What a non-regular file is, for [`check_output`]'s message; `None` for a regular file.
+fn file_kind(t: &std::fs::FileType) -> Option<&'static str> {
+    if t.is_file() {
+        return None;
+    }
+    if t.is_symlink() {
+        return Some("a symbolic link");
+    }
+    if t.is_dir() {
+        return Some("a directory");
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if t.is_char_device() {
+            return Some("a character device");
+        }
+        if t.is_block_device() {
+            return Some("a block device");
+        }
+        if t.is_fifo() {
+            return Some("a FIFO");
+        }
+        if t.is_socket() {
+            return Some("a socket");
+        }
+    }
+    Some("not a regular file")
 }
 
 /// Serializes named f32 tensors as safetensors bytes, with one optional metadata entry.

@@ -8,6 +8,9 @@ const MAGIC: &[u8] = b"\x93NUMPY";
 /// Why an `.npy` file could not be read or written.
 #[derive(Debug, thiserror::Error)]
 pub enum NpyError {
+    /// The output could not be written (or is refused: not a regular file).
+    #[error(transparent)]
+    Output(#[from] pnag_runtime::RuntimeError),
     #[error("`{path}`: {source}")]
     Io {
         path: PathBuf,
@@ -62,6 +65,11 @@ pub fn read_f32(path: impl AsRef<Path>) -> Result<NpyArray, NpyError> {
         path: path.into(),
         source,
     })?;
+    parse_f32(path, &bytes)
+}
+
+/// Parses the bytes of a float32 `.npy` file; errors name `path`.
+pub fn parse_f32(path: &Path, bytes: &[u8]) -> Result<NpyArray, NpyError> {
     if bytes.len() < 10 || &bytes[..6] != MAGIC {
         return Err(format_err(path, "missing the \\x93NUMPY magic"));
     }
@@ -102,17 +110,26 @@ pub fn read_f32(path: impl AsRef<Path>) -> Result<NpyArray, NpyError> {
         .map(|s| s.parse::<usize>())
         .collect::<Result<Vec<_>, _>>()
         .map_err(|_| format_err(path, format!("invalid shape {shape_text}")))?;
-    let count: usize = shape.iter().product();
+    // Checked: a header may claim a shape whose byte count overflows.
+    let needed = shape.iter().try_fold(4usize, |acc, &d| acc.checked_mul(d));
     let body = &bytes[data_start..];
-    if body.len() != count * 4 {
-        return Err(format_err(
-            path,
-            format!(
-                "shape {shape:?} needs {} data bytes, file has {}",
-                count * 4,
-                body.len()
-            ),
-        ));
+    match needed {
+        Some(n) if n == body.len() => {}
+        Some(n) => {
+            return Err(format_err(
+                path,
+                format!(
+                    "shape {shape:?} needs {n} data bytes, file has {}",
+                    body.len()
+                ),
+            ))
+        }
+        None => {
+            return Err(format_err(
+                path,
+                format!("shape {shape:?} is too large (its byte count overflows)"),
+            ))
+        }
     }
     let data = body
         .chunks_exact(4)
@@ -148,10 +165,10 @@ pub fn to_bytes(shape: &[usize], data: &[f32]) -> Vec<u8> {
 /// Writes a float32 `.npy` file atomically.
 pub fn write_f32(path: impl AsRef<Path>, shape: &[usize], data: &[f32]) -> Result<(), NpyError> {
     let path = path.as_ref();
-    pnag_runtime::weights::write_atomic(path, &to_bytes(shape, data)).map_err(|e| NpyError::Io {
-        path: path.into(),
-        source: std::io::Error::other(e.to_string()),
-    })
+    Ok(pnag_runtime::weights::write_atomic(
+        path,
+        &to_bytes(shape, data),
+    )?)
 }
 
 #[cfg(test)]
@@ -168,6 +185,21 @@ mod tests {
         assert_eq!(a.shape, vec![2, 3]);
         assert_eq!(a.data, vec![1.0, 2.0, 3.0, 4.0, 5.0, -6.5]);
         assert_eq!((to_bytes(&[7], &[0.0; 7]).len() - 28) % 64, 0);
+    }
+
+    #[test]
+    fn a_header_shape_whose_size_overflows_is_one_clear_error() {
+        let path =
+            std::env::temp_dir().join(format!("pnag-npy-overflow-{}.npy", std::process::id()));
+        std::fs::write(&path, to_bytes(&[1 << 62, 16], &[])).unwrap();
+        let err = read_f32(&path).unwrap_err().to_string();
+        assert!(
+            err.contains("is too large (its byte count overflows)"),
+            "{err}"
+        );
+        std::fs::write(&path, to_bytes(&[2, 3], &[0.0; 5])).unwrap();
+        let err = read_f32(&path).unwrap_err().to_string();
+        assert!(err.contains("needs 24 data bytes, file has 20"), "{err}");
     }
 
     #[test]

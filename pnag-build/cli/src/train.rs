@@ -212,6 +212,8 @@ pub fn train_predictor(
     resolutions.dedup();
     let manifest = Manifest {
         name: task.name,
+        // Set by `LearnedPredictor::save` from the bytes it writes.
+        weights_hash: String::new(),
         kind: task.kind.into(),
         unit: task.unit.into(),
         width: task.width.into(),

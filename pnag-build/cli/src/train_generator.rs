@@ -602,6 +602,8 @@ pub fn train(
     let tensors = snapshot(&vs)?;
     let mut manifest = GeneratorManifest {
         format: FORMAT,
+        // Set from the weights' bytes by `Generator::save` / `Generator::from_tensors`.
+        weights_hash: String::new(),
         device: objective.device.clone(),
         unit: objective.unit(),
         width: objective.width.to_string(),

@@ -1,6 +1,7 @@
 //! The `pnag` binary end to end: help texts, real runs, and one clear error
 //! (non-zero exit, no panic) for each kind of bad input.
 
+use std::os::unix::fs::FileTypeExt;
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
@@ -229,6 +230,11 @@ fn infer_bad_inputs_are_clear_errors() {
         &["--weights", "/nonexistent/w.safetensors"]
     ))
     .contains("/nonexistent/w.safetensors"));
+    let e = run(base(
+        x.to_str().unwrap(),
+        &["--weights", "/nonexistent/w.safetensors"],
+    ));
+    assert_eq!(e.matches("os error 2").count(), 1, "the OS error once: {e}");
     let garbage = tmp("garbage.safetensors");
     std::fs::write(&garbage, b"not a safetensors file at all").unwrap();
     assert!(run(base(
@@ -491,6 +497,20 @@ fn generate_answers_every_budget_and_rejects_bad_ones() {
     assert!(fails(&["generate", "--device", "note10", "--budget", "-3"])
         .contains("not a positive number"));
     assert!(fails(&["generate", "--device", "pixel9", "--budget", "30"]).contains("pixel9"));
+    let e = fails(&[
+        "generate", "--device", "note10", "--budget", "30", "--budget", "40", "--budget", "30",
+    ]);
+    assert!(e.contains("--budget 30 is given twice"), "{e}");
+    let e = fails(&[
+        "generate",
+        "--device",
+        "note10",
+        "--budget",
+        "30",
+        "--samples",
+        "0",
+    ]);
+    assert!(e.contains("samples in 1..=100000"), "{e}");
     assert!(fails(&[
         "generate",
         "--device",
@@ -534,4 +554,104 @@ fn targets_shows_what_a_build_would_embed_and_lists_every_problem() {
         err.contains("bad-targets.toml:5:14: `budget.latency_ms`"),
         "{err}"
     );
+}
+
+/// Outputs never replace a device, FIFO or symbolic link, never overwrite one of the run's
+/// inputs, and are checked before the work (issue: `--output /dev/full` used to replace the
+/// device node with a regular file).
+#[test]
+fn outputs_that_are_not_regular_files_or_are_inputs_are_refused_before_any_work() {
+    let x = tmp("refuse-in.npy");
+    npy::write_f32(&x, &[1, 3, 128, 128], &vec![0.0; 3 * 128 * 128]).unwrap();
+    let infer = |output: &str| {
+        fails(&[
+            "infer",
+            "--arch",
+            SMALLEST,
+            "--width",
+            "1.0",
+            "--resolution",
+            "128",
+            "--seed",
+            "0",
+            "--input",
+            x.to_str().unwrap(),
+            "--output",
+            output,
+        ])
+    };
+    let e = infer("/dev/full");
+    assert!(e.contains("`/dev/full`: it is a character device"), "{e}");
+    assert!(std::fs::symlink_metadata("/dev/full")
+        .unwrap()
+        .file_type()
+        .is_char_device());
+    let link = tmp("refuse-link.npy");
+    let _ = std::fs::remove_file(&link);
+    std::os::unix::fs::symlink(&x, &link).unwrap();
+    let e = infer(link.to_str().unwrap());
+    assert!(e.contains("it is a symbolic link"), "{e}");
+    let fifo = tmp("refuse-fifo.npy");
+    let _ = std::fs::remove_file(&fifo);
+    assert!(Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    let e = infer(fifo.to_str().unwrap());
+    assert!(e.contains("it is a FIFO"), "{e}");
+    let e = infer(x.to_str().unwrap());
+    assert!(e.contains("it is the input"), "{e}");
+    let e = infer(tmp("no-such-dir/y.npy").to_str().unwrap());
+    assert!(e.contains("does not exist"), "{e}");
+    // The input is untouched.
+    assert_eq!(npy::read_f32(&x).unwrap().shape, vec![1, 3, 128, 128]);
+
+    let sup = tmp("refuse-supernet.safetensors");
+    let bytes = pnag_build::extract::synthetic_supernet(Width::W1_0, 2);
+    std::fs::write(&sup, &bytes).unwrap();
+    let e = fails(&[
+        "extract",
+        "--supernet",
+        sup.to_str().unwrap(),
+        "--width",
+        "1.0",
+        "--arch",
+        SMALLEST,
+        "--out",
+        sup.to_str().unwrap(),
+    ]);
+    assert!(e.contains("it is the input"), "{e}");
+    assert_eq!(
+        std::fs::read(&sup).unwrap(),
+        bytes,
+        "the checkpoint is intact"
+    );
+    let e = fails(&[
+        "profile",
+        "--random",
+        "1",
+        "--out",
+        tmp("nodir/x.csv").to_str().unwrap(),
+    ]);
+    assert!(e.contains("does not exist"), "{e}");
+}
+
+#[test]
+fn thread_counts_are_capped_as_in_targets_files() {
+    let e = fails(&["profile", "--arch", SMALLEST, "--threads", "2000"]);
+    assert!(
+        e.contains("expected a whole number of threads in 1..=256"),
+        "{e}"
+    );
+    let e = fails(&["profile", "--arch", SMALLEST, "--threads", "0"]);
+    assert!(e.contains("1..=256"), "{e}");
+}
+
+#[test]
+fn a_huge_bad_arch_is_reported_once_and_truncated() {
+    let huge = "2,".repeat(60_000);
+    let e = fails(&["arch", &huge]);
+    assert!(e.len() < 1000, "{} bytes of error", e.len());
+    assert_eq!(e.matches("(120000 characters)").count(), 1, "{e}");
 }

@@ -10,6 +10,7 @@ pub mod refine;
 
 use std::path::Path;
 
+use pnag_runtime::selection::content_hash;
 use pnag_runtime::weights::{
     parse_safetensors, read_f32, serialize_f32, write_atomic, WeightTensor,
 };
@@ -82,10 +83,10 @@ pub enum GeneratorError {
     #[error("no trained generator is shipped for device `{0}` (train one with `pnag train --device {0}`)")]
     NotShipped(String),
     /// The budget is zero, negative or not a number.
-    #[error("budget {0} is not a positive number")]
+    #[error("budget {} is not a positive number", num(*.0))]
     BadBudget(f64),
     /// The budget is below the cheapest subnet on the device.
-    #[error("budget {budget} {unit} is below device `{device}`'s minimum {min:.2} {unit} (its cheapest known subnet)")]
+    #[error("budget {} {unit} is below device `{device}`'s minimum {min:.2} {unit} (its cheapest known subnet)", num(*budget))]
     BelowMinimum {
         /// The device.
         device: String,
@@ -118,6 +119,10 @@ pub enum GeneratorError {
 pub struct GeneratorManifest {
     /// Manifest layout version.
     pub format: u32,
+    /// Content hash (FNV-1a 64, `pnag_runtime::selection::content_hash`) of the weights file
+    /// trained with this manifest: a manifest never loads another training's weights.
+    #[serde(default)]
+    pub weights_hash: String,
     /// The device trained for.
     pub device: String,
     /// What the budgets are measured in.
@@ -241,6 +246,16 @@ pub struct Generated {
     pub warning: Option<String>,
 }
 
+/// A number for a message: as written for ordinary magnitudes (`25`, `40.5`), in scientific
+/// notation beyond them (`1e308`, not 309 digits).
+pub fn num(x: f64) -> String {
+    if x != 0.0 && x.is_finite() && !(1e-3..1e6).contains(&x.abs()) {
+        format!("{x:e}")
+    } else {
+        format!("{x}")
+    }
+}
+
 include!(concat!(env!("OUT_DIR"), "/shipped_generators.rs"));
 
 impl Generator {
@@ -302,6 +317,18 @@ impl Generator {
             ));
         }
         let wpath = format!("{origin}/{WEIGHTS_FILE}");
+        let found = content_hash(weights);
+        if found != manifest.weights_hash {
+            return Err(bad(if manifest.weights_hash.is_empty() {
+                "no `weights_hash`: written by an older pnag; retrain (or re-save) the generator"
+                    .into()
+            } else {
+                format!(
+                    "`weights_hash` is {}, but `{wpath}` hashes to {found}: the weights belong to another training",
+                    manifest.weights_hash
+                )
+            }));
+        }
         let st = parse_safetensors(weights, &wpath)?;
         let get = |name: &str, expected: &[usize]| -> Result<WeightTensor, GeneratorError> {
             let found = st
@@ -354,6 +381,10 @@ impl Generator {
         tensors: &[(String, WeightTensor)],
     ) -> Result<Self, GeneratorError> {
         let bytes = serialize_f32(tensors.iter().map(|(n, t)| (n.as_str(), t)), None);
+        let manifest = GeneratorManifest {
+            weights_hash: content_hash(&bytes),
+            ..manifest
+        };
         let json = serde_json::to_vec(&manifest).expect("manifest serializes");
         Self::from_bytes(&json, &bytes, "(trained)")
     }
@@ -426,7 +457,7 @@ impl Generator {
         }
         let top = self.manifest.range[1];
         let warning = (budget > top).then(|| {
-            format!("budget {budget} {unit} is above device `{}`'s range (largest subnet {top:.2} {unit}); returning the best subnet found at the top of the range", objective.device)
+            format!("budget {} {unit} is above device `{}`'s range (largest subnet {top:.2} {unit}); returning the best subnet found at the top of the range", num(budget), objective.device)
         });
         let b = self.policy.budget_vector(&self.manifest.budgets, budget);
         // Each budget gets its own stream, so adding a budget never changes another's answer.
@@ -506,8 +537,12 @@ impl Generator {
             tensors.iter().map(|(n, t)| (n.as_str(), t)),
             Some(("pnag.generator", manifest.device.clone())),
         );
+        let manifest = GeneratorManifest {
+            weights_hash: content_hash(&bytes),
+            ..manifest.clone()
+        };
         write_atomic(&dir.join(WEIGHTS_FILE), &bytes)?;
-        let json = serde_json::to_string_pretty(manifest).expect("manifest serializes");
+        let json = serde_json::to_string_pretty(&manifest).expect("manifest serializes");
         write_atomic(&dir.join(MANIFEST_FILE), json.as_bytes())?;
         Ok(())
     }

@@ -2,7 +2,7 @@
 //! (pure-Rust inference from a trained or shipped generator) and `pnag targets`
 //! (what a downstream build.rs would choose for a targets TOML).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use clap::Args;
@@ -75,8 +75,8 @@ pub struct GenerateArgs {
 /// How the generator answers (shared by `generate` and `bench frontier`).
 #[derive(Debug, clap::Args)]
 pub struct InferenceArgs {
-    /// Candidates sampled per round.
-    #[arg(long, default_value_t = GenerateOptions::default().samples)]
+    /// Candidates sampled per round (at least 1).
+    #[arg(long, default_value_t = GenerateOptions::default().samples, value_parser = parse_samples)]
     samples: usize,
     /// Hill-climbing moves after sampling (0 = the paper's inference alone: the best sample).
     #[arg(long, default_value_t = GenerateOptions::default().refine_steps)]
@@ -89,7 +89,7 @@ pub struct InferenceArgs {
 impl InferenceArgs {
     pub fn options(&self) -> GenerateOptions {
         GenerateOptions {
-            samples: self.samples.max(1),
+            samples: self.samples,
             refine_steps: self.refine_steps,
             refine_starts: self.refine_starts,
             ..Default::default()
@@ -191,6 +191,14 @@ pub fn generate(a: GenerateArgs) -> Result<()> {
         seed: a.seed,
         ..a.inference.options()
     };
+    if let Some(b) = a
+        .budgets
+        .iter()
+        .enumerate()
+        .find_map(|(i, b)| a.budgets[..i].contains(b).then_some(b))
+    {
+        bail!("--budget {b} is given twice (each budget gets one answer)");
+    }
     let results: Vec<Generated> = a
         .budgets
         .iter()
@@ -222,9 +230,14 @@ pub fn generate(a: GenerateArgs) -> Result<()> {
         "params M"
     );
     for r in &results {
+        let budget = if r.budget.abs() < 1e6 {
+            format!("{:.2}", r.budget)
+        } else {
+            pnag_build::generator::num(r.budget)
+        };
         println!(
-            "{:>10.2}  {:>10.2}  {:>7.2}  {:>7.0}  {:>7.2}  {}",
-            r.budget, r.cost, r.top1, r.mmacs, r.params_m, r.arch
+            "{:>10}  {:>10.2}  {:>7.2}  {:>7.0}  {:>7.2}  {}",
+            budget, r.cost, r.top1, r.mmacs, r.params_m, r.arch
         );
     }
     Ok(())
@@ -244,6 +257,7 @@ pub struct TargetsArgs {
 
 /// Runs exactly what a downstream build.rs runs, and shows what each budget gets.
 pub fn targets(a: TargetsArgs) -> Result<()> {
+    remove_dead_runs_temporaries();
     let tmp = std::env::temp_dir().join(format!("pnag-targets-{}", std::process::id()));
     let out = a.out.clone().unwrap_or_else(|| tmp.clone());
     let cwd = std::env::current_dir().context("current directory")?;
@@ -292,4 +306,34 @@ fn reward_parser() -> impl clap::builder::TypedValueParser<Value = RewardKind> {
     use clap::builder::TypedValueParser;
     clap::builder::PossibleValuesParser::new(RewardKind::ALL.map(RewardKind::name))
         .try_map(|s| s.parse::<RewardKind>())
+}
+
+/// Removes `pnag-targets-<pid>` directories of earlier runs that were killed (their process
+/// is gone), which could not clean up after themselves (~30 MB per budget each).
+fn remove_dead_runs_temporaries() {
+    let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(pid) = name
+            .strip_prefix("pnag-targets-")
+            .and_then(|p| p.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        // Linux: a live process has /proc/<pid>; elsewhere nothing is removed.
+        let dead = Path::new("/proc/self").exists() && !Path::new(&format!("/proc/{pid}")).exists();
+        if dead && pid != std::process::id() {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
+}
+
+/// `--samples`: at least one candidate per round (0 would never answer).
+fn parse_samples(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(n) if (1..=100_000).contains(&n) => Ok(n),
+        _ => Err("expected a whole number of samples in 1..=100000".into()),
+    }
 }

@@ -80,6 +80,7 @@ struct NetArgs {
 #[derive(Args)]
 struct ArchArgs {
     /// PNAG arch string `d1,..,d5:k1,..,k20:e1,..,e20` (0 in unused slots).
+    #[arg(value_parser = ArchParser)]
     arch: Arch,
     #[command(flatten)]
     net: NetArgs,
@@ -92,7 +93,7 @@ struct ArchArgs {
 #[command(group(clap::ArgGroup::new("weights_source").required(true).args(["weights", "seed"])))]
 struct InferArgs {
     /// PNAG arch string.
-    #[arg(long)]
+    #[arg(value_parser = ArchParser, long)]
     arch: Arch,
     #[command(flatten)]
     net: NetArgs,
@@ -108,15 +109,15 @@ struct InferArgs {
     /// Where to write the logits: float32 .npy of shape [N, 1000].
     #[arg(long)]
     output: PathBuf,
-    /// Worker threads.
-    #[arg(long, default_value_t = 1)]
+    /// Worker threads (1..=256, as in targets files).
+    #[arg(long, default_value_t = 1, value_parser = parse_threads)]
     threads: usize,
 }
 
 #[derive(Args)]
 struct ProfileArgs {
     /// Arch strings to time (repeatable).
-    #[arg(long, required_unless_present = "random")]
+    #[arg(value_parser = ArchParser, long, required_unless_present = "random")]
     arch: Vec<Arch>,
     /// Time N random archs instead (seeded, see --seed).
     #[arg(long, conflicts_with = "arch")]
@@ -126,8 +127,8 @@ struct ProfileArgs {
     seed: u64,
     #[command(flatten)]
     net: NetArgs,
-    /// Worker threads.
-    #[arg(long, default_value_t = 1)]
+    /// Worker threads (1..=256, as in targets files).
+    #[arg(long, default_value_t = 1, value_parser = parse_threads)]
     threads: usize,
     /// Untimed runs before timing.
     #[arg(long, default_value_t = 5)]
@@ -152,7 +153,7 @@ struct ExtractArgs {
     #[arg(long)]
     width: Width,
     /// PNAG arch string of the subnet to extract.
-    #[arg(long)]
+    #[arg(value_parser = ArchParser, long)]
     arch: Arch,
     /// Where to write the subnet's weights (safetensors, OFA subnet state-dict names).
     #[arg(long)]
@@ -169,8 +170,8 @@ struct ProfileDeviceArgs {
     /// Input resolution.
     #[arg(long, default_value_t = 224)]
     resolution: u32,
-    /// Worker threads of the measured networks.
-    #[arg(long, default_value_t = 1)]
+    /// Worker threads of the measured networks (1..=256).
+    #[arg(long, default_value_t = 1, value_parser = parse_threads)]
     threads: usize,
     /// Random archs measured to fit the model.
     #[arg(long, default_value_t = 300)]
@@ -224,7 +225,7 @@ struct PredictArgs {
     #[arg(long)]
     device: String,
     /// PNAG arch string.
-    #[arg(long)]
+    #[arg(value_parser = ArchParser, long)]
     arch: Arch,
     #[command(flatten)]
     net: NetArgs,
@@ -257,10 +258,25 @@ fn main() -> ExitCode {
     match run(Cli::parse()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", report(&e));
             ExitCode::FAILURE
         }
     }
+}
+
+/// The error and its causes on one line, each said once: our error types already quote
+/// their source (`weights file `x`: No such file …`), so a cause whose text is already in the
+/// message is not repeated.
+fn report(e: &anyhow::Error) -> String {
+    let mut msg = e.to_string();
+    for cause in e.chain().skip(1) {
+        let text = cause.to_string();
+        if !msg.contains(&text) {
+            msg.push_str(": ");
+            msg.push_str(&text);
+        }
+    }
+    msg
 }
 
 fn run(cli: Cli) -> Result<()> {
@@ -296,7 +312,49 @@ fn arch(a: ArchArgs) -> Result<()> {
     Ok(())
 }
 
+/// Arch arguments: parsed strictly, and the error names the argument without echoing a
+/// (possibly huge) bad value a second time — `ArchError` already quotes it, truncated.
+#[derive(Clone)]
+struct ArchParser;
+
+impl clap::builder::TypedValueParser for ArchParser {
+    type Value = Arch;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<Arch, clap::Error> {
+        let name = arg.map_or_else(|| "ARCH".to_string(), |a| a.to_string());
+        let text = value.to_string_lossy();
+        Arch::parse(&text).map_err(|e| {
+            clap::Error::raw(
+                clap::error::ErrorKind::ValueValidation,
+                format!("invalid value for {name}: {e}\n"),
+            )
+            .with_cmd(cmd)
+        })
+    }
+}
+
+/// `--threads`: the same bound as a targets file's `threads`.
+fn parse_threads(s: &str) -> Result<usize, String> {
+    let max = pnag_build::targets::MAX_THREADS;
+    match s.parse::<usize>() {
+        Ok(n) if (1..=max).contains(&n) => Ok(n),
+        _ => Err(format!("expected a whole number of threads in 1..={max}")),
+    }
+}
+
 fn infer(a: InferArgs) -> Result<()> {
+    // Outputs are checked before any work: never a device, link or one of the inputs.
+    pnag_runtime::weights::check_output(&a.output)?;
+    let inputs: Vec<&std::path::Path> = [Some(a.input.as_path()), a.weights.as_deref()]
+        .into_iter()
+        .flatten()
+        .collect();
+    pnag_runtime::weights::check_not_input(&a.output, &inputs)?;
     let spec = NetworkSpec::new(a.arch, a.net.width, a.net.resolution)?;
     let input = npy::read_f32(&a.input)?;
     let r = spec.resolution;
@@ -307,6 +365,16 @@ fn infer(a: InferArgs) -> Result<()> {
             found: input.shape,
         }
         .into());
+    }
+    // NaN and infinities propagate through the network as in PyTorch; say so up front.
+    let non_finite = input.data.iter().filter(|v| !v.is_finite()).count();
+    if non_finite > 0 {
+        let first = input.data.iter().position(|v| !v.is_finite()).unwrap_or(0);
+        eprintln!(
+            "warning: `{}` holds {non_finite} NaN / infinite value(s) (first at flat index {first}): \
+             they propagate, so the affected images' logits will not be finite",
+            a.input.display()
+        );
     }
     let weights = match (&a.weights, a.seed) {
         (Some(path), _) => Weights::load(path, &spec)?,
@@ -344,6 +412,10 @@ fn profile_device(a: ProfileDeviceArgs) -> Result<()> {
         bail!("--fit must be at least 200 (181 table entries) and --validate at least 1");
     }
     pnag_runtime::arch::check_resolution(a.resolution)?;
+    // The output directory before ~15 minutes of measuring, not after.
+    std::fs::create_dir_all(&a.out)
+        .with_context(|| format!("cannot create the output directory `{}`", a.out.display()))?;
+    pnag_runtime::weights::check_output(&a.out.join("host.json"))?;
     let start = std::time::Instant::now();
     // Fit set: the two ends of the space plus random archs; validation: disjoint random archs.
     let mut fit_archs = vec![Arch::smallest(), Arch::largest()];
@@ -448,7 +520,6 @@ fn profile_device(a: ProfileDeviceArgs) -> Result<()> {
         .unzip();
     model.validation_metrics = pnag_build::metrics::Metrics::new(&p, &m);
     model.profile_seconds = start.elapsed().as_secs_f64();
-    std::fs::create_dir_all(&a.out)?;
     let path = a.out.join("host.json");
     pnag_runtime::weights::write_atomic(&path, serde_json::to_string_pretty(&model)?.as_bytes())?;
     let v = &model.validation_metrics;
@@ -610,6 +681,8 @@ fn predict(a: PredictArgs) -> Result<()> {
 }
 
 fn extract(a: ExtractArgs) -> Result<()> {
+    pnag_runtime::weights::check_output(&a.out)?;
+    pnag_runtime::weights::check_not_input(&a.out, &[&a.supernet])?;
     let start = std::time::Instant::now();
     let weights = pnag_build::extract::extract_file(&a.supernet, a.width, a.arch)?;
     weights.save(&a.out)?;
@@ -632,6 +705,10 @@ fn profile(a: ProfileArgs) -> Result<()> {
     };
     if a.runs == 0 {
         bail!("--runs must be at least 1");
+    }
+    if let Some(out) = &a.out {
+        // Before minutes of measuring, not after.
+        pnag_runtime::weights::check_output(out)?;
     }
     let settings = ProfileSettings {
         width: a.net.width,
