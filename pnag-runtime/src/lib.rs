@@ -2,6 +2,7 @@
 //!
 //! - [`arch`]: the OFA MobileNetV3 search space and the PNAG arch string.
 //! - [`encoding`]: PNAG's 120-d one-hot and the OFA accuracy predictor's 128-d features.
+//! - [`hash`]: the project's one content hash (FNV-1a 64).
 //! - [`kinds`]: typed values the selection hands to the app ([`RuntimeKind`], [`CostUnit`]).
 //! - [`spec`]: the layer plan of one subnet (channels, strides, MACs, params).
 //! - [`weights`]: OFA-named safetensors weights and a seeded *untrained* initializer.
@@ -20,6 +21,7 @@
 
 pub mod arch;
 pub mod encoding;
+pub mod hash;
 pub mod kinds;
 pub mod spec;
 

@@ -16,16 +16,7 @@ use crate::{Arch, CostUnit, RuntimeKind, Width};
 /// Format 2: typed arch, width, runtime and unit (format 1 had strings).
 pub const SELECTION_FORMAT: u32 = 2;
 
-/// FNV-1a (64-bit) of `bytes` as 16 hex digits: names a weights file by its content and lets
-/// the macro check that the file is the one the selection was written with.
-pub fn content_hash(bytes: &[u8]) -> String {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for &b in bytes {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
-    format!("{h:016x}")
-}
+pub use crate::hash::content_hash;
 
 /// Where the selection lives under `OUT_DIR`.
 pub fn selection_path(out_dir: &Path) -> PathBuf {
@@ -185,14 +176,6 @@ mod tests {
             r#"{{"format": {SELECTION_FORMAT}, "targets": "t.toml", "device": "host", "runtime": "{runtime}",
             "cuda_fallback": false, "threads": 1, "networks": [{net}]}}"#
         )
-    }
-
-    #[test]
-    fn content_hash_is_fnv1a_64() {
-        // Reference values of FNV-1a 64 (the empty input is its offset basis).
-        assert_eq!(content_hash(b""), "cbf29ce484222325");
-        assert_eq!(content_hash(b"a"), "af63dc4c8601ec8c");
-        assert_eq!(content_hash(b"foobar"), "85944171f73967e8");
     }
 
     #[test]

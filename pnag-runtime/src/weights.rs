@@ -536,15 +536,9 @@ pub fn splitmix64(x: u64) -> u64 {
     z ^ (z >> 31)
 }
 
-fn fnv1a64(s: &str) -> u64 {
-    s.bytes().fold(0xCBF2_9CE4_8422_2325, |h, b| {
-        (h ^ b as u64).wrapping_mul(0x0000_0100_0000_01B3)
-    })
-}
-
 /// `n` values uniform in [-1, 1) (multiples of 2^-23) from the stream `key`.
 pub fn synthetic_uniform(key: &str, seed: u64, n: usize) -> Vec<f32> {
-    let state = fnv1a64(key) ^ splitmix64(seed.wrapping_mul(GOLDEN));
+    let state = crate::hash::fnv1a64([key.as_bytes()]) ^ splitmix64(seed.wrapping_mul(GOLDEN));
     (0..n as u64)
         .map(|i| {
             let z = splitmix64(state.wrapping_add((i + 1).wrapping_mul(GOLDEN)));

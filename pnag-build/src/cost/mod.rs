@@ -153,16 +153,7 @@ pub type FxMap<K, V> = std::collections::HashMap<K, V, std::hash::BuildHasherDef
 /// A `HashSet` hashed with [`FxHasher`].
 pub type FxSet<K> = std::collections::HashSet<K, std::hash::BuildHasherDefault<FxHasher>>;
 
-/// FNV-1a (64 bit) over `parts`: a stable content hash, the same on every machine.
-pub fn fnv1a64<'a>(parts: impl IntoIterator<Item = &'a [u8]>) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for part in parts {
-        for &b in part {
-            h = (h ^ b as u64).wrapping_mul(0x0000_0100_0000_01b3);
-        }
-    }
-    h
-}
+pub use pnag_runtime::hash::fnv1a64;
 
 /// OFA's Samsung Note10 lookup tables (mobile, w1.2, 160–224 px in steps of 16).
 pub struct Note10 {
