@@ -402,11 +402,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     }
     // The rename itself is durable once the directory is synced (best effort: not every
     // platform can open a directory).
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    if let Ok(d) = std::fs::File::open(dir) {
+    if let Ok(d) = std::fs::File::open(parent_dir(path)) {
         let _ = d.sync_all();
     }
     Ok(())
@@ -424,10 +420,7 @@ pub fn check_output(path: &Path) -> Result<()> {
             }),
         },
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            let dir = match path.parent() {
-                Some(p) if !p.as_os_str().is_empty() => p,
-                _ => Path::new("."),
-            };
+            let dir = parent_dir(path);
             if dir.is_dir() {
                 Ok(())
             } else {
@@ -444,6 +437,14 @@ pub fn check_output(path: &Path) -> Result<()> {
             path: path.into(),
             source,
         }),
+    }
+}
+
+/// The directory `path` is in (`.` for a bare file name).
+fn parent_dir(path: &Path) -> &Path {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
     }
 }
 
