@@ -8,10 +8,9 @@
 use pnag_runtime::depthwise::{DepthwiseConv, DepthwiseKernel, Simd};
 use pnag_runtime::{Activation, Arch, Kernels, Network, NetworkOptions, NetworkSpec};
 use pnag_runtime::{Weights, Width};
-use tract_core::internal::*;
 
 mod common;
-use common::{run_model, values};
+use common::{run_op, values};
 
 struct Case {
     k: usize,
@@ -61,14 +60,7 @@ fn run(c: &Case, x: &[f32], wt: &[f32], bias: &[f32], simd: Simd, threads: usize
     let op = DepthwiseConv::new(kernel, c.act, wt.to_vec(), bias.to_vec())
         .unwrap()
         .with_simd(simd);
-    let mut model = TypedModel::default();
-    let src = model
-        .add_source("x", f32::fact([c.batch, c.channels, c.h, c.w]))
-        .unwrap();
-    let y = model.wire_node("dw", op, &[src]).unwrap();
-    model.select_output_outlets(&y).unwrap();
-    let input = Tensor::from_shape(&[c.batch, c.channels, c.h, c.w], x).unwrap();
-    run_model(model, tvec![input.into_tvalue()], threads)
+    run_op(op, [c.batch, c.channels, c.h, c.w], x, threads)
 }
 
 fn check(c: &Case, simd: Simd, threads: usize) {

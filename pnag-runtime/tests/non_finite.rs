@@ -11,9 +11,8 @@ use pnag_runtime::{
     Activation, Arch, Network, NetworkOptions, NetworkSpec, RuntimeError, Weights, WeightsSource,
     Width,
 };
-use tract_core::internal::*;
 
-use common::{run_model, values};
+use common::{run_op, values};
 
 fn spec() -> NetworkSpec {
     NetworkSpec::new(Arch::smallest(), Width::W1_0, 128).unwrap()
@@ -65,12 +64,7 @@ fn fused_activations_keep_nan_on_every_instruction_set() {
             )
             .unwrap()
             .with_simd(simd);
-            let mut model = TypedModel::default();
-            let src = model.add_source("x", f32::fact([1, c, h, w])).unwrap();
-            let y = model.wire_node("dw", op, &[src]).unwrap();
-            model.select_output_outlets(&y).unwrap();
-            let input = Tensor::from_shape(&[1, c, h, w], &x).unwrap();
-            let out = run_model(model, tvec![input.into_tvalue()], 1);
+            let out = run_op(op, [1, c, h, w], &x, 1);
             for (i, v) in out.iter().enumerate() {
                 let (ch, r, col) = (i / (h * w), (i / w) % h, i % w);
                 let touched = ch == 0 && r.abs_diff(4) <= 1 && col.abs_diff(8) <= 1;

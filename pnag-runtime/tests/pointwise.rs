@@ -11,7 +11,7 @@ use pnag_runtime::{Activation, Simd};
 use tract_core::internal::*;
 
 mod common;
-use common::{run_model, values};
+use common::{run_model, run_op, values};
 
 #[derive(Debug, Clone, Copy)]
 struct Case {
@@ -350,12 +350,7 @@ fn matvec_matches_the_reference() {
                     let op = MatVec::new(wt.clone(), bias.clone(), act)
                         .unwrap()
                         .with_simd(simd);
-                    let mut model = TypedModel::default();
-                    let input = model.add_source("x", f32::fact([2, cin, 1, 1])).unwrap();
-                    let y = model.wire_node("fc", op, &[input]).unwrap();
-                    model.select_output_outlets(&y).unwrap();
-                    let xv = Tensor::from_shape(&[2, cin, 1, 1], &x).unwrap();
-                    let got = run_model(model, tvec![xv.into_tvalue()], threads);
+                    let got = run_op(op, [2, cin, 1, 1], &x, threads);
                     let tol = 1e-6 * cin as f32 + 1e-6;
                     for (i, (g, w)) in got.iter().zip(&want).enumerate() {
                         assert!(
@@ -404,12 +399,7 @@ fn squeeze_excite_matches_ofa_formula() {
             let op = SqueezeExcite::new(rw.clone(), rb.clone(), &ew, &eb)
                 .unwrap()
                 .with_simd(simd);
-            let mut model = TypedModel::default();
-            let input = model.add_source("x", f32::fact([2, c, h, w])).unwrap();
-            let y = model.wire_node("se", op, &[input]).unwrap();
-            model.select_output_outlets(&y).unwrap();
-            let xv = Tensor::from_shape(&[2, c, h, w], &x).unwrap();
-            let got = run_model(model, tvec![xv.into_tvalue()], 1);
+            let got = run_op(op, [2, c, h, w], &x, 1);
             assert_eq!(got.len(), want.len());
             for (i, (g, w)) in got.iter().zip(&want).enumerate() {
                 assert!(

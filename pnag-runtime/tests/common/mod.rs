@@ -34,3 +34,18 @@ pub fn run_model(model: TypedModel, inputs: TVec<TValue>, threads: usize) -> Vec
         .copied()
         .collect()
 }
+
+/// Runs `op` alone in a one-node plan on the NCHW input `x` of `shape`.
+pub fn run_op(
+    op: impl Into<Box<dyn TypedOp>>,
+    shape: [usize; 4],
+    x: &[f32],
+    threads: usize,
+) -> Vec<f32> {
+    let mut model = TypedModel::default();
+    let src = model.add_source("x", f32::fact(shape)).unwrap();
+    let y = model.wire_node("op", op, &[src]).unwrap();
+    model.select_output_outlets(&y).unwrap();
+    let input = Tensor::from_shape(&shape, x).unwrap();
+    run_model(model, tvec![input.into_tvalue()], threads)
+}
