@@ -2,16 +2,20 @@
 # Builds examples/classify for two budgets of the same name ("balanced": 15 ms and
 # 80 ms on host) and checks that each binary holds its own network (arch string
 # and weights) and not the other's; reports the sizes next to a plain tract binary
-# into docs/deploy/binary-size.md.
+# into docs/deploy/binary-size.md, with the 15 ms build's half-precision variant.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT=target/deploy-proof
+# test.sh passes the test build's selection (PNAG_BUILD_ARGS="--workspace --all-targets
+# --features pnag-cli/train": all targets, so dev-dependencies unify features as in `cargo
+# test`) and these builds reuse its tract instead of compiling it for classify's feature set.
+read -r -a BUILD <<< "${PNAG_BUILD_ARGS:--p classify}"
 mkdir -p "$OUT" docs/deploy
 for b in 15 80; do
     # Different synthetic-weight seeds make the two builds' weights distinguishable byte-wise
     # (with one seed a smaller subnet's tensors are prefixes of a larger one's).
     { sed "s/^latency_ms = 25.0/latency_ms = $b.0/" examples/classify/targets/host.toml; printf '\n[weights]\nsource = "synthetic"\nseed = %s\n' "$b"; } > "$OUT/host-$b.toml"
-    PNAG_TARGETS="$PWD/$OUT/host-$b.toml" cargo build --release --locked -q -p classify
+    PNAG_TARGETS="$PWD/$OUT/host-$b.toml" cargo build --release --locked -q "${BUILD[@]}"
     cp target/release/classify "$OUT/classify-$b"
     # The selection this build wrote: the newest one (other feature sets keep their own OUT_DIRs).
     cp "$(ls -t target/release/build/classify-*/out/pnag/selection.json | head -1)" "$OUT/selection-$b.json"
@@ -28,9 +32,24 @@ for n in sel["networks"]:
 json.dump(sel, open(p, "w"), indent=1)
 PY
 done
+# The 15 ms build again with half-precision weights (`[weights] dtype = "f16"`): size only.
+{ cat "$OUT/host-15.toml"; printf 'dtype = "f16"\n'; } > "$OUT/host-15-f16.toml"
+PNAG_TARGETS="$PWD/$OUT/host-15-f16.toml" cargo build --release --locked -q "${BUILD[@]}"
+cp target/release/classify "$OUT/classify-15-f16"
+cp "$(ls -t target/release/build/classify-*/out/pnag/selection.json | head -1)" "$OUT/selection-15-f16.json"
+python3 - "$OUT" <<'PY'
+import json, os, shutil, sys
+out = sys.argv[1]
+p = f"{out}/selection-15-f16.json"
+sel = json.load(open(p))
+for n in sel["networks"]:
+    n["weights_bytes"] = os.path.getsize(n["weights_file"])
+json.dump(sel, open(p, "w"), indent=1)
+PY
 # Restore the default selection for later builds; plain_tract in the same invocation so
 # tract's crates keep one feature set (built alone, pnag-runtime would recompile tract).
-cargo build --release --locked -q -p classify -p pnag-runtime --bins --example plain_tract
+read -r -a RESTORE <<< "${PNAG_BUILD_ARGS:--p classify -p pnag-runtime --bins --example plain_tract}"
+cargo build --release --locked -q "${RESTORE[@]}"
 python3 scripts/deploy_proof.py "$OUT/classify-15" "$OUT/selection-15.json" "$OUT/classify-80" "$OUT/selection-80.json" balanced target/release/examples/plain_tract
 python3 - "$OUT" <<'PY' > docs/deploy/binary-size.md
 import json, os, sys
@@ -42,6 +61,8 @@ print("|---|---|---|---|---|---|")
 for b in ["15", "80"]:
     n = next(n for n in json.load(open(f"{out}/selection-{b}.json"))["networks"] if n["name"] == "balanced")
     print(f"| `classify` | {b} ms on host | `{n['arch']}` | {n['params']/1e6:.2f} M | {mb(n['weights_file']):.1f} MB | {mb(f'{out}/classify-{b}'):.1f} MB |")
+n = next(n for n in json.load(open(f"{out}/selection-15-f16.json"))["networks"] if n["name"] == "balanced")
+print(f"| `classify`, `dtype = \"f16\"` | 15 ms on host | `{n['arch']}` | {n['params']/1e6:.2f} M | {n['weights_bytes']/1e6:.1f} MB | {mb(f'{out}/classify-15-f16'):.1f} MB |")
 print(f"| `plain_tract` (same runtime, arch and weights read at run time) | – | – | – | none | {mb('target/release/examples/plain_tract'):.1f} MB |")
 PY
 cat docs/deploy/binary-size.md

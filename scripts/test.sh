@@ -40,7 +40,7 @@ cargo test --workspace --release --locked "${FEATURES[@]}" "$@"
 # Deployment: each budget's binary holds only its network (and sizes for the README),
 # then the cross-compiled example (aarch64 under qemu, Android check).
 step "deploy proof"
-bash scripts/deploy-proof.sh
+PNAG_BUILD_ARGS="--workspace --all-targets ${FEATURES[*]}" bash scripts/deploy-proof.sh
 step "cross"
 bash scripts/cross.sh
 # The `cuda` feature compiles tract's CUDA runtime (no CUDA toolkit needed) and, with no GPU

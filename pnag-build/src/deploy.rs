@@ -30,9 +30,9 @@ use pnag_runtime::weights::write_atomic;
 use pnag_runtime::{ArchError, NetworkSpec, RuntimeError, Weights, WeightsSource, Width};
 
 use crate::extract::{extract, ExtractError};
-use crate::generator::{GenerateOptions, Generator, GeneratorError};
+use crate::generator::{Frontier, GenerateOptions, Generator, GeneratorError};
 use crate::objective::{Objective, ObjectiveError};
-use crate::targets::{Budget, Targets, TargetsError, WeightsPlan};
+use crate::targets::{Budget, Targets, TargetsError, WeightsDtype, WeightsPlan};
 
 /// Environment variable that overrides the targets file.
 pub const TARGETS_ENV: &str = "PNAG_TARGETS";
@@ -427,8 +427,10 @@ impl Config {
         let mut networks = Vec::new();
         let mut problems = Vec::new();
         let mut written = HashSet::new();
+        // One frontier for the file: its budgets share the grid searches and get monotone answers.
+        let mut frontier = None;
         for budget in &targets.budgets {
-            match self.select(&ctx, budget, &mut written) {
+            match self.select(&ctx, &mut frontier, budget, &mut written) {
                 Ok(network) => networks.push(network),
                 Err(source) => problems.push(BuildProblem::Budget {
                     at: targets.at(budget.line),
@@ -472,16 +474,19 @@ struct BudgetContext<'a> {
 
 impl Config {
     /// Generates one budget's arch and writes its weights; the error is located by the caller.
-    fn select(
+    fn select<'a>(
         &self,
-        ctx: &BudgetContext<'_>,
+        ctx: &BudgetContext<'a>,
+        frontier: &mut Option<Frontier<'a>>,
         budget: &Budget,
         written: &mut HashSet<String>,
     ) -> Result<SelectedNetwork, BudgetError> {
         let t = ctx.targets;
-        let generated = ctx
-            .generator
-            .generate(ctx.objective, budget.value, ctx.opts)?;
+        let frontier = match frontier {
+            Some(f) => f,
+            None => frontier.insert(ctx.generator.frontier(ctx.objective, ctx.opts)?),
+        };
+        let generated = frontier.answer(budget.value)?;
         if let Some(w) = &generated.warning {
             self.cargo(format!(
                 "warning={}: budget `{}`: {w}",
@@ -507,7 +512,17 @@ impl Config {
             }
         };
         // Named by content: budgets that chose the same subnet (and weights) share one file.
-        let bytes = weights.to_safetensors();
+        let bytes = match t.weights_dtype {
+            WeightsDtype::F32 => weights.to_safetensors(),
+            WeightsDtype::F16 => {
+                weights
+                    .to_safetensors_f16()
+                    .map_err(|source| BudgetError::Weights {
+                        arch: arch.to_string(),
+                        source,
+                    })?
+            }
+        };
         let hash = content_hash(&bytes);
         let file = ctx.dir.join(format!("{hash}.safetensors"));
         if written.insert(hash.clone()) {

@@ -59,6 +59,9 @@ pub enum ExtractError {
     /// Tensors are missing, misshapen or not f32.
     #[error(transparent)]
     Weights(#[from] RuntimeError),
+    /// A PyTorch checkpoint could not be read.
+    #[error(transparent)]
+    Checkpoint(#[from] crate::checkpoint::CheckpointError),
 }
 
 /// Names and shapes of every tensor of OFA's `ofa_mbv3_d234_e346_k357_w{width}` state dict
@@ -206,13 +209,25 @@ pub fn extract_file(path: &Path, width: Width, arch: Arch) -> Result<Weights, Ex
     extract(&bytes, &format!("`{}`", path.display()), width, arch)
 }
 
-/// Extracts the subnet `arch` from supernet safetensors bytes; `origin` names them in errors.
+/// Extracts the subnet `arch` from supernet checkpoint bytes — safetensors or
+/// a PyTorch `torch.save` file, either format, detected by content
+/// ([`crate::checkpoint`]); `origin` names them in errors.
 pub fn extract(
     bytes: &[u8],
     origin: &str,
     width: Width,
     arch: Arch,
 ) -> Result<Weights, ExtractError> {
+    let converted;
+    let bytes = match crate::checkpoint::detect(bytes) {
+        crate::checkpoint::Format::Safetensors => bytes,
+        _ => {
+            // Same tensors, same code path: the state dict as in-memory safetensors.
+            let tensors = crate::checkpoint::read_state_dict(bytes, origin)?;
+            converted = serialize_f32(tensors.iter().map(|(n, t)| (n.as_str(), t)), None);
+            &converted
+        }
+    };
     let st = parse_safetensors(bytes, origin)?;
     check_width(&st, origin, width)?;
     // Every supernet tensor must be there with its shape, whatever this subnet uses.

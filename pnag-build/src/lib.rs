@@ -22,9 +22,11 @@
 #![warn(missing_docs)]
 
 pub mod accuracy;
+pub mod checkpoint;
 pub mod cost;
 pub mod dense;
 pub mod deploy;
+pub mod device;
 pub mod extract;
 pub mod generator;
 pub mod host;

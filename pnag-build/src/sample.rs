@@ -100,9 +100,40 @@ pub fn middle_arch() -> Arch {
     .expect("a valid arch")
 }
 
+/// The probe's reference subnets, recomputed ([`pnag_runtime::references`] has them
+/// as constants): smallest, middle, largest, and 17 of `covering_archs(2000, 22)` at
+/// evenly spaced MACs quantiles (w1.2, 224 px); ascending in MACs.
+pub fn probe_references() -> Vec<Arch> {
+    use pnag_runtime::{NetworkSpec, Width};
+    let macs = |a: &Arch| {
+        NetworkSpec::new(*a, Width::W1_2, 224)
+            .expect("224 px is valid")
+            .macs()
+    };
+    let mut pool = covering_archs(2000, 22);
+    pool.sort_by_key(|a| (macs(a), *a));
+    let mut refs: Vec<Arch> = (1..=17)
+        .map(|i| pool[(i * (pool.len() - 1)) / 18])
+        .chain([Arch::smallest(), middle_arch(), Arch::largest()])
+        .collect();
+    refs.sort_by_key(|a| (macs(a), *a));
+    refs.dedup();
+    refs
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_runtimes_reference_subnets_are_the_documented_selection() {
+        let computed: Vec<String> = probe_references().iter().map(|a| a.to_string()).collect();
+        assert_eq!(
+            computed,
+            pnag_runtime::references::REFERENCES,
+            "{computed:#?}"
+        );
+    }
 
     #[test]
     fn same_seed_same_archs_and_all_choices_appear() {

@@ -16,6 +16,7 @@
 //! [weights]                  # optional; default: synthetic (UNTRAINED demo weights)
 //! source = "synthetic"       # "synthetic" | "supernet" | "subnets"
 //! seed = 0                   # synthetic only
+//! dtype = "f32"              # or "f16": half-size embedded weights, widened at load
 //! # path = "ofa_w12.safetensors"  # supernet: an OFA supernet checkpoint (safetensors)
 //! #                               # subnets: a directory with <budget name>.safetensors
 //!
@@ -94,6 +95,16 @@ pub enum WeightsPlan {
     Subnets(PathBuf),
 }
 
+/// How the embedded weights are stored (`[weights] dtype`); networks always run in f32.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum WeightsDtype {
+    /// Single precision, as extracted (the default).
+    #[default]
+    F32,
+    /// IEEE half precision: half the bytes in the binary, widened to f32 at load.
+    F16,
+}
+
 /// One budget: its name (what `network!` refers to) and value in the device's unit.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Budget {
@@ -128,6 +139,8 @@ pub struct Targets {
     pub model: Option<(PathBuf, usize)>,
     /// Where each network's weights come from.
     pub weights: WeightsPlan,
+    /// How the embedded weights are stored.
+    pub weights_dtype: WeightsDtype,
     /// The budgets, in file order.
     pub budgets: Vec<Budget>,
 }
@@ -155,6 +168,7 @@ struct RawWeights {
     source: Spanned<String>,
     seed: Option<u64>,
     path: Option<Spanned<String>>,
+    dtype: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -300,6 +314,25 @@ impl Targets {
             (base.join(m.get_ref()), line)
         });
         let weights = check_weights(&mut c, raw.weights.as_ref(), &base);
+        let weights_dtype = match raw
+            .weights
+            .as_ref()
+            .and_then(|w| w.get_ref().dtype.as_ref())
+        {
+            None => WeightsDtype::F32,
+            Some(d) => match d.get_ref().as_str() {
+                "f32" => WeightsDtype::F32,
+                "f16" => WeightsDtype::F16,
+                other => {
+                    c.error(
+                        Some(d.span()),
+                        "weights.dtype",
+                        format!("unknown dtype `{other}`; expected \"f32\" or \"f16\""),
+                    );
+                    WeightsDtype::F32
+                }
+            },
+        };
         let unit_is_macs = device == "macs";
         let mut budgets = Vec::new();
         match &raw.budgets {
@@ -342,6 +375,7 @@ impl Targets {
             threads,
             model,
             weights,
+            weights_dtype,
             budgets,
         })
     }

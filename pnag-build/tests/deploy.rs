@@ -268,3 +268,41 @@ fn shipped_targets_files_validate() {
         );
     }
 }
+
+/// `[weights] dtype = "f16"`: the embedded file stores half precision (about half the
+/// bytes), and loading widens it to exactly the f16-rounded f32 weights.
+#[test]
+fn half_precision_weights_are_half_the_bytes_and_load_as_the_rounded_weights() {
+    use pnag_runtime::weights::{f16_to_f32, f32_to_f16};
+    let (a, b) = (tmp("f32"), tmp("f16"));
+    let one = "device = \"note10\"\nseed = 3\n[weights]\nsource = \"synthetic\"\n";
+    let budget = "[[budget]]\nname = \"fast\"\nlatency_ms = 25\n";
+    let s32 = compile(&a, &format!("{one}{budget}")).unwrap();
+    let s16 = compile(&b, &format!("{one}dtype = \"f16\"\n{budget}")).unwrap();
+    let (n32, n16) = (&s32.networks[0], &s16.networks[0]);
+    assert_eq!(n32.arch, n16.arch);
+    let size = |p: &str| std::fs::metadata(p).unwrap().len() as f64;
+    let ratio = size(&n16.weights_file) / size(&n32.weights_file);
+    assert!((0.49..0.51).contains(&ratio), "f16 / f32 bytes = {ratio}");
+    let spec = NetworkSpec::new(n16.arch, Width::W1_2, 224).unwrap();
+    let (w32, w16) = (
+        Weights::load(&n32.weights_file, &spec).unwrap(),
+        Weights::load(&n16.weights_file, &spec).unwrap(),
+    );
+    for ((name, t32), (_, t16)) in w32.tensors().zip(w16.tensors()) {
+        let rounded: Vec<f32> = t32
+            .data
+            .iter()
+            .map(|&v| f16_to_f32(f32_to_f16(v)))
+            .collect();
+        assert_eq!(rounded, t16.data, "{name}");
+    }
+    // A bad dtype is one error at its line.
+    let e = compile(&a, &format!("{one}dtype = \"bf16\"\n{budget}"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("t.toml:5") && e.contains("weights.dtype") && e.contains("\"f16\""),
+        "{e}"
+    );
+}

@@ -103,14 +103,15 @@ fn missing_tensors_are_all_listed() {
 #[test]
 fn wrong_dtype_and_shape_name_the_tensor() {
     let target = "blocks.7.conv.depth_conv.conv.conv.weight";
-    let f16 = edited(&supernet(), |n, d, s, b| {
+    // (f32 and f16 are read; bfloat16 is not.)
+    let bf16 = edited(&supernet(), |n, d, s, b| {
         Some(if n == target {
-            (Dtype::F16, s, b[..b.len() / 2].to_vec())
+            (Dtype::BF16, s, b[..b.len() / 2].to_vec())
         } else {
             (d, s, b)
         })
     });
-    let err = extract(&f16, "`f16.safetensors`", Width::W1_0, Arch::largest()).unwrap_err();
+    let err = extract(&bf16, "`bf16.safetensors`", Width::W1_0, Arch::largest()).unwrap_err();
     assert!(
         matches!(&err, ExtractError::Weights(RuntimeError::DType { name, .. }) if name == target),
         "{err}"

@@ -48,6 +48,7 @@ fn every_device_ships_a_generator_whose_answers_are_feasible_and_scored_by_its_m
     }
 }
 
+/// One budget's own search ([`Generator::search`]): refinement never loses to its samples.
 #[test]
 fn refinement_ends_at_a_local_optimum_never_below_the_best_sample() {
     for device in ["note10", "macs"] {
@@ -60,7 +61,7 @@ fn refinement_ends_at_a_local_optimum_never_below_the_best_sample() {
                 refine_steps: 1000,
                 ..Default::default()
             };
-            let r = g.generate(&o, budget, &opts).unwrap();
+            let r = g.search(&o, budget, &opts).unwrap();
             assert!(r.top1 >= r.sampled_top1, "{device} @ {budget}");
             assert!(r.refine_scored > 0);
             // No arch one decision away is feasible and predicted more accurate.
@@ -75,7 +76,7 @@ fn refinement_ends_at_a_local_optimum_never_below_the_best_sample() {
             }
             // Without refinement: the paper's Section 3.5, the best sample itself.
             let plain = g
-                .generate(
+                .search(
                     &o,
                     budget,
                     &GenerateOptions {
@@ -104,7 +105,7 @@ fn a_swap_pays_for_an_over_budget_improvement_with_a_saving_elsewhere() {
     let mut swaps = 0;
     for f in [0.05, 0.2, 0.4] {
         let budget = lo + f * (hi - lo);
-        let r = g.generate(&o, budget, &plain).unwrap();
+        let r = g.search(&o, budget, &plain).unwrap();
         let arch = Arch::parse(&r.arch).unwrap();
         // Steepest single-decision ascent to a local optimum, independently of the crate's climb.
         let mut current = o.score(arch).unwrap();
@@ -344,4 +345,61 @@ fn numbers_in_messages_have_sensible_precision() {
         .unwrap();
     let warning = above.warning.unwrap();
     assert!(warning.starts_with("budget 1e308 ms is above"), "{warning}");
+}
+
+/// Issue 21: a larger budget never gets a less accurate subnet, for budgets
+/// asked of one frontier (a targets file, one `pnag generate` call) and asked
+/// separately; above the range one answer. 10,000 seeded random pairs per
+/// device, log-uniform from just below the cheapest subnet to far above the range.
+#[test]
+fn larger_budgets_never_get_less_accurate_answers() {
+    let pairs = std::env::var("PNAG_MONOTONE_PAIRS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10_000);
+    for device in DEVICES {
+        let (g, o) = setup(device);
+        let opts = GenerateOptions::default();
+        let mut frontier = g.frontier(&o, &opts).unwrap();
+        let [lo, hi] = g.manifest.range;
+        let (from, to) = ((lo * 0.98).ln(), (hi * 1.5).ln());
+        let mut rng = pnag_build::sample::SplitMix64::new(21);
+        let mut ask = |b: f64| frontier.answer(b).ok().map(|r| (r.top1, r.cost, r.arch));
+        let mut answered = 0;
+        for _ in 0..pairs {
+            let mut budget = || {
+                let u = (rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64;
+                (from + (to - from) * u).exp()
+            };
+            let (x, y) = (budget(), budget());
+            let (small, large) = (x.min(y), x.max(y));
+            let (a, b) = (ask(small), ask(large));
+            if let Some((top1, cost, _)) = &a {
+                assert!(*cost <= small, "{device} @ {small}: cost {cost}");
+                let (top1_large, cost_large, _) =
+                    b.as_ref().expect("a larger budget is answered too");
+                assert!(*cost_large <= large);
+                assert!(
+                    top1_large >= top1,
+                    "{device}: {large} got {top1_large} % but {small} got {top1} %"
+                );
+                answered += 1;
+            }
+        }
+        assert!(
+            answered > pairs * 9 / 10,
+            "{device}: {answered}/{pairs} answered"
+        );
+        // Above the range: one answer, however far above.
+        let top = ask(hi * 1.0001).unwrap();
+        for b in [hi * 2.0, 1e4 * hi, 1e308] {
+            assert_eq!(ask(b).unwrap().2, top.2, "{device} @ {b}");
+        }
+        // Asked separately (a fresh frontier each time), the same answers.
+        for f in [0.03, 0.37, 0.81] {
+            let b = lo + f * (hi - lo);
+            let alone = g.generate(&o, b, &opts).unwrap().arch;
+            assert_eq!(Some(alone), ask(b).map(|r| r.2), "{device} @ {b}");
+        }
+    }
 }

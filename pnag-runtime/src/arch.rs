@@ -188,7 +188,7 @@ pub fn make_divisible(v: f64, divisor: usize) -> usize {
 }
 
 /// One subnet of the OFA MobileNetV3 space (valid by construction).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Arch {
     depths: [u8; STAGES],
     kernels: [u8; SLOTS],

@@ -64,8 +64,20 @@ pub enum RuntimeError {
         /// The shape found.
         found: Vec<usize>,
     },
-    /// A tensor is not f32.
-    #[error("weights {origin}: tensor `{name}` has dtype {found}, expected F32")]
+    /// A weight does not fit float16 (`dtype = "f16"`).
+    #[error("weights {origin}: tensor `{name}` holds {value} at flat index {index}, beyond float16's ±65504; store these weights as f32")]
+    F16Range {
+        /// Where the weights came from.
+        origin: String,
+        /// The tensor.
+        name: String,
+        /// Flat index of the first such value.
+        index: usize,
+        /// The value.
+        value: f32,
+    },
+    /// A tensor is not f32 (or f16).
+    #[error("weights {origin}: tensor `{name}` has dtype {found}, expected F32 or F16")]
     DType {
         /// Where the weights came from.
         origin: String,

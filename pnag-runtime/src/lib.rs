@@ -9,6 +9,8 @@
 //! - [`graph`] / [`network`]: the tract graph and the runnable [`Network`].
 //! - [`depthwise`]: depthwise convs specialized by kernel size and stride (a tract op).
 //! - [`pointwise`]: 1x1 convs with bias, activation and residual fused (a tract op).
+//! - [`references`] / [`probe`]: the reference subnets a device is described by, and
+//!   measuring them (the `pnag-probe` binary).
 //!
 //! - [`selection`] (feature `selection`): what `pnag-build` hands the `network!` macro.
 //!
@@ -23,6 +25,7 @@ pub mod arch;
 pub mod encoding;
 pub mod hash;
 pub mod kinds;
+pub mod references;
 pub mod spec;
 
 #[cfg(feature = "selection")]
@@ -40,6 +43,8 @@ pub mod network;
 mod ops;
 #[cfg(feature = "engine")]
 pub mod pointwise;
+#[cfg(feature = "engine")]
+pub mod probe;
 #[cfg(feature = "engine")]
 mod simd;
 #[cfg(feature = "engine")]

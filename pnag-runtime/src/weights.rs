@@ -271,6 +271,41 @@ impl Weights {
         )
     }
 
+    /// Serializes to safetensors bytes storing every tensor as IEEE half precision
+    /// (half the bytes; [`read_f32`] widens them back at load). Refuses a weight
+    /// beyond float16's range (±65504) instead of storing an infinity.
+    pub fn to_safetensors_f16(&self) -> Result<Vec<u8>> {
+        let mut halves = Vec::with_capacity(self.tensors.len());
+        for (name, t) in &self.tensors {
+            if let Some((index, &value)) =
+                t.data.iter().enumerate().find(|(_, v)| v.abs() > F16_MAX)
+            {
+                return Err(RuntimeError::F16Range {
+                    origin: self.source.origin(),
+                    name: name.clone(),
+                    index,
+                    value,
+                });
+            }
+            let bytes: Vec<u8> = t
+                .data
+                .iter()
+                .flat_map(|&v| f32_to_f16(v).to_le_bytes())
+                .collect();
+            halves.push((name.as_str(), t.shape.clone(), bytes));
+        }
+        let views: Vec<(&str, safetensors::tensor::TensorView<'_>)> = halves
+            .iter()
+            .map(|(n, shape, bytes)| {
+                let view = safetensors::tensor::TensorView::new(Dtype::F16, shape.clone(), bytes);
+                (*n, view.expect("two bytes per element of the shape"))
+            })
+            .collect();
+        let meta =
+            std::collections::HashMap::from([("pnag.source".to_string(), self.source.origin())]);
+        Ok(safetensors::serialize(views, &Some(meta)).expect("in-memory serialization"))
+    }
+
     /// Writes safetensors atomically (temporary file, then rename).
     pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
         write_atomic(path.as_ref(), &self.to_safetensors())
@@ -334,7 +369,7 @@ pub fn read_f32(
         origin: origin.into(),
         names: vec![name.into()],
     })?;
-    if view.dtype() != Dtype::F32 {
+    if !matches!(view.dtype(), Dtype::F32 | Dtype::F16) {
         return Err(RuntimeError::DType {
             origin: origin.into(),
             name: name.into(),
@@ -349,11 +384,19 @@ pub fn read_f32(
             found: view.shape().to_vec(),
         });
     }
-    let data: Vec<f32> = view
-        .data()
-        .chunks_exact(4)
-        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-        .collect();
+    let data: Vec<f32> = match view.dtype() {
+        // Half-precision weights (`[weights] dtype = "f16"`) are widened exactly.
+        Dtype::F16 => view
+            .data()
+            .chunks_exact(2)
+            .map(|c| f16_to_f32(u16::from_le_bytes([c[0], c[1]])))
+            .collect(),
+        _ => view
+            .data()
+            .chunks_exact(4)
+            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect(),
+    };
     check_finite(origin, name, &data)?;
     Ok(WeightTensor {
         shape: shape.to_vec(),
@@ -567,4 +610,57 @@ pub fn synthetic_tensor(name: &str, shape: &[usize], seed: u64) -> Vec<f32> {
         .into_iter()
         .map(|u| center + half * u)
         .collect()
+}
+
+/// Largest finite IEEE half-precision value.
+pub const F16_MAX: f32 = 65504.0;
+
+/// IEEE 754 half precision to single, exactly (every half is a float).
+pub fn f16_to_f32(h: u16) -> f32 {
+    let sign = if h & 0x8000 != 0 { -1.0 } else { 1.0 };
+    let exp = (h >> 10) & 0x1f;
+    let man = u32::from(h & 0x3ff);
+    match exp {
+        // Zero and subnormals: man × 2⁻²⁴.
+        0 => sign * man as f32 * f32::from_bits(0x3380_0000),
+        0x1f if man == 0 => sign * f32::INFINITY,
+        0x1f => f32::from_bits(0x7fc0_0000 | (man << 13) | (u32::from(h & 0x8000) << 16)),
+        e => f32::from_bits(
+            (u32::from(h & 0x8000) << 16) | ((u32::from(e) + 112) << 23) | (man << 13),
+        ),
+    }
+}
+
+/// Single to IEEE 754 half precision, rounding to nearest even (as `tensor.half()`):
+/// overflow gives ±infinity, tiny values subnormals or ±0, NaN stays NaN.
+pub fn f32_to_f16(x: f32) -> u16 {
+    let bits = x.to_bits();
+    let sign = ((bits >> 16) & 0x8000) as u16;
+    let exp = ((bits >> 23) & 0xff) as i32;
+    let man = bits & 0x7f_ffff;
+    if exp == 0xff {
+        return sign | 0x7c00 | if man != 0 { 0x200 } else { 0 };
+    }
+    let e = exp - 127 + 15;
+    if e >= 0x1f {
+        return sign | 0x7c00;
+    }
+    if e <= 0 {
+        // Subnormal half (or zero): shift the full significand into 10 bits.
+        if e < -10 {
+            return sign;
+        }
+        let full = man | 0x80_0000;
+        let shift = (14 - e) as u32;
+        let half = full >> shift;
+        let rest = full & ((1 << shift) - 1);
+        let mid = 1 << (shift - 1);
+        let round = rest > mid || (rest == mid && half & 1 == 1);
+        return sign | (half + round as u32) as u16;
+    }
+    let half = ((e as u32) << 10) | (man >> 13);
+    let rest = man & 0x1fff;
+    let round = rest > 0x1000 || (rest == 0x1000 && half & 1 == 1);
+    // A carry out of the significand correctly bumps the exponent (up to infinity).
+    sign | (half + round as u32) as u16
 }

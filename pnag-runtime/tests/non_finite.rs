@@ -109,3 +109,24 @@ fn weights_holding_nan_or_infinity_are_refused_naming_the_tensor() {
         );
     }
 }
+
+/// A weight beyond float16's range is refused when stored as f16, never turned into an
+/// infinity (which loading would then refuse far from the cause).
+#[test]
+fn weights_beyond_half_precision_are_refused_when_stored_as_f16() {
+    let spec = spec();
+    let good = Weights::synthetic(&spec, 1);
+    assert!(good.to_safetensors_f16().is_ok());
+    let mut tensors: BTreeMap<_, _> = good
+        .tensors()
+        .map(|(n, t)| (n.clone(), t.clone()))
+        .collect();
+    tensors.get_mut("classifier.linear.weight").unwrap().data[3] = 70000.0;
+    let big = Weights::from_tensors(tensors, WeightsSource::Synthetic { seed: 1 }, &spec).unwrap();
+    let err = big.to_safetensors_f16().unwrap_err();
+    assert!(
+        matches!(&err, RuntimeError::F16Range { name, index: 3, .. } if name == "classifier.linear.weight"),
+        "{err}"
+    );
+    assert!(err.to_string().contains("65504"), "{err}");
+}

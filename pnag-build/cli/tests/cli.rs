@@ -378,7 +378,8 @@ fn devices_and_predict() {
     let out = pnag(&["devices", "--json"]);
     assert!(out.status.success());
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let names: Vec<&str> = v
+    assert!(v["added"].as_array().is_some());
+    let names: Vec<&str> = v["built_in"]
         .as_array()
         .unwrap()
         .iter()
@@ -654,4 +655,83 @@ fn a_huge_bad_arch_is_reported_once_and_truncated() {
     let e = fails(&["arch", &huge]);
     assert!(e.len() < 1000, "{} bytes of error", e.len());
     assert_eq!(e.matches("(120000 characters)").count(), 1, "{e}");
+}
+
+/// `pnag device add` → `pnag devices` → `pnag generate --device NAME`: a probe whose
+/// latencies are 2 × note10's model + 1 ms gives note10's answers at the mapped budgets.
+#[test]
+fn an_added_device_answers_with_its_calibrated_base() {
+    use pnag_build::objective::Objective;
+    use pnag_runtime::references::REFERENCES;
+    let o = Objective::new("note10", Width::W1_2, 224).unwrap();
+    let mut text = "# pnag-probe format 1\n# tool = pnag-runtime 0.1.0\n# threads = 2\n# width = 1.2\n# resolution = 224\n# runs = 15\n# machine = test\nreference,arch,median_ms,p10_ms,p90_ms\n".to_string();
+    for (i, a) in REFERENCES.iter().enumerate() {
+        let ms = 2.0 * o.cost(Arch::parse(a).unwrap()).unwrap() + 1.0;
+        text += &format!("{i},\"{a}\",{ms},{ms},{ms}\n");
+    }
+    let probe = tmp("probe.csv");
+    std::fs::write(&probe, text).unwrap();
+    let dir = tmp("devices");
+    let (p, d) = (probe.to_str().unwrap(), dir.to_str().unwrap());
+    let out = pnag(&["device", "add", "phone", "--probe", p, "--dir", d]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("2.0000 × note10 + 1.000 ms"));
+    let listed = pnag(&["devices", "--dir", d]);
+    assert!(String::from_utf8_lossy(&listed.stdout).contains("phone"));
+    let json = |args: &[&str]| -> serde_json::Value {
+        let out = pnag(args);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let added = json(&[
+        "generate",
+        "--device",
+        "phone",
+        "--devices-dir",
+        d,
+        "--budget",
+        "61",
+        "--json",
+    ]);
+    let base = json(&["generate", "--device", "note10", "--budget", "30", "--json"]);
+    assert_eq!(added[0]["arch"], base[0]["arch"]);
+    let cost = added[0]["cost"].as_f64().unwrap();
+    assert!((cost - (2.0 * base[0]["cost"].as_f64().unwrap() + 1.0)).abs() < 1e-9);
+    // Bad names and unknown devices: one error each.
+    assert!(
+        fails(&["device", "add", "note10", "--probe", p, "--dir", d])
+            .contains("shadows a built-in device")
+    );
+    assert!(fails(&["device", "add", "a/b", "--probe", p, "--dir", d])
+        .contains("expected 1–64 letters"));
+    assert!(fails(&[
+        "generate",
+        "--device",
+        "nope",
+        "--devices-dir",
+        d,
+        "--budget",
+        "9"
+    ])
+    .contains("unknown device `nope`"));
+    assert!(fails(&[
+        "generate",
+        "--device",
+        "phone",
+        "--devices-dir",
+        d,
+        "--budget",
+        "61",
+        "--margin",
+        "1.5"
+    ])
+    .contains("--margin 1.5"));
 }

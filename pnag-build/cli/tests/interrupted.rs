@@ -70,8 +70,10 @@ fn a_build_killed_at_any_moment_leaves_the_old_or_the_new_selection_whole() {
         std::fs::write(&path, text).unwrap();
         path
     };
-    let old = write("old.toml", &[("fast", 25.0), ("big", 60.0)]);
-    let new = write("new.toml", &[("fast", 30.0), ("big", 70.0)]);
+    // Budgets low in note10's range (17.8–92.4 ms): a run needs only the grid searches up
+    // to them (`Frontier`), so the kill window is mostly spent writing.
+    let old = write("old.toml", &[("fast", 20.0), ("big", 24.0)]);
+    let new = write("new.toml", &[("fast", 22.0), ("big", 27.0)]);
 
     // The two complete selections, each in a directory of its own.
     let mut complete = Vec::new();
@@ -114,4 +116,56 @@ fn a_build_killed_at_any_moment_leaves_the_old_or_the_new_selection_whole() {
     }
     eprintln!("{KILLS} kill points: old selection whole {seen_old} times, new {seen_new} times");
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Ctrl-C during `pnag targets` without `--out` removes its temporary directory
+/// (a killed run's is removed by the next run: `remove_dead_runs_temporaries`).
+#[test]
+fn ctrl_c_removes_the_temporary_directory() {
+    let tmp = std::env::temp_dir().join(format!("pnag-ctrlc-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&tmp);
+    std::fs::create_dir_all(&tmp).unwrap();
+    // Enough budgets (~30 MB of weights each) that the run is still going when interrupted.
+    let mut text = String::from("device = \"note10\"\nseed = 3\n");
+    for i in 0..24 {
+        let budget = 20.0 + 2.5 * i as f64;
+        text.push_str(&format!(
+            "[[budget]]\nname = \"b{i}\"\nlatency_ms = {budget}\n"
+        ));
+    }
+    let file = tmp.join("many.toml");
+    std::fs::write(&file, text).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_pnag"))
+        .args(["targets", file.to_str().unwrap()])
+        .env("TMPDIR", &tmp)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("run pnag");
+    let run_dir = tmp.join(format!("pnag-targets-{}", child.id()));
+    let start = Instant::now();
+    while !run_dir.join("pnag").exists() {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "no temporary directory"
+        );
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "finished before Ctrl-C"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let sent = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let status = child.wait().unwrap();
+    assert_eq!(
+        status.code(),
+        Some(130),
+        "interrupted, not finished: {status}"
+    );
+    assert!(!run_dir.exists(), "{} left behind", run_dir.display());
+    std::fs::remove_dir_all(&tmp).unwrap();
 }

@@ -5,6 +5,7 @@
 //! few by hill climbing ([`refine`]) and return the most accurate. Training
 //! is `crate::train_generator` (feature `train`).
 
+mod frontier;
 pub mod policy;
 pub mod refine;
 
@@ -14,12 +15,14 @@ use pnag_runtime::selection::content_hash;
 use pnag_runtime::weights::{
     parse_safetensors, read_f32, serialize_f32, write_atomic, WeightTensor,
 };
-use pnag_runtime::{Arch, NetworkSpec, RuntimeError};
+use pnag_runtime::{Arch, RuntimeError};
 use serde::{Deserialize, Serialize};
 
 use crate::cost::CostUnit;
 use crate::objective::{ModelIdentity, Objective, ObjectiveError, RewardKind, Scored};
 use crate::sample::SplitMix64;
+use frontier::{generated, Search, Work};
+pub use frontier::{Frontier, GRID_SEARCHES};
 pub use policy::{Policy, HIDDEN};
 
 /// Version of the model format; bumped when the policy's equations change.
@@ -233,14 +236,16 @@ pub struct Generated {
     pub mmacs: f64,
     /// Its parameters, in millions.
     pub params_m: f64,
-    /// Distinct feasible candidates among the samples drawn.
+    /// Distinct feasible candidates among the samples drawn (summed over the searches used).
     pub feasible: usize,
-    /// Samples drawn.
+    /// Samples drawn (summed over the searches used).
     pub drawn: usize,
-    /// Predicted top-1 of the best sampled candidate, before refinement.
+    /// Predicted top-1 of the best sampled candidate under the budget, before refinement.
     pub sampled_top1: f64,
     /// Archs scored by the refinement (0 when it is off).
     pub refine_scored: usize,
+    /// Grid searches the answer drew on ([`Frontier`]; 0 for [`Generator::search`]).
+    pub grid_searches: usize,
     /// Set when the budget is above the trained range.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub warning: Option<String>,
@@ -431,22 +436,69 @@ impl Generator {
         Ok(())
     }
 
-    /// Section 3.5: sample `samples` candidates for `budget`, resample until one
-    /// is feasible (at most `max_rounds` rounds); then hill-climb from the
-    /// `refine_starts` most accurate feasible ones and return the best end point.
+    /// The monotone answer for `budget` (what the CLI and build scripts use):
+    /// the most accurate subnet under the budget among everything the
+    /// generator's searches on a fixed grid of the device's range found
+    /// ([`Frontier`]). A larger budget never gets a less accurate answer; above
+    /// the range every budget gets the same one. For several budgets, build one
+    /// [`Generator::frontier`] and ask it each: the grid searches are shared.
     pub fn generate(
         &self,
         objective: &Objective,
         budget: f64,
         opts: &GenerateOptions,
     ) -> Result<Generated, GeneratorError> {
+        self.frontier(objective, opts)?.answer(budget)
+    }
+
+    /// A [`Frontier`] of this generator on `objective` with these options
+    /// (empty: grid searches run as budgets need them).
+    pub fn frontier<'a>(
+        &'a self,
+        objective: &'a Objective,
+        opts: &GenerateOptions,
+    ) -> Result<Frontier<'a>, GeneratorError> {
         self.check(objective)?;
+        Frontier::new(self, objective, *opts)
+    }
+
+    /// One budget's own search, Section 3.5 plus refinement — not monotone
+    /// across budgets (kept for the benchmark that compares it with
+    /// [`Generator::generate`] and for tests of the search itself).
+    pub fn search(
+        &self,
+        objective: &Objective,
+        budget: f64,
+        opts: &GenerateOptions,
+    ) -> Result<Generated, GeneratorError> {
+        self.check(objective)?;
+        let warning = self.validate(objective, budget)?;
+        let s = self.run_search(objective, budget, opts)?;
+        let best = s
+            .best
+            .ok_or_else(|| self.none_feasible(budget, s.drawn, s.cheapest))?;
+        let sampled = s.best_sampled.map_or(best.top1, |x| x.top1);
+        let work = Work {
+            feasible: s.feasible,
+            drawn: s.drawn,
+            refine_scored: s.refine_scored,
+            grid_searches: 0,
+        };
+        generated(objective, budget, best, sampled, work, warning)
+    }
+
+    /// Refuses a budget that is not a positive number or below the device's
+    /// cheapest subnet; the warning for one above the range.
+    fn validate(
+        &self,
+        objective: &Objective,
+        budget: f64,
+    ) -> Result<Option<String>, GeneratorError> {
         let unit = self.manifest.unit.label();
         if !budget.is_finite() || budget <= 0.0 {
             return Err(GeneratorError::BadBudget(budget));
         }
-        // Not always the smallest subnet: measured tables are not monotone (i7-8700k).
-        let min = self.manifest.range[0].min(objective.cost(Arch::smallest())?);
+        let min = self.min_cost(objective)?;
         if budget < min {
             return Err(GeneratorError::BelowMinimum {
                 device: objective.device.clone(),
@@ -456,11 +508,37 @@ impl Generator {
             });
         }
         let top = self.manifest.range[1];
-        let warning = (budget > top).then(|| {
+        Ok((budget > top).then(|| {
             format!("budget {} {unit} is above device `{}`'s range (largest subnet {top:.2} {unit}); returning the best subnet found at the top of the range", num(budget), objective.device)
-        });
+        }))
+    }
+
+    /// The device's cheapest known cost: not always the smallest subnet's,
+    /// measured tables are not monotone (i7-8700k).
+    fn min_cost(&self, objective: &Objective) -> Result<f64, GeneratorError> {
+        Ok(self.manifest.range[0].min(objective.cost(Arch::smallest())?))
+    }
+
+    fn none_feasible(&self, budget: f64, drawn: usize, cheapest: f64) -> GeneratorError {
+        GeneratorError::NoneFeasible {
+            budget,
+            unit: self.manifest.unit.label().into(),
+            drawn,
+            cheapest,
+        }
+    }
+
+    /// Section 3.5: sample `samples` candidates for `budget`, resample until one
+    /// is feasible (at most `max_rounds` rounds); then hill-climb from the
+    /// `refine_starts` most accurate feasible ones. Keeps every scored arch.
+    fn run_search(
+        &self,
+        objective: &Objective,
+        budget: f64,
+        opts: &GenerateOptions,
+    ) -> Result<Search, GeneratorError> {
         let b = self.policy.budget_vector(&self.manifest.budgets, budget);
-        // Each budget gets its own stream, so adding a budget never changes another's answer.
+        // Each budget gets its own stream, so adding a budget never changes another's search.
         let mut rng = SplitMix64::new(opts.seed ^ budget.to_bits());
         let (mut seen, mut feasible) = (crate::cost::FxSet::default(), Vec::new());
         let (mut drawn, mut cheapest) = (0, f64::INFINITY);
@@ -488,37 +566,25 @@ impl Generator {
             .map(|(&(arch, cost), top1)| Scored { arch, cost, top1 })
             .collect();
         ranked.sort_by(|a, b| b.top1.total_cmp(&a.top1));
-        let sampled = *ranked.first().ok_or(GeneratorError::NoneFeasible {
-            budget,
-            unit: unit.into(),
-            drawn,
-            cheapest,
-        })?;
-        let (mut best, mut seen) = (sampled, refine::Seen::default());
+        let best_sampled = ranked.first().copied();
+        let (mut best, mut seen) = (best_sampled, refine::Seen::default());
         if opts.refine_steps > 0 {
             for &start in ranked.iter().take(opts.refine_starts.max(1)) {
                 let s = refine::hill_climb(objective, budget, start, opts.refine_steps, &mut seen)?;
-                if s.top1 > best.top1 {
-                    best = s;
+                if best.is_none_or(|b| s.top1 > b.top1) {
+                    best = Some(s);
                 }
             }
         }
-        let refine_scored = seen.scored();
-        let Scored { arch, cost, top1 } = best;
-        let spec = NetworkSpec::new(arch, objective.width, objective.resolution)
-            .map_err(|e| ObjectiveError::Cost(e.into()))?;
-        Ok(Generated {
-            budget,
-            arch: arch.to_string(),
-            cost,
-            top1,
-            mmacs: spec.macs() as f64 / 1e6,
-            params_m: spec.params() as f64 / 1e6,
+        Ok(Search {
+            best,
+            best_sampled,
+            refine_scored: seen.scored(),
+            scored: seen.points().collect(),
+            sampled: ranked,
             feasible: feasible.len(),
             drawn,
-            sampled_top1: sampled.top1,
-            refine_scored,
-            warning,
+            cheapest,
         })
     }
 

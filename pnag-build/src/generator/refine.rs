@@ -141,6 +141,15 @@ impl Seen {
     pub fn scored(&self) -> usize {
         self.top1.len()
     }
+
+    /// Every arch both costed and scored, feasible or not: real points of the
+    /// device's (cost, top-1) plane that a [`crate::generator::Frontier`] keeps.
+    pub fn points(&self) -> impl Iterator<Item = Scored> + '_ {
+        self.top1.iter().filter_map(|(&arch, &top1)| {
+            let cost = *self.cost.get(&arch)?;
+            Some(Scored { arch, cost, top1 })
+        })
+    }
 }
 
 /// Adds to `known` the archs of `archs` it lacks, evaluated by `many` in one batch.

@@ -118,6 +118,7 @@ pub fn train_and_measure(
             objective,
             budgets,
             opts,
+            super::frontier::Answering::PerBudget,
         )?);
     }
     if !wanted(Ablation::Independent) {
@@ -139,7 +140,15 @@ pub fn train_and_measure(
             &format!("independent {}/{}", i + 1, budgets.len()),
         )?;
         seconds += g.manifest.training.seconds;
-        let m = super::frontier::generator_method("", String::new(), &g, objective, &[b], opts)?;
+        let m = super::frontier::generator_method(
+            "",
+            String::new(),
+            &g,
+            objective,
+            &[b],
+            opts,
+            super::frontier::Answering::PerBudget,
+        )?;
         points.extend(m.points);
     }
     methods.push(Method {

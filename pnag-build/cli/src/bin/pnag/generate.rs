@@ -70,6 +70,13 @@ pub struct GenerateArgs {
     /// Print JSON instead of a table.
     #[arg(long)]
     json: bool,
+    /// Where added devices live (`pnag device add`).
+    #[arg(long, default_value = super::added_devices::DEFAULT_DIR)]
+    devices_dir: PathBuf,
+    /// Added devices: shrink each budget by this fraction before generating (the device
+    /// file's leave-one-out error, e.g. its 90th percentile, is a good choice).
+    #[arg(long, default_value_t = 0.0)]
+    margin: f64,
 }
 
 /// How the generator answers (shared by `generate` and `bench frontier`).
@@ -175,7 +182,42 @@ pub fn train(a: TrainArgs) -> Result<()> {
 }
 
 pub fn generate(a: GenerateArgs) -> Result<()> {
-    pnag_build::cost::device(&a.device)?; // an unknown device is named before any model is read
+    if pnag_build::cost::device(&a.device).is_err() {
+        let path = super::added_devices::device_path(&a.devices_dir, &a.device);
+        if !path.exists() {
+            bail!(
+                "unknown device `{}`: not built in ({}) and no {} (add it with `pnag device add`)",
+                a.device,
+                pnag_build::cost::DEVICES.join(", "),
+                path.display()
+            );
+        }
+        let device = pnag_build::device::DeviceFile::load(&path)?;
+        let opts = GenerateOptions {
+            seed: a.seed,
+            ..a.inference.options()
+        };
+        let results = super::added_devices::generate(&device, &a.budgets, a.margin, &opts)?;
+        for w in results.iter().filter_map(|r| r.warning.as_ref()) {
+            eprintln!("warning: {w}");
+        }
+        if a.json {
+            println!("{}", serde_json::to_string_pretty(&results)?);
+            return Ok(());
+        }
+        println!(
+            "device {} (added: {:.4} × {} + {:.3} ms, margin {:.0} %); cost and top-1 are model predictions",
+            device.name, device.scale, device.base, device.offset, a.margin * 100.0
+        );
+        print_table(&results, "ms");
+        return Ok(());
+    }
+    if a.margin != 0.0 {
+        bail!(
+            "--margin applies to added devices (built-in `{}` has its own model)",
+            a.device
+        );
+    }
     let generator = match &a.model {
         Some(dir) => Generator::load(dir)?,
         None => Generator::embedded(&a.device)?,
@@ -199,10 +241,11 @@ pub fn generate(a: GenerateArgs) -> Result<()> {
     {
         bail!("--budget {b} is given twice (each budget gets one answer)");
     }
+    let mut frontier = generator.frontier(&objective, &opts)?;
     let results: Vec<Generated> = a
         .budgets
         .iter()
-        .map(|&b| generator.generate(&objective, b, &opts))
+        .map(|&b| frontier.answer(b))
         .collect::<Result<_, _>>()?;
     for r in &results {
         if let Some(w) = &r.warning {
@@ -221,6 +264,11 @@ pub fn generate(a: GenerateArgs) -> Result<()> {
         generator.manifest.resolution,
         generator.manifest.reward
     );
+    print_table(&results, unit);
+    Ok(())
+}
+
+fn print_table(results: &[Generated], unit: &str) {
     println!(
         "{:>10}  {:>10}  {:>7}  {:>7}  {:>7}  arch",
         format!("budget {unit}"),
@@ -229,7 +277,7 @@ pub fn generate(a: GenerateArgs) -> Result<()> {
         "MMACs",
         "params M"
     );
-    for r in &results {
+    for r in results {
         let budget = if r.budget.abs() < 1e6 {
             format!("{:.2}", r.budget)
         } else {
@@ -240,7 +288,6 @@ pub fn generate(a: GenerateArgs) -> Result<()> {
             budget, r.cost, r.top1, r.mmacs, r.params_m, r.arch
         );
     }
-    Ok(())
 }
 
 #[derive(Args)]
@@ -260,6 +307,16 @@ pub fn targets(a: TargetsArgs) -> Result<()> {
     remove_dead_runs_temporaries();
     let tmp = std::env::temp_dir().join(format!("pnag-targets-{}", std::process::id()));
     let out = a.out.clone().unwrap_or_else(|| tmp.clone());
+    if a.out.is_none() {
+        // Ctrl-C mid-run: remove the temporary directory (~30 MB per budget) before exiting.
+        // (`--out` needs nothing: its temporaries are `.tmp` files the next run removes.)
+        let dir = tmp.clone();
+        let _ = ctrlc::set_handler(move || {
+            let _ = std::fs::remove_dir_all(&dir);
+            eprintln!("interrupted; removed {}", dir.display());
+            std::process::exit(130);
+        });
+    }
     let cwd = std::env::current_dir().context("current directory")?;
     let result = pnag_build::Config::new()
         .targets(&a.file)

@@ -2,6 +2,7 @@
 
 #[cfg(feature = "train")]
 mod ablations;
+mod added_devices;
 mod bench;
 mod depthwise_bench;
 mod engines;
@@ -43,10 +44,13 @@ enum Command {
     Infer(InferArgs),
     /// Measure real tract latency of subnets on this machine.
     Profile(ProfileArgs),
-    /// Extract one subnet's weights from an OFA supernet checkpoint (safetensors).
+    /// Extract one subnet's weights from an OFA supernet checkpoint (safetensors or torch.save).
     Extract(ExtractArgs),
-    /// List the devices with a cost model.
+    /// List the devices with a cost model (built-in and added).
     Devices(DevicesArgs),
+    /// Add a device from a `pnag-probe` run (no training).
+    #[command(subcommand)]
+    Device(DeviceCommand),
     /// Reports that check models against held-out measurements.
     #[command(subcommand)]
     Report(ReportCommand),
@@ -217,6 +221,15 @@ struct DevicesArgs {
     /// Print JSON instead of a table.
     #[arg(long)]
     json: bool,
+    /// Directory of added devices (`pnag device add`).
+    #[arg(long, default_value = added_devices::DEFAULT_DIR)]
+    dir: PathBuf,
+}
+
+#[derive(Subcommand)]
+enum DeviceCommand {
+    /// Calibrate the closest built-in cost model to a probe file and write `<dir>/<name>.json`.
+    Add(added_devices::DeviceAddArgs),
 }
 
 #[derive(Args)]
@@ -246,6 +259,8 @@ enum BenchCommand {
     Engines(engines::EnginesArgs),
     /// Time supernet weight extraction (read + extract) for the largest arch.
     Extract(bench::ExtractBenchArgs),
+    /// Half-precision weights against f32: embedded size, load time, logit deviation.
+    F16(bench::F16BenchArgs),
     /// Every depthwise layer of the benchmarked subnets: tract's conv vs our kernels.
     Depthwise(depthwise_bench::DepthwiseArgs),
     /// Every 1x1 conv of the benchmarked subnets: tract's conv vs our op.
@@ -286,6 +301,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Profile(a) => profile(a),
         Command::Extract(a) => extract(a),
         Command::Devices(a) => devices(a),
+        Command::Device(DeviceCommand::Add(a)) => added_devices::add(&a),
         Command::TrainPredictor(a) => train_predictor(a),
         Command::ProfileDevice(a) => profile_device(a),
         Command::Report(ReportCommand::Models(a)) => report::models(&a),
@@ -295,6 +311,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Targets(a) => generate::targets(a),
         Command::Bench(BenchCommand::Engines(a)) => engines::engines(&a),
         Command::Bench(BenchCommand::Extract(a)) => bench::extract(&a),
+        Command::Bench(BenchCommand::F16(a)) => bench::f16(&a),
         Command::Bench(BenchCommand::Depthwise(a)) => depthwise_bench::depthwise(&a),
         Command::Bench(BenchCommand::Pointwise(a)) => pointwise_bench::pointwise(&a),
         Command::Bench(BenchCommand::Frontier(a)) => frontier::frontier(&a),
@@ -597,8 +614,10 @@ fn devices(a: DevicesArgs) -> Result<()> {
         .iter()
         .map(|d| cost::device(d).map(|m| m.info()))
         .collect::<Result<Vec<_>, _>>()?;
+    let added = added_devices::list(&a.dir)?;
     if a.json {
-        println!("{}", serde_json::to_string_pretty(&infos)?);
+        let json = serde_json::json!({"built_in": infos, "added": added});
+        println!("{}", serde_json::to_string_pretty(&json)?);
         return Ok(());
     }
     println!(
@@ -616,6 +635,23 @@ fn devices(a: DevicesArgs) -> Result<()> {
             i.resolutions,
             i.model,
             i.source
+        );
+    }
+    for d in &added {
+        println!(
+            "{:<10} {:<26} {:<6} {:<9} {:<20} {:.4} × {} + {:.3} ms (leave-one-out error p90 {:.1} %) [{}/{}.json, probed on {}]",
+            d.name,
+            "added (pnag-probe)",
+            "ms",
+            d.probe.width.to_string(),
+            d.probe.resolution,
+            d.scale,
+            d.base,
+            d.offset,
+            d.loo_p90_error * 100.0,
+            a.dir.display(),
+            d.name,
+            d.probe.machine
         );
     }
     Ok(())

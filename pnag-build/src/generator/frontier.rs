@@ -1,0 +1,206 @@
+//! Monotone answers: a larger budget never gets a less accurate subnet.
+//!
+//! One budget's own search ([`Generator::search`]) is a seeded random search:
+//! two nearby budgets can land on different local optima, so 29.9999 ms once
+//! got a subnet 0.18 points better than 30 ms did. A [`Frontier`] instead runs
+//! the search at a fixed grid of [`GRID_SEARCHES`] budgets spaced
+//! geometrically over the device's range (cheapest subnet … largest), keeps
+//! every (arch, cost, top-1) those searches scored — sampled, climbed through,
+//! even over their own budget — and answers a budget `b` with the most accurate
+//! of them costing ≤ `b`, drawn from the searches at every grid budget up to
+//! the first one ≥ `b`. That set only grows with `b`, so the answers' top-1
+//! never falls; above the range every budget sees all searches and gets the
+//! same subnet. The searches depend only on the generator, the objective and
+//! the options (seed included), so separate calls agree too. The budget's own
+//! search is deliberately not added: it would make `b`'s answer depend on a
+//! search no larger budget sees.
+
+use pnag_runtime::{Arch, NetworkSpec};
+
+use super::{GenerateOptions, Generated, Generator, GeneratorError};
+use crate::objective::{Objective, ObjectiveError, Scored};
+
+/// Budgets searched on the grid. 32 geometric steps over the shipped devices'
+/// ranges are 3–5 % apart; `pnag bench frontier` measures what the grid costs
+/// against each budget's own search (docs/generator/README.md).
+pub const GRID_SEARCHES: usize = 32;
+
+/// One budget's search: its answer and every arch it scored.
+pub(super) struct Search {
+    pub best: Option<Scored>,
+    pub best_sampled: Option<Scored>,
+    /// Feasible samples, most accurate first.
+    pub sampled: Vec<Scored>,
+    /// Everything the refinement costed and scored (any cost).
+    pub scored: Vec<Scored>,
+    pub feasible: usize,
+    pub drawn: usize,
+    pub cheapest: f64,
+    pub refine_scored: usize,
+}
+
+/// What an answer cost to find (reported in [`Generated`]).
+pub(super) struct Work {
+    pub feasible: usize,
+    pub drawn: usize,
+    pub refine_scored: usize,
+    pub grid_searches: usize,
+}
+
+/// A generator's searches on a fixed grid of budgets, run as answers need
+/// them and shared by every budget asked of it (see the module docs).
+pub struct Frontier<'a> {
+    generator: &'a Generator,
+    objective: &'a Objective,
+    opts: GenerateOptions,
+    grid: Vec<f64>,
+    searches: Vec<Search>,
+    /// Always a candidate: the cheapest subnet by construction.
+    smallest: Scored,
+    /// Per number of searches used: the best of everything found and of the
+    /// samples alone, as staircases over cost (built once, then binary-searched).
+    staircases: Vec<Option<(Staircase, Staircase)>>,
+}
+
+/// The most accurate point costing ≤ c for every c: points sorted by cost,
+/// each step the best so far ([`more_accurate`]), so a lookup is a binary search.
+struct Staircase(Vec<Scored>);
+
+impl Staircase {
+    fn new<'p>(points: impl Iterator<Item = &'p Scored>) -> Self {
+        let mut points: Vec<Scored> = points.copied().collect();
+        points.sort_by(|a, b| a.cost.total_cmp(&b.cost));
+        let mut best: Option<Scored> = None;
+        for p in &mut points {
+            let b = best.map_or(*p, |b| more_accurate(b, *p));
+            (*p, best) = (b, Some(b));
+        }
+        Staircase(points)
+    }
+
+    fn under(&self, budget: f64) -> Option<Scored> {
+        let n = self.0.partition_point(|p| p.cost <= budget);
+        n.checked_sub(1).map(|i| self.0[i])
+    }
+}
+
+impl<'a> Frontier<'a> {
+    pub(super) fn new(
+        generator: &'a Generator,
+        objective: &'a Objective,
+        opts: GenerateOptions,
+    ) -> Result<Self, GeneratorError> {
+        let lo = generator.min_cost(objective)?;
+        let hi = generator.manifest.range[1].max(lo);
+        let last = GRID_SEARCHES - 1;
+        let grid = (0..GRID_SEARCHES)
+            .map(|i| match i {
+                0 => lo,
+                i if i == last => hi,
+                i => lo * (hi / lo).powf(i as f64 / last as f64),
+            })
+            .collect();
+        let arch = Arch::smallest();
+        let smallest = Scored {
+            arch,
+            cost: objective.cost(arch)?,
+            top1: objective.top1(arch)?,
+        };
+        Ok(Frontier {
+            generator,
+            objective,
+            opts,
+            grid,
+            searches: Vec::new(),
+            smallest,
+            staircases: (0..GRID_SEARCHES).map(|_| None).collect(),
+        })
+    }
+
+    /// The grid budgets, ascending, in the device's unit.
+    pub fn grid(&self) -> &[f64] {
+        &self.grid
+    }
+
+    /// The most accurate subnet costing ≤ `budget` that the grid searches up
+    /// to the first grid budget ≥ `budget` found (ties: the cheaper one).
+    pub fn answer(&mut self, budget: f64) -> Result<Generated, GeneratorError> {
+        let warning = self.generator.validate(self.objective, budget)?;
+        let used = 1 + self
+            .grid
+            .iter()
+            .position(|&g| g >= budget)
+            .unwrap_or(self.grid.len() - 1);
+        while self.searches.len() < used {
+            let g = self.grid[self.searches.len()];
+            let search = self.generator.run_search(self.objective, g, &self.opts)?;
+            self.searches.push(search);
+        }
+        let searches = &self.searches[..used];
+        let (all, sampled) = self.staircases[used - 1].get_or_insert_with(|| {
+            let all = searches
+                .iter()
+                .flat_map(|s| s.sampled.iter().chain(&s.scored))
+                .chain([&self.smallest]);
+            let sampled = searches.iter().flat_map(|s| &s.sampled);
+            (Staircase::new(all), Staircase::new(sampled))
+        });
+        let (best, best_sampled) = (all.under(budget), sampled.under(budget));
+        let Some(best) = best else {
+            let drawn = searches.iter().map(|s| s.drawn).sum();
+            let cheapest = searches
+                .iter()
+                .map(|s| s.cheapest)
+                .fold(self.smallest.cost, f64::min);
+            return Err(self.generator.none_feasible(budget, drawn, cheapest));
+        };
+        let work = Work {
+            feasible: searches.iter().map(|s| s.feasible).sum(),
+            drawn: searches.iter().map(|s| s.drawn).sum(),
+            refine_scored: searches.iter().map(|s| s.refine_scored).sum(),
+            grid_searches: used,
+        };
+        let sampled = best_sampled.map_or(best.top1, |s| s.top1);
+        generated(self.objective, budget, best, sampled, work, warning)
+    }
+}
+
+/// The more accurate of two; on a tie the cheaper, then the smaller arch
+/// (any fixed order: the answer must not depend on iteration order).
+fn more_accurate(a: Scored, b: Scored) -> Scored {
+    let key = |s: &Scored| (s.top1, -s.cost);
+    match key(&a).partial_cmp(&key(&b)) {
+        Some(std::cmp::Ordering::Greater) => a,
+        Some(std::cmp::Ordering::Less) => b,
+        _ if a.arch <= b.arch => a,
+        _ => b,
+    }
+}
+
+/// The report of one answer.
+pub(super) fn generated(
+    objective: &Objective,
+    budget: f64,
+    best: Scored,
+    sampled_top1: f64,
+    work: Work,
+    warning: Option<String>,
+) -> Result<Generated, GeneratorError> {
+    let Scored { arch, cost, top1 } = best;
+    let spec = NetworkSpec::new(arch, objective.width, objective.resolution)
+        .map_err(|e| ObjectiveError::Cost(e.into()))?;
+    Ok(Generated {
+        budget,
+        arch: arch.to_string(),
+        cost,
+        top1,
+        mmacs: spec.macs() as f64 / 1e6,
+        params_m: spec.params() as f64 / 1e6,
+        feasible: work.feasible,
+        drawn: work.drawn,
+        sampled_top1,
+        refine_scored: work.refine_scored,
+        grid_searches: work.grid_searches,
+        warning,
+    })
+}

@@ -1,0 +1,112 @@
+//! `pnag-probe`: measures the reference subnets on this device and writes the
+//! probe file `pnag device add` reads. Its only dependency is pnag-runtime, so
+//! it cross-compiles for a phone or a board (`adb push` it and run it there).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use pnag_runtime::probe::{measure, to_csv, ProbeOptions, REFERENCES};
+use pnag_runtime::Width;
+
+const HELP: &str = "\
+pnag-probe: latency of PNAG's reference subnets on this device (for `pnag device add`)
+
+Usage: pnag-probe [--threads N] [--runs N] [--resolution PX] [--width 1.0|1.2] [--out FILE]
+
+Options:
+  --threads N       worker threads per network, as the app will use [default: 1]
+  --runs N          timed runs per reference, the median is kept [default: 15]
+  --resolution PX   input resolution [default: 224]
+  --width W         supernet width, 1.0 or 1.2 [default: 1.2]
+  --out FILE        write the probe file here (default: standard output)
+  -h, --help        print this help
+";
+
+fn parse() -> Result<Option<(ProbeOptions, Option<PathBuf>)>, String> {
+    let mut opts = ProbeOptions::default();
+    let mut out = None;
+    let mut args = std::env::args().skip(1);
+    while let Some(flag) = args.next() {
+        if flag == "-h" || flag == "--help" {
+            return Ok(None);
+        }
+        let value = args
+            .next()
+            .ok_or_else(|| format!("`{flag}` needs a value (see --help)"))?;
+        let count = |what: &str, max: usize| -> Result<usize, String> {
+            value
+                .parse::<usize>()
+                .ok()
+                .filter(|n| (1..=max).contains(n))
+                .ok_or_else(|| format!("{what} `{value}`: expected a whole number in 1..={max}"))
+        };
+        match flag.as_str() {
+            "--threads" => opts.threads = count("--threads", 256)?,
+            "--runs" => opts.runs = count("--runs", 1000)?,
+            "--resolution" => {
+                opts.resolution = count("--resolution", 4096)? as u32;
+                pnag_runtime::arch::check_resolution(opts.resolution)
+                    .map_err(|e| format!("--resolution: {e}"))?;
+            }
+            "--width" => {
+                opts.width = value
+                    .parse::<Width>()
+                    .map_err(|e| format!("--width `{value}`: {e}"))?
+            }
+            "--out" => out = Some(PathBuf::from(value)),
+            other => return Err(format!("unknown option `{other}` (see --help)")),
+        }
+    }
+    Ok(Some((opts, out)))
+}
+
+fn main() -> ExitCode {
+    let (opts, out) = match parse() {
+        Ok(Some(p)) => p,
+        Ok(None) => {
+            print!("{HELP}");
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    if let Some(path) = &out {
+        if let Err(e) = pnag_runtime::weights::check_output(path) {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    }
+    let start = std::time::Instant::now();
+    let results = measure(&opts, |done, total| {
+        if done < total {
+            eprint!("\rmeasuring reference {}/{total} …", done + 1);
+        } else {
+            eprintln!(
+                "\rmeasured {total} references in {:.0} s",
+                start.elapsed().as_secs_f64()
+            );
+        }
+    });
+    let results = match results {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    debug_assert_eq!(results.len(), REFERENCES.len());
+    let csv = to_csv(&opts, &results);
+    match out {
+        None => print!("{csv}"),
+        Some(path) => {
+            if let Err(e) = pnag_runtime::weights::write_atomic(&path, csv.as_bytes()) {
+                eprintln!("error: {e}");
+                return ExitCode::FAILURE;
+            }
+            eprintln!("wrote {}", path.display());
+        }
+    }
+    ExitCode::SUCCESS
+}

@@ -1,0 +1,85 @@
+//! The device probe: every reference subnet measured with the shipping network, one
+//! line each, with the settings in the header; bad options get one error and exit 2.
+
+use std::process::Command;
+
+use pnag_runtime::probe::{measure, to_csv, ProbeOptions, REFERENCES};
+use pnag_runtime::{Arch, NetworkSpec, Width};
+
+#[test]
+fn references_are_valid_distinct_and_ascending_in_macs() {
+    let macs: Vec<u64> = REFERENCES
+        .iter()
+        .map(|a| {
+            NetworkSpec::new(Arch::parse(a).unwrap(), Width::W1_2, 224)
+                .unwrap()
+                .macs()
+        })
+        .collect();
+    assert!(macs.windows(2).all(|w| w[0] <= w[1]), "{macs:?}");
+    assert_eq!(REFERENCES[0], Arch::smallest().to_string());
+    assert_eq!(REFERENCES[19], Arch::largest().to_string());
+    let mut unique = REFERENCES.to_vec();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), REFERENCES.len());
+}
+
+#[test]
+fn the_probe_measures_every_reference_and_says_how() {
+    let opts = ProbeOptions {
+        resolution: 128,
+        warmup: 0,
+        runs: 3,
+        ..ProbeOptions::default()
+    };
+    let mut calls = Vec::new();
+    let results = measure(&opts, |done, total| calls.push((done, total))).unwrap();
+    assert_eq!(calls.first(), Some(&(0, 20)));
+    assert_eq!(calls.last(), Some(&(20, 20)));
+    assert_eq!(results.len(), REFERENCES.len());
+    for (r, arch) in results.iter().zip(REFERENCES) {
+        assert_eq!(r.arch, arch);
+        assert!(
+            0.0 < r.p10_ms && r.p10_ms <= r.median_ms && r.median_ms <= r.p90_ms,
+            "{r:?}"
+        );
+    }
+    let csv = to_csv(&opts, &results);
+    assert!(csv.starts_with("# pnag-probe format 1\n"));
+    for line in [
+        "# threads = 1",
+        "# width = 1.2",
+        "# resolution = 128",
+        "# runs = 3",
+    ] {
+        assert!(csv.contains(line), "{csv}");
+    }
+    assert_eq!(csv.lines().filter(|l| !l.starts_with('#')).count(), 21);
+}
+
+#[test]
+fn the_probe_binary_explains_bad_options() {
+    let probe = env!("CARGO_BIN_EXE_pnag-probe");
+    let help = Command::new(probe).arg("--help").output().unwrap();
+    assert!(help.status.success());
+    assert!(String::from_utf8_lossy(&help.stdout).contains("--threads N"));
+    for (args, message) in [
+        (
+            &["--threads", "0"][..],
+            "--threads `0`: expected a whole number in 1..=256",
+        ),
+        (&["--runs"][..], "`--runs` needs a value"),
+        (&["--width", "2.0"][..], "--width `2.0`"),
+        (&["--resolution", "100"][..], "--resolution"),
+        (&["--fast", "1"][..], "unknown option `--fast`"),
+    ] {
+        let out = Command::new(probe).args(args).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains(message) && err.lines().count() == 1,
+            "{args:?}: {err}"
+        );
+    }
+}
