@@ -290,7 +290,8 @@ pub fn calibrate(
         .map(|a| Arch::parse(a).expect("the reference set is valid"))
         .collect();
     let mut candidates = Vec::new();
-    let mut best: Option<(f64, String, Vec<f64>)> = None;
+    // (mean leave-one-out error, base, its costs of the references, the errors)
+    let mut best: Option<(f64, String, Vec<f64>, Vec<f64>)> = None;
     for base in DEVICES.iter().filter(|d| !exclude.contains(d)) {
         let Ok(objective) = Objective::new(base, probe.width, probe.resolution) else {
             continue;
@@ -306,15 +307,14 @@ pub fn calibrate(
         let mean = errors.iter().sum::<f64>() / errors.len() as f64;
         candidates.push((base.to_string(), mean));
         if fit(&x, &probe.latency_ms).0 > 0.0 && best.as_ref().is_none_or(|b| mean < b.0) {
-            best = Some((mean, base.to_string(), x));
+            best = Some((mean, base.to_string(), x, errors));
         }
     }
-    let (_, base, x) = best.ok_or(DeviceError::NoBase {
+    let (_, base, x, errors) = best.ok_or(DeviceError::NoBase {
         width: probe.width,
         resolution: probe.resolution,
     })?;
     let (scale, offset) = fit(&x, &probe.latency_ms);
-    let errors = loo_errors(&x, &probe.latency_ms);
     Ok(DeviceFile {
         format: DEVICE_FORMAT,
         name: name.into(),

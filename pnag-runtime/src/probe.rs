@@ -8,7 +8,75 @@
 use std::time::Instant;
 
 pub use crate::references::{PROBE_FORMAT, REFERENCES};
-use crate::{Arch, Network, NetworkOptions, NetworkSpec, RuntimeError, Weights, Width};
+use crate::{Arch, Network, NetworkOptions, NetworkSpec, RuntimeError, Width};
+
+/// Summary of repeated timings, in milliseconds (the probe's and `pnag profile`'s).
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+pub struct Timing {
+    /// Median.
+    pub median_ms: f64,
+    /// 10th percentile.
+    pub p10_ms: f64,
+    /// 90th percentile.
+    pub p90_ms: f64,
+}
+
+impl Timing {
+    /// Percentiles with linear interpolation (NumPy's default method).
+    pub fn from_samples(samples_ms: &[f64]) -> Timing {
+        Timing {
+            median_ms: Self::quantile(samples_ms, 0.5),
+            p10_ms: Self::quantile(samples_ms, 0.1),
+            p90_ms: Self::quantile(samples_ms, 0.9),
+        }
+    }
+
+    /// The `p` quantile (0..=1) with linear interpolation; NaN for no samples.
+    pub fn quantile(samples: &[f64], p: f64) -> f64 {
+        let mut s = samples.to_vec();
+        s.sort_by(f64::total_cmp);
+        if s.is_empty() {
+            return f64::NAN;
+        }
+        let x = p * (s.len() - 1) as f64;
+        let (lo, hi) = (x.floor() as usize, x.ceil() as usize);
+        s[lo] + (s[hi] - s[lo]) * (x - lo as f64)
+    }
+}
+
+/// The input shape of `net` and the fixed synthetic image every timing runs on it.
+pub fn profile_input(net: &Network) -> (Vec<usize>, Vec<f32>) {
+    let shape = net.input_shape();
+    let n = shape.iter().product();
+    (
+        shape.to_vec(),
+        crate::weights::synthetic_uniform("profile.input", 0, n),
+    )
+}
+
+/// Times `runs` executions of `net` after `warmup` untimed ones; `tick` is
+/// called after every execution (for progress bars).
+pub fn time_network(
+    net: &Network,
+    warmup: usize,
+    runs: usize,
+    tick: &mut dyn FnMut(),
+) -> Result<Timing, RuntimeError> {
+    let (shape, input) = profile_input(net);
+    for _ in 0..warmup {
+        net.run(&shape, &input)?;
+        tick();
+    }
+    let mut samples = Vec::with_capacity(runs);
+    for _ in 0..runs {
+        let start = Instant::now();
+        std::hint::black_box(net.run(&shape, &input)?);
+        samples.push(start.elapsed().as_secs_f64() * 1e3);
+        tick();
+    }
+    Ok(Timing::from_samples(&samples))
+}
 
 /// What to measure with.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -44,12 +112,8 @@ pub struct ProbeResult {
     pub index: usize,
     /// The reference's arch string.
     pub arch: String,
-    /// Median latency (ms).
-    pub median_ms: f64,
-    /// 10th percentile (ms).
-    pub p10_ms: f64,
-    /// 90th percentile (ms).
-    pub p90_ms: f64,
+    /// Its latency.
+    pub timing: Timing,
 }
 
 /// Measures every reference; `progress(done, total)` is called before each.
@@ -62,34 +126,19 @@ pub fn measure(
         progress(index, REFERENCES.len());
         let spec = NetworkSpec::new(Arch::parse(arch)?, opts.width, opts.resolution)?;
         // Latency does not depend on the weights' values: seeded synthetic ones.
-        let weights = Weights::synthetic(&spec, 0);
-        let net = Network::new(
+        let net = Network::synthetic(
             spec,
-            &weights,
+            0,
             NetworkOptions {
                 threads: opts.threads,
                 ..NetworkOptions::default()
             },
         )?;
-        let shape = net.input_shape();
-        let image = vec![0.5f32; shape.iter().product()];
-        for _ in 0..opts.warmup {
-            net.run(&shape, &image)?;
-        }
-        let mut ms = Vec::with_capacity(opts.runs.max(1));
-        for _ in 0..opts.runs.max(1) {
-            let start = Instant::now();
-            std::hint::black_box(net.run(&shape, &image)?);
-            ms.push(start.elapsed().as_secs_f64() * 1e3);
-        }
-        ms.sort_by(f64::total_cmp);
-        let q = |p: f64| ms[((ms.len() - 1) as f64 * p).round() as usize];
+        let t = time_network(&net, opts.warmup, opts.runs.max(1), &mut || {})?;
         out.push(ProbeResult {
             index,
             arch: arch.to_string(),
-            median_ms: q(0.5),
-            p10_ms: q(0.1),
-            p90_ms: q(0.9),
+            timing: t,
         });
     }
     progress(REFERENCES.len(), REFERENCES.len());
@@ -131,8 +180,24 @@ pub fn to_csv(opts: &ProbeOptions, results: &[ProbeResult]) -> String {
         s += &format!(
             // The arch string has commas: quoted, as CSV readers expect.
             "{},\"{}\",{:.4},{:.4},{:.4}\n",
-            r.index, r.arch, r.median_ms, r.p10_ms, r.p90_ms
+            r.index, r.arch, r.timing.median_ms, r.timing.p10_ms, r.timing.p90_ms
         );
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentiles_match_numpy_linear() {
+        // numpy.percentile([1,2,3,4,10], [10,50,90]) == [1.4, 3.0, 7.6]
+        let t = Timing::from_samples(&[10.0, 2.0, 4.0, 1.0, 3.0]);
+        assert!(
+            (t.p10_ms - 1.4).abs() < 1e-12
+                && (t.median_ms - 3.0).abs() < 1e-12
+                && (t.p90_ms - 7.6).abs() < 1e-12
+        );
+    }
 }

@@ -4,39 +4,10 @@
 use std::path::Path;
 use std::time::Instant;
 
+use pnag_runtime::probe::profile_input;
+pub use pnag_runtime::probe::{time_network, Timing};
 use pnag_runtime::{Arch, Network, NetworkOptions, NetworkSpec, RuntimeError, Width};
 use serde::Serialize;
-
-/// Summary of repeated timings, in milliseconds.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-pub struct Timing {
-    pub median_ms: f64,
-    pub p10_ms: f64,
-    pub p90_ms: f64,
-}
-
-impl Timing {
-    /// Percentiles with linear interpolation (NumPy's default method).
-    pub fn from_samples(samples_ms: &[f64]) -> Timing {
-        Timing {
-            median_ms: Self::quantile(samples_ms, 0.5),
-            p10_ms: Self::quantile(samples_ms, 0.1),
-            p90_ms: Self::quantile(samples_ms, 0.9),
-        }
-    }
-
-    /// The `p` quantile (0..=1) with linear interpolation; NaN for no samples.
-    pub fn quantile(samples: &[f64], p: f64) -> f64 {
-        let mut s = samples.to_vec();
-        s.sort_by(f64::total_cmp);
-        if s.is_empty() {
-            return f64::NAN;
-        }
-        let x = p * (s.len() - 1) as f64;
-        let (lo, hi) = (x.floor() as usize, x.ceil() as usize);
-        s[lo] + (s[hi] - s[lo]) * (x - lo as f64)
-    }
-}
 
 /// How to profile.
 #[derive(Debug, Clone, Copy)]
@@ -61,39 +32,6 @@ pub struct ProfileRow {
     pub p10_ms: f64,
     pub p90_ms: f64,
     pub macs_m: f64,
-}
-
-/// The input shape of `net` and the fixed synthetic image every profile runs on it.
-fn profile_input(net: &Network) -> (Vec<usize>, Vec<f32>) {
-    let shape = net.input_shape();
-    let n = shape.iter().product();
-    (
-        shape.to_vec(),
-        pnag_runtime::weights::synthetic_uniform("profile.input", 0, n),
-    )
-}
-
-/// Times `runs` executions of `net` after `warmup` untimed ones; `tick` is
-/// called after every execution (for progress bars).
-pub fn time_network(
-    net: &Network,
-    warmup: usize,
-    runs: usize,
-    tick: &mut dyn FnMut(),
-) -> Result<Timing, RuntimeError> {
-    let (shape, input) = profile_input(net);
-    for _ in 0..warmup {
-        net.run(&shape, &input)?;
-        tick();
-    }
-    let mut samples = Vec::with_capacity(runs);
-    for _ in 0..runs {
-        let start = Instant::now();
-        std::hint::black_box(net.run(&shape, &input)?);
-        samples.push(start.elapsed().as_secs_f64() * 1e3);
-        tick();
-    }
-    Ok(Timing::from_samples(&samples))
 }
 
 /// Times `net` and `reference` alternately — `warmup` untimed runs of each,
@@ -178,20 +116,4 @@ pub fn to_csv(rows: &[ProfileRow]) -> String {
 /// Writes the CSV atomically.
 pub fn write_csv(path: &Path, rows: &[ProfileRow]) -> Result<(), RuntimeError> {
     pnag_runtime::weights::write_atomic(path, to_csv(rows).as_bytes())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn percentiles_match_numpy_linear() {
-        // numpy.percentile([1,2,3,4,10], [10,50,90]) == [1.4, 3.0, 7.6]
-        let t = Timing::from_samples(&[10.0, 2.0, 4.0, 1.0, 3.0]);
-        assert!(
-            (t.p10_ms - 1.4).abs() < 1e-12
-                && (t.median_ms - 3.0).abs() < 1e-12
-                && (t.p90_ms - 7.6).abs() < 1e-12
-        );
-    }
 }

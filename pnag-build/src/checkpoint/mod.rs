@@ -171,32 +171,15 @@ fn read_zip(bytes: &[u8]) -> Result<(Value, StorageData<'_>), ReadError> {
     let mut storages: HashMap<String, Rc<StorageRef>> = HashMap::new();
     let mut persistent = |pid: &[Value]| -> Result<Value, String> {
         // ('storage', storage_type, key, location, numel)
-        let [Value::Str(tag), Value::Global(Global::Storage(dtype)), Value::Str(key), _, Value::Int(numel)] =
-            pid
-        else {
-            return Err(format!(
-                "persistent id {pid:?} is not a storage of an allowed type"
-            ));
+        let (storage, []) = storage_id(pid, &mut storages)? else {
+            return Err(format!("persistent id {pid:?} has extra fields"));
         };
-        if tag != "storage" || *numel < 0 {
-            return Err(format!("persistent id {pid:?} is not a storage"));
-        }
+        let key = &storage.key;
         let record = entries
             .get(&format!("{prefix}data/{key}"))
             .ok_or_else(|| format!("storage `{key}` has no record `{prefix}data/{key}`"))?;
         data.insert(key.clone(), &bytes[record.clone()]);
-        let s = storages.entry(key.clone()).or_insert_with(|| {
-            Rc::new(StorageRef {
-                dtype: *dtype,
-                key: key.clone(),
-                numel: *numel as u64,
-                view: None,
-            })
-        });
-        if s.dtype != *dtype {
-            return Err(format!("storage `{key}` is read as two element types"));
-        }
-        Ok(Value::Storage(s.clone()))
+        Ok(Value::Storage(storage))
     };
     let (object, _) = pickle::load(pkl_bytes, 0, &mut persistent)?;
     Ok((object, data))
@@ -226,16 +209,9 @@ fn read_legacy(bytes: &[u8]) -> Result<(Value, StorageData<'_>), ReadError> {
     let mut storages: HashMap<String, Rc<StorageRef>> = HashMap::new();
     let mut persistent = |pid: &[Value]| -> Result<Value, String> {
         // ('storage', storage_type, root_key, location, numel, view_metadata)
-        let [Value::Str(tag), Value::Global(Global::Storage(dtype)), Value::Str(key), _, Value::Int(numel), view] =
-            pid
-        else {
-            return Err(format!(
-                "persistent id {pid:?} is not a storage of an allowed type"
-            ));
+        let (root, [view]) = storage_id(pid, &mut storages)? else {
+            return Err(format!("persistent id {pid:?} is not a legacy storage"));
         };
-        if tag != "storage" || *numel < 0 {
-            return Err(format!("persistent id {pid:?} is not a storage"));
-        }
         let view = match view {
             Value::None => None,
             Value::Tuple(v) => match &v[..] {
@@ -246,22 +222,11 @@ fn read_legacy(bytes: &[u8]) -> Result<(Value, StorageData<'_>), ReadError> {
             },
             other => return Err(format!("storage view metadata {other:?}")),
         };
-        let root = storages.entry(key.clone()).or_insert_with(|| {
-            Rc::new(StorageRef {
-                dtype: *dtype,
-                key: key.clone(),
-                numel: *numel as u64,
-                view: None,
-            })
-        });
-        if root.dtype != *dtype {
-            return Err(format!("storage `{key}` is read as two element types"));
-        }
         Ok(Value::Storage(match view {
-            None => root.clone(),
+            None => root,
             Some(v) => Rc::new(StorageRef {
                 view: Some(v),
-                ..(**root).clone()
+                ..(*root).clone()
             }),
         }))
     };
@@ -296,12 +261,42 @@ fn read_legacy(bytes: &[u8]) -> Result<(Value, StorageData<'_>), ReadError> {
     Ok((object, data))
 }
 
+/// A persistent id `('storage', storage_type, key, location, numel, rest…)`, both
+/// formats' common head: the storage, shared by every id naming its key, and `rest`.
+fn storage_id<'p>(
+    pid: &'p [Value],
+    storages: &mut HashMap<String, Rc<StorageRef>>,
+) -> Result<(Rc<StorageRef>, &'p [Value]), String> {
+    let [Value::Str(tag), Value::Global(Global::Storage(dtype)), Value::Str(key), _, Value::Int(numel), rest @ ..] =
+        pid
+    else {
+        return Err(format!(
+            "persistent id {pid:?} is not a storage of an allowed type"
+        ));
+    };
+    if tag != "storage" || *numel < 0 {
+        return Err(format!("persistent id {pid:?} is not a storage"));
+    }
+    let s = storages.entry(key.clone()).or_insert_with(|| {
+        Rc::new(StorageRef {
+            dtype: *dtype,
+            key: key.clone(),
+            numel: *numel as u64,
+            view: None,
+        })
+    });
+    if s.dtype != *dtype {
+        return Err(format!("storage `{key}` is read as two element types"));
+    }
+    Ok((s.clone(), rest))
+}
+
 /// The dict of tensors: the object itself or its `"state_dict"` entry.
 fn state_dict(object: &Value) -> Result<Vec<(String, Rc<TensorRef>)>, String> {
     let Value::Dict(top) = object else {
         return Err(format!(
             "holds a {}, expected a dict of tensors",
-            kind(object)
+            object.kind()
         ));
     };
     let inner = top.borrow().iter().find_map(|(k, v)| match (k, v) {
@@ -315,15 +310,11 @@ fn state_dict(object: &Value) -> Result<Vec<(String, Rc<TensorRef>)>, String> {
             (Value::Str(k), Value::Tensor(t)) => Ok((k.clone(), t.clone())),
             (Value::Str(k), other) => Err(format!(
                 "entry `{k}` is a {}, expected a tensor",
-                kind(other)
+                other.kind()
             )),
-            (k, _) => Err(format!("a key is a {}, expected a tensor name", kind(k))),
+            (k, _) => Err(format!("a key is a {}, expected a tensor name", k.kind())),
         })
         .collect()
-}
-
-fn kind(v: &Value) -> &'static str {
-    v.kind()
 }
 
 /// Copies a strided view of its storage into a row-major f32 tensor.

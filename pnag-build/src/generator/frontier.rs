@@ -125,7 +125,10 @@ impl<'a> Frontier<'a> {
     /// The most accurate subnet costing ≤ `budget` that the grid searches up
     /// to the first grid budget ≥ `budget` found (ties: the cheaper one).
     pub fn answer(&mut self, budget: f64) -> Result<Generated, GeneratorError> {
-        let warning = self.generator.validate(self.objective, budget)?;
+        // The grid starts at the device's cheapest cost (`Generator::min_cost`).
+        let warning = self
+            .generator
+            .validate(self.objective, budget, self.grid[0])?;
         let used = 1 + self
             .grid
             .iter()

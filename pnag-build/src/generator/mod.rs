@@ -472,7 +472,7 @@ impl Generator {
         opts: &GenerateOptions,
     ) -> Result<Generated, GeneratorError> {
         self.check(objective)?;
-        let warning = self.validate(objective, budget)?;
+        let warning = self.validate(objective, budget, self.min_cost(objective)?)?;
         let s = self.run_search(objective, budget, opts)?;
         let best = s
             .best
@@ -488,17 +488,17 @@ impl Generator {
     }
 
     /// Refuses a budget that is not a positive number or below the device's
-    /// cheapest subnet; the warning for one above the range.
+    /// cheapest cost `min` ([`Self::min_cost`]); the warning for one above the range.
     fn validate(
         &self,
         objective: &Objective,
         budget: f64,
+        min: f64,
     ) -> Result<Option<String>, GeneratorError> {
         let unit = self.manifest.unit.label();
         if !budget.is_finite() || budget <= 0.0 {
             return Err(GeneratorError::BadBudget(budget));
         }
-        let min = self.min_cost(objective)?;
         if budget < min {
             return Err(GeneratorError::BelowMinimum {
                 device: objective.device.clone(),
