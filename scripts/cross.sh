@@ -41,7 +41,7 @@ qemu-aarch64 -L /usr/aarch64-linux-gnu "$BIN" "$IMAGE" --runs 1
 
 echo "== pnag-probe under qemu-user (the flow; qemu timings mean nothing)"
 qemu-aarch64 -L /usr/aarch64-linux-gnu target/aarch64-unknown-linux-gnu/release/pnag-probe \
-    --runs 1 --resolution 128 --out target/cross-probe.csv
+    --runs 1 --warmup 0 --resolution 128 --out target/cross-probe.csv
 grep -c '^[0-9]' target/cross-probe.csv | grep -qx 20 || { echo "pnag-probe: expected 20 reference lines" >&2; exit 1; }
 grep '^# machine' target/cross-probe.csv
 

@@ -339,8 +339,27 @@ impl Config {
             .or_else(|| std::env::var_os("OUT_DIR").map(PathBuf::from))
             .ok_or(BuildError::one(BuildProblem::NoOutDir))?;
 
-        let generator = match &targets.model {
-            Some((dir, line)) => {
+        let device_problem = |source| {
+            BuildError::one(BuildProblem::Device {
+                at: file.clone(),
+                source,
+            })
+        };
+        // An added device's generator is transferred onto its objective: build that first.
+        let added_objective = match &targets.added {
+            Some(d) => Some(d.objective().map_err(device_problem)?),
+            None => None,
+        };
+        let generator = match (&targets.model, &targets.added, &added_objective) {
+            (None, Some(d), Some(objective)) => {
+                d.generator(objective)
+                    .map_err(|source| BuildProblem::Generator {
+                        at: file.clone(),
+                        field: "device_file",
+                        source,
+                    })
+            }
+            (Some((dir, line)), _, _) => {
                 self.cargo(format!("rerun-if-changed={}", dir.display()));
                 Generator::load(dir).map_err(|source| BuildProblem::Generator {
                     at: targets.at(*line),
@@ -348,13 +367,11 @@ impl Config {
                     source,
                 })
             }
-            None => {
-                Generator::embedded(&targets.device).map_err(|source| BuildProblem::Generator {
-                    at: file.clone(),
-                    field: "device",
-                    source,
-                })
-            }
+            _ => Generator::embedded(&targets.device).map_err(|source| BuildProblem::Generator {
+                at: file.clone(),
+                field: "device",
+                source,
+            }),
         }
         .map_err(BuildError::one)?;
         if generator.manifest.width != targets.width.to_string()
@@ -369,13 +386,11 @@ impl Config {
                 resolution: targets.resolution,
             }));
         }
-        let objective = Objective::new(&targets.device, targets.width, targets.resolution)
-            .map_err(|source| {
-                BuildError::one(BuildProblem::Device {
-                    at: file.clone(),
-                    source,
-                })
-            })?;
+        let objective = match added_objective {
+            Some(o) => o,
+            None => Objective::new(&targets.device, targets.width, targets.resolution)
+                .map_err(device_problem)?,
+        };
         let mut opts = GenerateOptions {
             seed: targets.seed,
             ..Default::default()
@@ -383,9 +398,17 @@ impl Config {
         if let Some(n) = self.samples {
             opts.samples = n;
         }
-        let chosen_by = match &targets.model {
-            Some((dir, _)) => format!("generator {} (seed {})", dir.display(), targets.seed),
-            None => format!(
+        let chosen_by = match (&targets.model, &targets.added) {
+            (Some((dir, _)), _) => format!("generator {} (seed {})", dir.display(), targets.seed),
+            (None, Some(d)) => format!(
+                "added device `{}` ({}), shipped generator models/{} transferred (seed {}, margin {:.1} %)",
+                d.name,
+                d.method,
+                d.generator,
+                targets.seed,
+                targets.margin * 100.0
+            ),
+            (None, None) => format!(
                 "shipped generator models/{} (seed {})",
                 targets.device, targets.seed
             ),
@@ -486,7 +509,9 @@ impl Config {
             Some(f) => f,
             None => frontier.insert(ctx.generator.frontier(ctx.objective, ctx.opts)?),
         };
-        let generated = frontier.answer(budget.value)?;
+        // The margin keeps the prediction's error inside the budget.
+        let mut generated = frontier.answer(budget.value * (1.0 - t.margin))?;
+        generated.budget = budget.value;
         if let Some(w) = &generated.warning {
             self.cargo(format!(
                 "warning={}: budget `{}`: {w}",

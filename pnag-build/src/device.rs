@@ -2,14 +2,16 @@
 //!
 //! `pnag-probe` measures the 20 reference subnets
 //! ([`pnag_runtime::references::REFERENCES`]) on the target; [`ProbeFile::parse`]
-//! checks that file strictly. [`calibrate`] then describes the device by the
-//! *closest known cost model, calibrated*: for every built-in model it fits
-//! `latency = scale × model + offset` to the references (least squares), scores
-//! the fit by leave-one-out relative error, and keeps the best. Because the map
-//! is increasing and affine, a budget `B` on the new device is exactly the
-//! budget `(B − offset) / scale` on the base model — the base device's trained
-//! generator answers for the new device with no training and no new search.
-//! The leave-one-out errors give the uncertainty a build can use as a margin.
+//! checks that file strictly. [`calibrate`] then predicts the device's latency
+//! two ways and keeps the one with the smaller leave-one-out error over the
+//! references: a fit in the *device space* learned from 19 known devices
+//! ([`crate::device_space`]), or the *closest known device's model,
+//! calibrated* as `scale × model + offset`. Those leave-one-out errors are the
+//! uncertainty a build uses as its margin. The built-in generator whose device
+//! calibrates best answers for the new one ([`Generator::transfer`]): budgets
+//! are placed among its budget embeddings through the calibration, and the
+//! search and refinement score subnets with the new device's predicted latency.
+//! `pnag bench devices` measures all of this with every known device held out.
 
 use std::path::Path;
 
@@ -19,10 +21,12 @@ use pnag_runtime::Arch;
 use serde::{Deserialize, Serialize};
 
 use crate::cost::DEVICES;
-use crate::objective::Objective;
+use crate::device_space::{additive, mean, AdditiveCost, DeviceSpace};
+use crate::generator::{Generator, GeneratorError};
+use crate::objective::{Objective, ObjectiveError, DEFAULT_RESOLUTION, DEFAULT_WIDTH};
 
 /// Version of the device file layout.
-pub const DEVICE_FORMAT: u32 = 1;
+pub const DEVICE_FORMAT: u32 = 2;
 
 /// Why a probe or device file was refused.
 #[derive(Debug, thiserror::Error)]
@@ -53,8 +57,8 @@ pub enum DeviceError {
         /// What is wrong.
         reason: String,
     },
-    /// No built-in model could be calibrated (e.g. another width or resolution).
-    #[error("no built-in cost model covers w{width} at {resolution} px to calibrate against")]
+    /// Nothing known covers the probe's setting (the device space and generators are at 224 px).
+    #[error("the device space and the shipped generators cover 224 px; the probe ran w{width} at {resolution} px (run pnag-probe --resolution 224)")]
     NoBase {
         /// The probe's width.
         width: Width,
@@ -222,26 +226,37 @@ fn short(s: &str) -> String {
     s.chars().take(80).collect()
 }
 
-/// The added device: its probe, the calibrated base model and its uncertainty.
+/// The built-in devices with a shipped generator an added device can borrow.
+pub const GENERATOR_DEVICES: [&str; 4] = ["note10", "i7-8700k", "titan-xp", "host"];
+
+/// The added device: its probe, its latency model and uncertainty, and the
+/// generator that answers for it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DeviceFile {
     /// Layout version.
     pub format: u32,
     /// The device's name (what targets files and `--device` use).
     pub name: String,
-    /// The built-in cost model calibrated to it.
-    pub base: String,
-    /// `latency ≈ scale × base cost + offset` (ms).
-    pub scale: f64,
-    /// See `scale` (ms).
-    pub offset: f64,
+    /// How its latency is predicted: `device space` or `calibrated <known device>`.
+    pub method: String,
+    /// The predicted latency: an additive model (ms), see [`crate::device_space`].
+    pub model: Vec<f64>,
+    /// The other method's model: searches use the larger of the two predictions.
+    pub guard: Vec<f64>,
     /// Leave-one-out relative errors over the references: median.
     pub loo_median_error: f64,
     /// Leave-one-out relative errors over the references: 90th percentile (the
     /// default margin for budgets).
     pub loo_p90_error: f64,
-    /// Every candidate base's leave-one-out mean relative error (how the base was chosen).
+    /// Every candidate method's mean leave-one-out error (how `method` was chosen).
     pub candidates: Vec<(String, f64)>,
+    /// The built-in device whose generator answers for this one.
+    pub generator: String,
+    /// `this device's ms ≈ generator_scale × the generator device's cost + generator_offset`
+    /// over the references: where budgets fall among the generator's budget embeddings.
+    pub generator_scale: f64,
+    /// See `generator_scale` (ms).
+    pub generator_offset: f64,
     /// What was measured, and how.
     pub probe: ProbeFile,
 }
@@ -273,70 +288,145 @@ fn loo_errors(x: &[f64], y: &[f64]) -> Vec<f64> {
         .collect()
 }
 
+/// The affine calibration `y ≈ scale × x + offset` and its leave-one-out
+/// relative errors: `(scale, offset, errors)`.
+pub fn affine_loo(x: &[f64], y: &[f64]) -> (f64, f64, Vec<f64>) {
+    let (scale, offset) = fit(x, y);
+    (scale, offset, loo_errors(x, y))
+}
+
 fn quantile(mut v: Vec<f64>, q: f64) -> f64 {
     v.sort_by(f64::total_cmp);
     v[((v.len() - 1) as f64 * q).round() as usize]
 }
 
-/// Calibrates every built-in model (except `exclude`, for leave-out studies) to the
-/// probe and keeps the one with the smallest mean leave-one-out error.
+/// The reference subnets as archs.
+pub fn reference_archs() -> Vec<Arch> {
+    REFERENCES
+        .iter()
+        .map(|a| Arch::parse(a).expect("the reference set is valid"))
+        .collect()
+}
+
+/// Describes a probed device (no training): fits it in the shipped device space
+/// and calibrates every known device's model to it, keeps whichever has the
+/// smaller mean leave-one-out error over the references, and picks the
+/// built-in generator whose device calibrates best. `exclude` leaves known
+/// devices out (leave-out studies).
 pub fn calibrate(
     name: &str,
     probe: &ProbeFile,
     exclude: &[&str],
 ) -> Result<DeviceFile, DeviceError> {
-    let refs: Vec<Arch> = REFERENCES
-        .iter()
-        .map(|a| Arch::parse(a).expect("the reference set is valid"))
-        .collect();
-    let mut candidates = Vec::new();
-    // (mean leave-one-out error, base, its costs of the references, the errors)
-    let mut best: Option<(f64, String, Vec<f64>, Vec<f64>)> = None;
-    for base in DEVICES.iter().filter(|d| !exclude.contains(d)) {
-        let Ok(objective) = Objective::new(base, probe.width, probe.resolution) else {
-            continue;
-        };
-        let Ok(x) = refs
-            .iter()
-            .map(|&a| objective.cost(a))
-            .collect::<Result<Vec<f64>, _>>()
-        else {
-            continue;
-        };
-        let errors = loo_errors(&x, &probe.latency_ms);
-        let mean = errors.iter().sum::<f64>() / errors.len() as f64;
-        candidates.push((base.to_string(), mean));
-        if fit(&x, &probe.latency_ms).0 > 0.0 && best.as_ref().is_none_or(|b| mean < b.0) {
-            best = Some((mean, base.to_string(), x, errors));
-        }
-    }
-    let (_, base, x, errors) = best.ok_or(DeviceError::NoBase {
+    let space = DeviceSpace::embedded().map_err(|e| DeviceError::File {
+        origin: "the shipped device space".into(),
+        reason: e.to_string(),
+    })?;
+    describe(name, probe, &space, exclude)
+}
+
+/// [`calibrate`] against a given device space.
+pub fn describe(
+    name: &str,
+    probe: &ProbeFile,
+    space: &DeviceSpace,
+    exclude: &[&str],
+) -> Result<DeviceFile, DeviceError> {
+    let no_base = || DeviceError::NoBase {
         width: probe.width,
         resolution: probe.resolution,
+    };
+    if probe.resolution != space.resolution || space.known.is_empty() {
+        return Err(no_base());
+    }
+    let refs = reference_archs();
+    let ms = &probe.latency_ms;
+    let fitted = space.fit(&refs, ms).map_err(|e| DeviceError::File {
+        origin: "the shipped device space".into(),
+        reason: e.to_string(),
     })?;
-    let (scale, offset) = fit(&x, &probe.latency_ms);
+    let closest = space.closest(&refs, ms, exclude).ok_or_else(no_base)?;
+    let mut candidates = vec![("device space".to_string(), mean(&fitted.loo_errors))];
+    candidates.push((
+        format!("calibrated {}", closest.name),
+        mean(&closest.loo_errors),
+    ));
+    let (method, model, guard, errors) = if candidates[0].1 <= candidates[1].1 {
+        (
+            candidates[0].0.clone(),
+            fitted.theta,
+            closest.theta,
+            fitted.loo_errors,
+        )
+    } else {
+        (
+            candidates[1].0.clone(),
+            closest.theta,
+            fitted.theta,
+            closest.loo_errors,
+        )
+    };
+    // The generator: the built-in device closest to the new one, mapped onto it.
+    let predicted: Vec<f64> = refs.iter().map(|a| additive(&model, a)).collect();
+    let mut best: Option<(f64, &str, f64, f64)> = None;
+    for g in GENERATOR_DEVICES.iter().filter(|g| !exclude.contains(g)) {
+        let Ok(objective) = Objective::new(g, DEFAULT_WIDTH, DEFAULT_RESOLUTION) else {
+            continue;
+        };
+        let Ok(x) = objective.cost_many(&refs) else {
+            continue;
+        };
+        let (scale, offset, loo) = affine_loo(&x, &predicted);
+        if scale > 0.0 && best.is_none_or(|b| mean(&loo) < b.0) {
+            best = Some((mean(&loo), g, scale, offset));
+        }
+    }
+    let (_, generator, generator_scale, generator_offset) = best.ok_or_else(no_base)?;
     Ok(DeviceFile {
         format: DEVICE_FORMAT,
         name: name.into(),
-        base,
-        scale,
-        offset,
+        method,
+        model,
+        guard,
         loo_median_error: quantile(errors.clone(), 0.5),
         loo_p90_error: quantile(errors, 0.9),
         candidates,
+        generator: generator.into(),
+        generator_scale,
+        generator_offset,
         probe: probe.clone(),
     })
 }
 
 impl DeviceFile {
-    /// The device's predicted latency for a base-model cost.
-    pub fn latency(&self, base_cost: f64) -> f64 {
-        self.scale * base_cost + self.offset
+    /// The device's predicted latency (ms).
+    pub fn latency(&self, arch: &Arch) -> f64 {
+        additive(&self.model, arch)
     }
 
-    /// The base-model budget equivalent to `budget` ms on this device.
-    pub fn base_budget(&self, budget: f64) -> f64 {
-        (budget - self.offset) / self.scale
+    /// The device as an objective (the larger of its two predicted latencies,
+    /// the default accuracy model).
+    pub fn objective(&self) -> Result<Objective, ObjectiveError> {
+        let cost = AdditiveCost {
+            thetas: vec![self.model.clone(), self.guard.clone()],
+            width: self.probe.width,
+            resolution: self.probe.resolution,
+        };
+        Objective::custom(
+            self.name.clone(),
+            Box::new(cost),
+            self.probe.width,
+            self.probe.resolution,
+        )
+    }
+
+    /// The generator that answers for the device: [`DeviceFile::generator`]'s, transferred.
+    pub fn generator(&self, objective: &Objective) -> Result<Generator, GeneratorError> {
+        Generator::embedded(&self.generator)?.transfer(
+            objective,
+            self.generator_scale,
+            self.generator_offset,
+        )
     }
 
     /// Reads and checks a device file (JSON).
@@ -353,21 +443,31 @@ impl DeviceFile {
         let d: DeviceFile = serde_json::from_str(&text).map_err(|e| bad(e.to_string()))?;
         if d.format != DEVICE_FORMAT {
             return Err(bad(format!(
-                "format {} (this pnag reads {DEVICE_FORMAT})",
+                "format {} (this pnag reads {DEVICE_FORMAT}; re-run `pnag device add` with the probe file)",
                 d.format
-            )));
-        }
-        // Edited by hand into inconsistency? The calibration must follow from the probe.
-        let again = calibrate(&d.name, &d.probe, &[]).map_err(|e| bad(e.to_string()))?;
-        let close = |a: f64, b: f64| (a - b).abs() <= 1e-9 * (1.0 + a.abs().max(b.abs()));
-        if again.base != d.base || !close(again.scale, d.scale) || !close(again.offset, d.offset) {
-            return Err(bad(format!(
-                "its calibration (base {}, scale {}, offset {}) does not follow from its probe (base {}, scale {}, offset {}); re-run `pnag device add`",
-                d.base, d.scale, d.offset, again.base, again.scale, again.offset
             )));
         }
         if DEVICES.contains(&d.name.as_str()) {
             return Err(bad(format!("name `{}` shadows a built-in device", d.name)));
+        }
+        // Edited by hand into inconsistency? Everything must follow from the probe.
+        let again = calibrate(&d.name, &d.probe, &[]).map_err(|e| bad(e.to_string()))?;
+        let close = |a: f64, b: f64| (a - b).abs() <= 1e-9 * (1.0 + a.abs().max(b.abs()));
+        let same = |a: &[f64], b: &[f64]| {
+            a.len() == b.len() && a.iter().zip(b).all(|(x, y)| close(*x, *y))
+        };
+        let same_model = same(&d.model, &again.model) && same(&d.guard, &again.guard);
+        if d.method != again.method
+            || !same_model
+            || d.generator != again.generator
+            || !close(d.generator_scale, again.generator_scale)
+            || !close(d.generator_offset, again.generator_offset)
+            || !close(d.loo_p90_error, again.loo_p90_error)
+        {
+            return Err(bad(format!(
+                "its model ({}, generator {}) does not follow from its probe ({}, generator {}); re-run `pnag device add`",
+                d.method, d.generator, again.method, again.generator
+            )));
         }
         Ok(d)
     }

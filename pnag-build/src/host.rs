@@ -15,8 +15,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::metrics::Metrics;
 
-const CHOICES: usize = 9;
-const FEATURES: usize = SLOTS * CHOICES;
+pub(crate) const CHOICES: usize = 9;
+pub(crate) const FEATURES: usize = SLOTS * CHOICES;
 
 /// One measured (or predicted) subnet.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -61,7 +61,7 @@ pub struct HostModel {
     pub validation_metrics: Metrics,
 }
 
-fn active(arch: &Arch) -> impl Iterator<Item = usize> + '_ {
+pub(crate) fn active(arch: &Arch) -> impl Iterator<Item = usize> + '_ {
     arch.active_layers().filter_map(|(slot, k, e)| {
         let ki = KERNELS.iter().position(|&x| x == k)?;
         let ei = EXPANDS.iter().position(|&x| x == e)?;
@@ -111,7 +111,7 @@ pub fn fit(samples: &[(Arch, f64)], lambda: f64) -> (f64, Vec<Vec<f64>>) {
 }
 
 /// Solves the symmetric positive-definite system `A x = b` (A overwritten).
-fn cholesky_solve(a: &mut [f64], b: &[f64], n: usize) -> Vec<f64> {
+pub(crate) fn cholesky_solve(a: &mut [f64], b: &[f64], n: usize) -> Vec<f64> {
     for j in 0..n {
         let d = a[j * n + j] - (0..j).map(|k| a[j * n + k].powi(2)).sum::<f64>();
         a[j * n + j] = d.max(1e-12).sqrt();

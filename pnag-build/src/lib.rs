@@ -27,6 +27,7 @@ pub mod cost;
 pub mod dense;
 pub mod deploy;
 pub mod device;
+pub mod device_space;
 pub mod extract;
 pub mod generator;
 pub mod host;

@@ -56,6 +56,18 @@ impl Objective {
     /// The built-in device `name` with the default accuracy model of `width`.
     pub fn new(device: &str, width: Width, resolution: u32) -> Result<Self, ObjectiveError> {
         let cost = cost::device(device)?;
+        let name = cost.info().name.to_string();
+        Objective::custom(name, cost, width, resolution)
+    }
+
+    /// A device named `device` whose costs come from `cost` (an added device's
+    /// fitted model, a benchmark's held-out device), with the default accuracy model.
+    pub fn custom(
+        device: String,
+        cost: Box<dyn CostModel>,
+        width: Width,
+        resolution: u32,
+    ) -> Result<Self, ObjectiveError> {
         let accuracy = accuracy::default_for(width)?;
         // Hashing megabytes of tables costs milliseconds: once, here.
         let identity = ModelIdentity {
@@ -65,7 +77,7 @@ impl Objective {
             accuracy_hash: format!("{:016x}", accuracy.content_hash()),
         };
         let objective = Objective {
-            device: cost.info().name.to_string(),
+            device,
             width,
             resolution,
             cost,

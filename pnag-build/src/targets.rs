@@ -34,6 +34,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use crate::cost::DEVICES;
+use crate::device::DeviceFile;
 
 /// Most worker threads a network may be given (targets files and the `pnag` CLI alike).
 pub const MAX_THREADS: usize = 256;
@@ -143,12 +144,19 @@ pub struct Targets {
     pub weights_dtype: WeightsDtype,
     /// The budgets, in file order.
     pub budgets: Vec<Budget>,
+    /// An added device (`device_file = "…"`, written by `pnag device add`), loaded and checked.
+    pub added: Option<Box<DeviceFile>>,
+    /// Fraction each budget is shrunk by before generating (`margin`; default:
+    /// an added device's leave-one-out 90th-percentile error, 0 for built-in devices).
+    pub margin: f64,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawTargets {
     device: Spanned<String>,
+    device_file: Option<Spanned<String>>,
+    margin: Option<Spanned<f64>>,
     runtime: Option<Spanned<String>>,
     #[serde(default)]
     cuda_fallback: bool,
@@ -206,6 +214,32 @@ impl Checker<'_> {
     }
 }
 
+/// Loads `device_file` (relative to the targets file) and checks it names `device`.
+fn added_device(c: &mut Checker, raw: &RawTargets, base: &Path) -> Option<Box<DeviceFile>> {
+    let file = raw.device_file.as_ref()?;
+    let span = Some(file.span());
+    match DeviceFile::load(&base.join(file.get_ref())) {
+        Err(e) => {
+            c.error(span, "device_file", e.to_string());
+            None
+        }
+        Ok(d) if d.name != *raw.device.get_ref() => {
+            c.error(
+                span,
+                "device_file",
+                format!(
+                    "`{}` describes device `{}`, not `{}`",
+                    file.get_ref(),
+                    d.name,
+                    raw.device.get_ref()
+                ),
+            );
+            None
+        }
+        Ok(d) => Some(Box::new(d)),
+    }
+}
+
 impl Targets {
     /// Reads and validates `path`.
     pub fn load(path: &Path) -> Result<Self, Vec<TargetsError>> {
@@ -239,16 +273,29 @@ impl Targets {
         let base = path.parent().unwrap_or(Path::new(".")).to_path_buf();
 
         let device = raw.device.get_ref().clone();
-        if !DEVICES.contains(&device.as_str()) {
+        let added = added_device(&mut c, &raw, &base);
+        if added.is_none() && raw.device_file.is_none() && !DEVICES.contains(&device.as_str()) {
             c.error(
                 Some(raw.device.span()),
                 "device",
                 format!(
-                    "unknown device `{device}`; expected one of {}",
+                    "unknown device `{device}`; expected one of {}, or an added device with `device_file = \"devices/{device}.json\"` (`pnag device add`)",
                     DEVICES.join(", ")
                 ),
             );
         }
+        let margin = match &raw.margin {
+            None => added.as_ref().map_or(0.0, |d| d.loo_p90_error),
+            Some(m) if (0.0..0.9).contains(m.get_ref()) => *m.get_ref(),
+            Some(m) => {
+                c.error(
+                    Some(m.span()),
+                    "margin",
+                    format!("{} is not a fraction in [0, 0.9)", m.get_ref()),
+                );
+                0.0
+            }
+        };
         let runtime = match raw
             .runtime
             .as_ref()
@@ -361,6 +408,18 @@ impl Targets {
                 }
             }
         }
+        if let (Some(d), Some(file)) = (&added, &raw.device_file) {
+            if (d.probe.width, d.probe.resolution) != (width, resolution) {
+                c.error(
+                    Some(file.span()),
+                    "device_file",
+                    format!(
+                        "device `{}` was probed at w{} {} px; this file builds w{width} {resolution} px",
+                        d.name, d.probe.width, d.probe.resolution
+                    ),
+                );
+            }
+        }
         if !c.errors.is_empty() {
             return Err(c.errors);
         }
@@ -377,6 +436,8 @@ impl Targets {
             weights,
             weights_dtype,
             budgets,
+            added,
+            margin,
         })
     }
 

@@ -19,7 +19,8 @@ fn probe_text(device: &str, scale: f64, offset: f64) -> String {
 }
 
 #[test]
-fn calibration_recovers_an_affine_map_of_a_known_model() {
+fn a_scaled_known_device_is_recovered_from_its_references() {
+    let test_archs = pnag_build::sample::random_archs(300, 77);
     for (device, scale, offset) in [
         ("note10", 1.7, 2.0),
         ("i7-8700k", 0.45, -0.5),
@@ -31,19 +32,39 @@ fn calibration_recovers_an_affine_map_of_a_known_model() {
             (2, Width::W1_2, 224)
         );
         let d = calibrate("phone", &probe, &[]).unwrap();
-        assert_eq!(d.base, device, "{:?}", d.candidates);
-        assert!(
-            (d.scale - scale).abs() < 1e-9 && (d.offset - offset).abs() < 1e-7,
-            "{d:?}"
-        );
-        assert!(d.loo_p90_error < 1e-9);
-        // A budget on the device is the mapped budget on the base model.
-        assert!((d.base_budget(d.latency(30.0)) - 30.0).abs() < 1e-9);
-        // Left out, another model stands in, with a real error.
+        // The device's own shape is in the shipped space: near-exact either way.
+        assert!(d.loo_p90_error < 0.01, "{:?}", d.candidates);
+        assert_eq!(d.generator, device, "{:?}", d.candidates);
+        let o = Objective::new(device, Width::W1_2, 224).unwrap();
+        for a in &test_archs {
+            let truth = scale * o.cost(*a).unwrap() + offset;
+            assert!((d.latency(a) - truth).abs() / truth < 0.01, "{device}: {a}");
+        }
+        // The generator's budgets land where the device's do.
+        assert!((d.generator_scale - scale).abs() / scale < 0.01, "{d:?}");
+        // Its own model and generator left out, others stand in, with a real error.
         let other = calibrate("phone", &probe, &[device]).unwrap();
-        assert_ne!(other.base, device);
+        assert_ne!(other.generator, device);
         assert!(other.loo_p90_error > 0.0);
     }
+}
+
+#[test]
+fn another_resolution_is_refused_with_the_reason() {
+    let text = probe_text("note10", 1.0, 0.0).replace("# resolution = 224", "# resolution = 192");
+    let probe = ProbeFile::parse(&text, "p.csv").unwrap();
+    let e = calibrate("phone", &probe, &[]).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            DeviceError::NoBase {
+                resolution: 192,
+                ..
+            }
+        ),
+        "{e}"
+    );
+    assert!(e.to_string().contains("224 px"), "{e}");
 }
 
 #[test]
@@ -122,11 +143,17 @@ fn hand_edited_or_shadowing_device_files_are_refused() {
     let path = dir.join("phone.json");
     std::fs::write(&path, serde_json::to_string_pretty(&d).unwrap()).unwrap();
     assert_eq!(DeviceFile::load(&path).unwrap(), d);
-    // Edited scale: no longer what the probe gives.
+    // Edited generator map or model: no longer what the probe gives.
     let edited = DeviceFile {
-        scale: 0.5,
+        generator_scale: 0.5,
         ..d.clone()
     };
+    std::fs::write(&path, serde_json::to_string(&edited).unwrap()).unwrap();
+    let e = DeviceFile::load(&path).unwrap_err().to_string();
+    assert!(e.contains("does not follow from its probe"), "{e}");
+    let mut model = d.model.clone();
+    model[0] *= 1.01;
+    let edited = DeviceFile { model, ..d.clone() };
     std::fs::write(&path, serde_json::to_string(&edited).unwrap()).unwrap();
     let e = DeviceFile::load(&path).unwrap_err().to_string();
     assert!(e.contains("does not follow from its probe"), "{e}");
@@ -143,5 +170,71 @@ fn hand_edited_or_shadowing_device_files_are_refused() {
         .unwrap_err()
         .to_string()
         .contains("phone.json"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// A targets file names an added device (`device_file`, optional `margin`); the build
+/// API answers its budgets with the transferred generator, under budget × (1 − margin);
+/// a missing, mismatched or inconsistent device file or a bad margin is one located error.
+#[test]
+fn targets_files_deploy_to_an_added_device() {
+    use pnag_build::targets::Targets;
+    let dir = std::env::temp_dir().join(format!("pnag-device-targets-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("devices")).unwrap();
+    let probe = ProbeFile::parse(&probe_text("note10", 1.3, 1.0), "p.csv").unwrap();
+    let d = calibrate("phone", &probe, &[]).unwrap();
+    std::fs::write(
+        dir.join("devices/phone.json"),
+        serde_json::to_string_pretty(&d).unwrap(),
+    )
+    .unwrap();
+    let toml = |extra: &str| {
+        format!("device = \"phone\"\ndevice_file = \"devices/phone.json\"\n{extra}[[budget]]\nname = \"fast\"\nlatency_ms = 40\n[[budget]]\nname = \"big\"\nlatency_ms = 80\n")
+    };
+    let parse = |text: &str| Targets::parse(&dir.join("t.toml"), text);
+    let t = parse(&toml("")).unwrap();
+    assert_eq!(t.added.as_deref(), Some(&d));
+    assert_eq!(t.margin, d.loo_p90_error);
+    assert_eq!(parse(&toml("margin = 0.2\n")).unwrap().margin, 0.2);
+
+    std::fs::write(dir.join("t.toml"), toml("margin = 0.1\n")).unwrap();
+    let sel = pnag_build::Config::new()
+        .targets("t.toml")
+        .manifest_dir(&dir)
+        .out_dir(dir.join("out"))
+        .cargo_metadata(false)
+        .compile()
+        .unwrap();
+    let o = Objective::new("note10", Width::W1_2, 224).unwrap();
+    for (net, budget) in sel.networks.iter().zip([40.0, 80.0]) {
+        assert!(net.predicted_cost <= budget * 0.9 + 1e-9, "{net:?}");
+        assert!(1.3 * o.cost(net.arch).unwrap() + 1.0 <= budget, "{net:?}");
+    }
+
+    let first_error = |text: &str| parse(text).unwrap_err()[0].to_string();
+    let e = first_error(&toml("").replace("devices/phone.json", "devices/nope.json"));
+    assert!(
+        e.starts_with(&format!(
+            "{}:2:15: `device_file`",
+            dir.join("t.toml").display()
+        )),
+        "{e}"
+    );
+    assert!(e.contains("nope.json"), "{e}");
+    let e = first_error(&toml("").replace("device = \"phone\"", "device = \"tablet\""));
+    assert!(e.contains("describes device `phone`, not `tablet`"), "{e}");
+    let e = first_error(&toml("margin = 1.5\n"));
+    assert!(
+        e.contains("`margin`: 1.5 is not a fraction in [0, 0.9)"),
+        "{e}"
+    );
+    let e = first_error("device = \"tablet\"\n[[budget]]\nname = \"a\"\nlatency_ms = 3\n");
+    assert!(e.contains("device_file = \"devices/tablet.json\""), "{e}");
+    let e = first_error(&toml("resolution = 192\n"));
+    assert!(
+        e.contains("was probed at w1.2 224 px; this file builds w1.2 192 px"),
+        "{e}"
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }

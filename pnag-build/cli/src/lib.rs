@@ -6,6 +6,7 @@
 
 pub mod datasets;
 pub mod describe;
+pub mod device_bank;
 pub mod npy;
 pub mod plot;
 pub mod profile;

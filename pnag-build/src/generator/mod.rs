@@ -399,6 +399,46 @@ impl Generator {
         &self.policy
     }
 
+    /// This generator answering for another device whose costs are
+    /// `scale × this device's cost + offset` (ms) — exactly, for a calibrated
+    /// added device; approximately, for one fitted in the device space, where
+    /// the map only places budgets among the budget embeddings and `objective`
+    /// still decides feasibility and refinement. No weights change: a budget
+    /// `b` is interpolated between the same embeddings as `(b − offset) / scale`
+    /// was on the trained device.
+    pub fn transfer(
+        &self,
+        objective: &Objective,
+        scale: f64,
+        offset: f64,
+    ) -> Result<Generator, GeneratorError> {
+        let m = &self.manifest;
+        if m.width != objective.width.to_string() || m.resolution != objective.resolution {
+            return Err(GeneratorError::Mismatch {
+                path: self.origin.clone(),
+                what: "width and resolution",
+                trained: format!("w{} {} px", m.width, m.resolution),
+                current: format!("w{} {} px", objective.width, objective.resolution),
+                device: objective.device.clone(),
+            });
+        }
+        if !(scale.is_finite() && scale > 0.0 && offset.is_finite()) {
+            return Err(GeneratorError::BadBudget(scale));
+        }
+        let map = |b: f64| scale * b + offset;
+        let mut manifest = m.clone();
+        manifest.device = objective.device.clone();
+        manifest.unit = objective.unit();
+        manifest.budgets = m.budgets.iter().map(|&b| map(b)).collect();
+        manifest.range = [map(m.range[0]), map(m.range[1])];
+        manifest.models = objective.identity().clone();
+        Ok(Generator {
+            manifest,
+            policy: self.policy.clone(),
+            origin: format!("{} (transferred from `{}`)", self.origin, m.device),
+        })
+    }
+
     /// Refuses an objective other than the one trained on.
     pub fn check(&self, objective: &Objective) -> Result<(), GeneratorError> {
         let m = &self.manifest;

@@ -11,11 +11,12 @@ use pnag_runtime::Width;
 const HELP: &str = "\
 pnag-probe: latency of PNAG's reference subnets on this device (for `pnag device add`)
 
-Usage: pnag-probe [--threads N] [--runs N] [--resolution PX] [--width 1.0|1.2] [--out FILE]
+Usage: pnag-probe [--threads N] [--runs N] [--warmup N] [--resolution PX] [--width 1.0|1.2] [--out FILE]
 
 Options:
   --threads N       worker threads per network, as the app will use [default: 1]
   --runs N          timed runs per reference, the median is kept [default: 15]
+  --warmup N        untimed runs before timing each reference [default: 2]
   --resolution PX   input resolution [default: 224]
   --width W         supernet width, 1.0 or 1.2 [default: 1.2]
   --out FILE        write the probe file here (default: standard output)
@@ -33,16 +34,20 @@ fn parse() -> Result<Option<(ProbeOptions, Option<PathBuf>)>, String> {
         let value = args
             .next()
             .ok_or_else(|| format!("`{flag}` needs a value (see --help)"))?;
-        let count = |what: &str, max: usize| -> Result<usize, String> {
+        let range = |what: &str, min: usize, max: usize| -> Result<usize, String> {
             value
                 .parse::<usize>()
                 .ok()
-                .filter(|n| (1..=max).contains(n))
-                .ok_or_else(|| format!("{what} `{value}`: expected a whole number in 1..={max}"))
+                .filter(|n| (min..=max).contains(n))
+                .ok_or_else(|| {
+                    format!("{what} `{value}`: expected a whole number in {min}..={max}")
+                })
         };
+        let count = |what: &str, max: usize| range(what, 1, max);
         match flag.as_str() {
             "--threads" => opts.threads = count("--threads", 256)?,
             "--runs" => opts.runs = count("--runs", 1000)?,
+            "--warmup" => opts.warmup = range("--warmup", 0, 1000)?,
             "--resolution" => {
                 opts.resolution = count("--resolution", 4096)? as u32;
                 pnag_runtime::arch::check_resolution(opts.resolution)

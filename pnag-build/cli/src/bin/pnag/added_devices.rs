@@ -8,8 +8,7 @@ use anyhow::{bail, Context, Result};
 use clap::Args;
 use pnag_build::cost::DEVICES;
 use pnag_build::device::{calibrate, DeviceFile, ProbeFile};
-use pnag_build::generator::{GenerateOptions, Generated, Generator};
-use pnag_build::objective::Objective;
+use pnag_build::generator::{GenerateOptions, Generated};
 use pnag_runtime::weights::{check_output, write_atomic};
 
 /// Where added devices live unless `--dir` says otherwise.
@@ -56,26 +55,61 @@ pub fn add(a: &DeviceAddArgs) -> Result<()> {
     let text = std::fs::read_to_string(&a.probe)
         .with_context(|| format!("reading {}", a.probe.display()))?;
     let probe = ProbeFile::parse(&text, &a.probe.display().to_string())?;
+    // Re-probing an added device refreshes it — with the same settings only.
+    if let Ok(old) = DeviceFile::load(&out) {
+        let (was, now) = (&old.probe, &probe);
+        for (field, before, after) in [
+            ("threads", was.threads.to_string(), now.threads.to_string()),
+            ("width", was.width.to_string(), now.width.to_string()),
+            (
+                "resolution",
+                was.resolution.to_string(),
+                now.resolution.to_string(),
+            ),
+            ("tool", was.tool.clone(), now.tool.clone()),
+        ] {
+            if before != after {
+                bail!(
+                    "{}: `{field}` is {after}, but device `{}` ({}) was probed with {before}; probe with the same settings or add it under another name",
+                    a.probe.display(),
+                    a.name,
+                    out.display()
+                );
+            }
+        }
+    }
     let device = calibrate(&a.name, &probe, &[])?;
     write_atomic(&out, serde_json::to_string_pretty(&device)?.as_bytes())?;
     println!(
-        "device `{}`: latency ≈ {:.4} × {} + {:.3} ms; leave-one-out error over the {} references: median {:.1} %, 90th percentile {:.1} % (use it as a margin)",
+        "device `{}`: latency from {}; leave-one-out error over the {} references: median {:.1} %, 90th percentile {:.1} % (the default margin); budgets answered by the `{}` generator",
         device.name,
-        device.scale,
-        device.base,
-        device.offset,
+        device.method,
         probe.latency_ms.len(),
         device.loo_median_error * 100.0,
-        device.loo_p90_error * 100.0
+        device.loo_p90_error * 100.0,
+        device.generator
     );
-    for (base, err) in &device.candidates {
+    for (method, err) in &device.candidates {
         println!(
-            "  candidate {base:<9} mean leave-one-out error {:.1} %",
+            "  candidate {method:<28} mean leave-one-out error {:.1} %",
             err * 100.0
         );
     }
     eprintln!("wrote {}", out.display());
     Ok(())
+}
+
+/// The added device `name` in `dir`, or one error saying it is neither built in nor added.
+pub fn open(dir: &Path, name: &str) -> Result<DeviceFile> {
+    let path = device_path(dir, name);
+    if !path.exists() {
+        bail!(
+            "unknown device `{name}`: not built in ({}) and no {} (add it with `pnag device add`)",
+            DEVICES.join(", "),
+            path.display()
+        );
+    }
+    Ok(DeviceFile::load(&path)?)
 }
 
 /// The added devices in `dir` (none if it does not exist), by name.
@@ -94,53 +128,34 @@ pub fn list(dir: &Path) -> Result<Vec<DeviceFile>> {
     Ok(out)
 }
 
-/// `pnag generate` for an added device: the base device's generator answers the budgets
-/// mapped onto its model; costs are reported in the device's milliseconds.
+/// `pnag generate` for an added device: its predicted latency decides feasibility
+/// and refinement; the closest built-in generator, transferred, proposes subnets.
+/// Each budget is asked as `budget × (1 − margin)`; costs are the prediction (ms).
 pub fn generate(
     device: &DeviceFile,
     budgets: &[f64],
-    margin: f64,
+    margin: Option<f64>,
     opts: &GenerateOptions,
 ) -> Result<Vec<Generated>> {
-    if !(0.0..1.0).contains(&margin) {
-        bail!("--margin {margin}: expected a fraction in [0, 1)");
+    let margin = margin.unwrap_or(device.loo_p90_error);
+    if !(0.0..0.9).contains(&margin) {
+        bail!("--margin {margin}: expected a fraction in [0, 0.9)");
     }
-    let generator = Generator::embedded(&device.base)?;
-    let width = generator
-        .manifest
-        .width
-        .parse()
-        .context("generator width")?;
-    if width != device.probe.width || generator.manifest.resolution != device.probe.resolution {
-        bail!(
-            "device `{}` was probed at w{} {} px; the `{}` generator answers at w{} {} px",
-            device.name,
-            device.probe.width,
-            device.probe.resolution,
-            device.base,
-            width,
-            generator.manifest.resolution
-        );
-    }
-    let objective = Objective::new(&device.base, width, generator.manifest.resolution)?;
+    let objective = device.objective()?;
+    let generator = device.generator(&objective)?;
     let mut frontier = generator.frontier(&objective, opts)?;
     budgets
         .iter()
         .map(|&b| {
-            let base_budget = device.base_budget(b * (1.0 - margin));
-            let mut g = frontier.answer(base_budget).with_context(|| {
+            let asked = b * (1.0 - margin);
+            let mut g = frontier.answer(asked).with_context(|| {
                 format!(
-                    "budget {b} ms on `{}` (= {base_budget:.3} on `{}` after a {:.0} % margin)",
+                    "budget {b} ms on `{}` (asked as {asked:.3} ms after a {:.1} % margin)",
                     device.name,
-                    device.base,
                     margin * 100.0
                 )
             })?;
             g.budget = b;
-            g.cost = device.latency(g.cost);
-            g.warning = g
-                .warning
-                .map(|w| format!("{w} (on the calibrated base `{}`)", device.base));
             Ok(g)
         })
         .collect()

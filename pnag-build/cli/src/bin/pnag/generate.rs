@@ -73,10 +73,10 @@ pub struct GenerateArgs {
     /// Where added devices live (`pnag device add`).
     #[arg(long, default_value = super::added_devices::DEFAULT_DIR)]
     devices_dir: PathBuf,
-    /// Added devices: shrink each budget by this fraction before generating (the device
-    /// file's leave-one-out error, e.g. its 90th percentile, is a good choice).
-    #[arg(long, default_value_t = 0.0)]
-    margin: f64,
+    /// Added devices: shrink each budget by this fraction before generating
+    /// (default: the device file's leave-one-out 90th-percentile error).
+    #[arg(long)]
+    margin: Option<f64>,
 }
 
 /// How the generator answers (shared by `generate` and `bench frontier`).
@@ -183,16 +183,7 @@ pub fn train(a: TrainArgs) -> Result<()> {
 
 pub fn generate(a: GenerateArgs) -> Result<()> {
     if pnag_build::cost::device(&a.device).is_err() {
-        let path = super::added_devices::device_path(&a.devices_dir, &a.device);
-        if !path.exists() {
-            bail!(
-                "unknown device `{}`: not built in ({}) and no {} (add it with `pnag device add`)",
-                a.device,
-                pnag_build::cost::DEVICES.join(", "),
-                path.display()
-            );
-        }
-        let device = pnag_build::device::DeviceFile::load(&path)?;
+        let device = super::added_devices::open(&a.devices_dir, &a.device)?;
         let opts = GenerateOptions {
             seed: a.seed,
             ..a.inference.options()
@@ -206,13 +197,16 @@ pub fn generate(a: GenerateArgs) -> Result<()> {
             return Ok(());
         }
         println!(
-            "device {} (added: {:.4} × {} + {:.3} ms, margin {:.0} %); cost and top-1 are model predictions",
-            device.name, device.scale, device.base, device.offset, a.margin * 100.0
+            "device {} (added: {}, `{}` generator, margin {:.1} %); cost and top-1 are model predictions",
+            device.name,
+            device.method,
+            device.generator,
+            a.margin.unwrap_or(device.loo_p90_error) * 100.0
         );
         print_table(&results, "ms");
         return Ok(());
     }
-    if a.margin != 0.0 {
+    if a.margin.is_some() {
         bail!(
             "--margin applies to added devices (built-in `{}` has its own model)",
             a.device

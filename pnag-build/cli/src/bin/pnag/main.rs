@@ -5,6 +5,7 @@ mod ablations;
 mod added_devices;
 mod bench;
 mod depthwise_bench;
+mod devices_bench;
 mod engines;
 mod engines_breakdown;
 mod engines_python;
@@ -230,13 +231,18 @@ struct DevicesArgs {
 enum DeviceCommand {
     /// Calibrate the closest built-in cost model to a probe file and write `<dir>/<name>.json`.
     Add(added_devices::DeviceAddArgs),
+    /// Learn the device space from every known device (writes the shipped `space.json`).
+    Space(devices_bench::DeviceSpaceArgs),
 }
 
 #[derive(Args)]
 struct PredictArgs {
-    /// Device cost model (see `pnag devices`).
+    /// Device cost model (see `pnag devices`; added devices too).
     #[arg(long)]
     device: String,
+    /// Where added devices live (`pnag device add`).
+    #[arg(long, default_value = added_devices::DEFAULT_DIR)]
+    devices_dir: std::path::PathBuf,
     /// PNAG arch string.
     #[arg(value_parser = ArchParser, long)]
     arch: Arch,
@@ -261,6 +267,8 @@ enum BenchCommand {
     Extract(bench::ExtractBenchArgs),
     /// Half-precision weights against f32: embedded size, load time, logit deviation.
     F16(bench::F16BenchArgs),
+    /// Devices never trained on: leave-one-out latency prediction from reference measurements and zero-shot generation.
+    Devices(devices_bench::DevicesBenchArgs),
     /// Every depthwise layer of the benchmarked subnets: tract's conv vs our kernels.
     Depthwise(depthwise_bench::DepthwiseArgs),
     /// Every 1x1 conv of the benchmarked subnets: tract's conv vs our op.
@@ -302,6 +310,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Extract(a) => extract(a),
         Command::Devices(a) => devices(a),
         Command::Device(DeviceCommand::Add(a)) => added_devices::add(&a),
+        Command::Device(DeviceCommand::Space(a)) => devices_bench::space(&a),
         Command::TrainPredictor(a) => train_predictor(a),
         Command::ProfileDevice(a) => profile_device(a),
         Command::Report(ReportCommand::Models(a)) => report::models(&a),
@@ -312,6 +321,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Bench(BenchCommand::Engines(a)) => engines::engines(&a),
         Command::Bench(BenchCommand::Extract(a)) => bench::extract(&a),
         Command::Bench(BenchCommand::F16(a)) => bench::f16(&a),
+        Command::Bench(BenchCommand::Devices(a)) => devices_bench::devices(&a),
         Command::Bench(BenchCommand::Depthwise(a)) => depthwise_bench::depthwise(&a),
         Command::Bench(BenchCommand::Pointwise(a)) => pointwise_bench::pointwise(&a),
         Command::Bench(BenchCommand::Frontier(a)) => frontier::frontier(&a),
@@ -639,15 +649,14 @@ fn devices(a: DevicesArgs) -> Result<()> {
     }
     for d in &added {
         println!(
-            "{:<10} {:<26} {:<6} {:<9} {:<20} {:.4} × {} + {:.3} ms (leave-one-out error p90 {:.1} %) [{}/{}.json, probed on {}]",
+            "{:<10} {:<26} {:<6} {:<9} {:<20} {}, `{}` generator (leave-one-out error p90 {:.1} %) [{}/{}.json, probed on {}]",
             d.name,
             "added (pnag-probe)",
             "ms",
             d.probe.width.to_string(),
             d.probe.resolution,
-            d.scale,
-            d.base,
-            d.offset,
+            d.method,
+            d.generator,
             d.loo_p90_error * 100.0,
             a.dir.display(),
             d.name,
@@ -673,8 +682,27 @@ struct Prediction {
 }
 
 fn predict(a: PredictArgs) -> Result<()> {
-    let model = cost::device(&a.device)?;
-    let info = model.info();
+    let added = match cost::device(&a.device) {
+        Ok(_) => None,
+        Err(_) => Some(added_devices::open(&a.devices_dir, &a.device)?),
+    };
+    let model: Box<dyn cost::CostModel> = match &added {
+        None => cost::device(&a.device)?,
+        Some(d) => Box::new(pnag_build::device_space::AdditiveCost {
+            thetas: vec![d.model.clone()],
+            width: d.probe.width,
+            resolution: d.probe.resolution,
+        }),
+    };
+    let mut info = model.info();
+    if let Some(d) = &added {
+        info.name = "added";
+        info.model = if d.method == "device space" {
+            "device-space fit to the probe (pnag device add)"
+        } else {
+            "closest known device, calibrated to the probe (pnag device add)"
+        };
+    }
     let c = model.cost(a.arch, a.net.width, a.net.resolution)?;
     let spec = NetworkSpec::new(a.arch, a.net.width, a.net.resolution)?;
     let acc = pnag_build::accuracy::default_for(a.net.width)?;
@@ -686,7 +714,7 @@ fn predict(a: PredictArgs) -> Result<()> {
         arch: a.arch.to_string(),
         width: a.net.width.to_string(),
         resolution: a.net.resolution,
-        device: info.name.to_string(),
+        device: a.device.clone(),
         cost: c,
         cost_unit: info.unit,
         cost_model: info.model,
@@ -704,7 +732,7 @@ fn predict(a: PredictArgs) -> Result<()> {
         "arch        {}\nwidth       {}   resolution {}",
         out.arch, out.width, out.resolution
     );
-    println!("{:<11} {:.2} {unit}   [{}]", info.name, c, info.model);
+    println!("{:<11} {:.2} {unit}   [{}]", a.device, c, info.model);
     match (top1, acc_name) {
         (Some(t), Some(n)) => println!("top-1       {t:.2} %   [{n}]"),
         _ => println!("top-1       — (no accuracy model for w{} yet)", out.width),
