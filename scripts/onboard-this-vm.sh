@@ -54,7 +54,7 @@ print("Regenerate: `bash scripts/onboard-this-vm.sh` (probe, `pnag device add`, 
 print(f"- machine: {dev['probe']['machine']}; tool: {dev['probe']['tool']}")
 print(f"- probe: 20 references × 40 runs in **{t1 - t0:.0f} s**; `pnag device add`: **{t2 - t1:.1f} s**; no training")
 print(f"- chosen latency model: **{dev['method']}** (mean leave-one-out error: " + ", ".join(f"{m} {e*100:.1f} %" for m, e in dev['candidates']) + ")")
-print(f"- leave-one-out error over the references: median {dev['loo_median_error']*100:.1f} %, p90 {dev['loo_p90_error']*100:.1f} % (the margin); generator: `{dev['generator']}`\n")
+print(f"- leave-one-out error over the references: median {dev['loo_median_error']*100:.1f} %, p90 {dev['loo_p90_error']*100:.1f} % (the smallest margin; each budget's is the largest error of the 5 references predicted nearest it); generator: `{dev['generator']}`\n")
 print("| budget | chosen subnet | predicted (ms) | measured median (p10–p90) | within budget | measured vs predicted |")
 print("|---|---|---:|---:|---|---:|")
 for n, m in zip(sel["networks"], meas):

@@ -400,14 +400,15 @@ impl Config {
         }
         let chosen_by = match (&targets.model, &targets.added) {
             (Some((dir, _)), _) => format!("generator {} (seed {})", dir.display(), targets.seed),
-            (None, Some(d)) => format!(
-                "added device `{}` ({}), shipped generator models/{} transferred (seed {}, margin {:.1} %)",
+(None, Some(d)) => format!(
+                "added device `{}` ({}), shipped generator models/{} transferred (seed {}, margin {})",
                 d.name,
                 d.method,
                 d.generator,
                 targets.seed,
-                targets.margin * 100.0
+                targets.margin.map_or("the device's own per budget".into(), |m| format!("{:.1} %", m * 100.0))
             ),
+
             (None, None) => format!(
                 "shipped generator models/{} (seed {})",
                 targets.device, targets.seed
@@ -510,7 +511,7 @@ impl Config {
             None => frontier.insert(ctx.generator.frontier(ctx.objective, ctx.opts)?),
         };
         // The margin keeps the prediction's error inside the budget.
-        let mut generated = frontier.answer(budget.value * (1.0 - t.margin))?;
+        let mut generated = frontier.answer(budget.value * (1.0 - t.margin_at(budget.value)))?;
         generated.budget = budget.value;
         if let Some(w) = &generated.warning {
             self.cargo(format!(

@@ -226,6 +226,9 @@ fn short(s: &str) -> String {
     s.chars().take(80).collect()
 }
 
+/// How many references near a budget set its default margin ([`DeviceFile::margin_at`]).
+pub const LOCAL_REFERENCES: usize = 5;
+
 /// The built-in devices with a shipped generator an added device can borrow.
 pub const GENERATOR_DEVICES: [&str; 4] = ["note10", "i7-8700k", "titan-xp", "host"];
 
@@ -248,6 +251,9 @@ pub struct DeviceFile {
     /// Leave-one-out relative errors over the references: 90th percentile (the
     /// default margin for budgets).
     pub loo_p90_error: f64,
+    /// The chosen method's leave-one-out relative error at each reference (in
+    /// [`REFERENCES`] order): where the prediction is less sure, budgets get a wider margin.
+    pub loo_errors: Vec<f64>,
     /// Every candidate method's mean leave-one-out error (how `method` was chosen).
     pub candidates: Vec<(String, f64)>,
     /// The built-in device whose generator answers for this one.
@@ -389,7 +395,8 @@ pub fn describe(
         model,
         guard,
         loo_median_error: quantile(errors.clone(), 0.5),
-        loo_p90_error: quantile(errors, 0.9),
+        loo_p90_error: quantile(errors.clone(), 0.9),
+        loo_errors: errors,
         candidates,
         generator: generator.into(),
         generator_scale,
@@ -402,6 +409,25 @@ impl DeviceFile {
     /// The device's predicted latency (ms).
     pub fn latency(&self, arch: &Arch) -> f64 {
         additive(&self.model, arch)
+    }
+
+    /// The default margin for `budget` (ms): the largest leave-one-out error
+    /// among the [`LOCAL_REFERENCES`] references whose predicted latency is
+    /// closest to the budget, and never less than the overall 90th percentile —
+    /// relative errors are larger at the cheap end, where a fixed margin missed.
+    pub fn margin_at(&self, budget: f64) -> f64 {
+        let refs = reference_archs();
+        let mut by_distance: Vec<(f64, f64)> = refs
+            .iter()
+            .zip(&self.loo_errors)
+            .map(|(a, &e)| ((self.latency(a) - budget).abs(), e))
+            .collect();
+        by_distance.sort_by(|a, b| a.0.total_cmp(&b.0));
+        by_distance
+            .iter()
+            .take(LOCAL_REFERENCES)
+            .map(|x| x.1)
+            .fold(self.loo_p90_error, f64::max)
     }
 
     /// The device as an objective (the larger of its two predicted latencies,
@@ -463,6 +489,7 @@ impl DeviceFile {
             || !close(d.generator_scale, again.generator_scale)
             || !close(d.generator_offset, again.generator_offset)
             || !close(d.loo_p90_error, again.loo_p90_error)
+            || !same(&d.loo_errors, &again.loo_errors)
         {
             return Err(bad(format!(
                 "its model ({}, generator {}) does not follow from its probe ({}, generator {}); re-run `pnag device add`",

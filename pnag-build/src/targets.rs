@@ -146,9 +146,10 @@ pub struct Targets {
     pub budgets: Vec<Budget>,
     /// An added device (`device_file = "…"`, written by `pnag device add`), loaded and checked.
     pub added: Option<Box<DeviceFile>>,
-    /// Fraction each budget is shrunk by before generating (`margin`; default:
-    /// an added device's leave-one-out 90th-percentile error, 0 for built-in devices).
-    pub margin: f64,
+    /// Fraction each budget is shrunk by before generating (`margin`). `None`:
+    /// an added device's own margin at each budget ([`DeviceFile::margin_at`]), 0
+    /// for built-in devices ([`Targets::margin_at`]).
+    pub margin: Option<f64>,
 }
 
 #[derive(Deserialize)]
@@ -241,6 +242,12 @@ fn added_device(c: &mut Checker, raw: &RawTargets, base: &Path) -> Option<Box<De
 }
 
 impl Targets {
+    /// The fraction `budget` is shrunk by before generating (see [`Targets::margin`]).
+    pub fn margin_at(&self, budget: f64) -> f64 {
+        self.margin
+            .unwrap_or_else(|| self.added.as_ref().map_or(0.0, |d| d.margin_at(budget)))
+    }
+
     /// Reads and validates `path`.
     pub fn load(path: &Path) -> Result<Self, Vec<TargetsError>> {
         let text = std::fs::read_to_string(path).map_err(|e| {
@@ -285,15 +292,15 @@ impl Targets {
             );
         }
         let margin = match &raw.margin {
-            None => added.as_ref().map_or(0.0, |d| d.loo_p90_error),
-            Some(m) if (0.0..0.9).contains(m.get_ref()) => *m.get_ref(),
+            None => None,
+            Some(m) if (0.0..0.9).contains(m.get_ref()) => Some(*m.get_ref()),
             Some(m) => {
                 c.error(
                     Some(m.span()),
                     "margin",
                     format!("{} is not a fraction in [0, 0.9)", m.get_ref()),
                 );
-                0.0
+                None
             }
         };
         let runtime = match raw

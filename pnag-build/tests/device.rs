@@ -195,8 +195,10 @@ fn targets_files_deploy_to_an_added_device() {
     let parse = |text: &str| Targets::parse(&dir.join("t.toml"), text);
     let t = parse(&toml("")).unwrap();
     assert_eq!(t.added.as_deref(), Some(&d));
-    assert_eq!(t.margin, d.loo_p90_error);
-    assert_eq!(parse(&toml("margin = 0.2\n")).unwrap().margin, 0.2);
+    assert_eq!(t.margin, None);
+    assert_eq!(t.margin_at(40.0), d.margin_at(40.0));
+    assert!(d.margin_at(40.0) >= d.loo_p90_error);
+    assert_eq!(parse(&toml("margin = 0.2\n")).unwrap().margin_at(40.0), 0.2);
 
     std::fs::write(dir.join("t.toml"), toml("margin = 0.1\n")).unwrap();
     let sel = pnag_build::Config::new()

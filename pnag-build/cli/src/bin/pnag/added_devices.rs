@@ -130,16 +130,16 @@ pub fn list(dir: &Path) -> Result<Vec<DeviceFile>> {
 
 /// `pnag generate` for an added device: its predicted latency decides feasibility
 /// and refinement; the closest built-in generator, transferred, proposes subnets.
-/// Each budget is asked as `budget × (1 − margin)`; costs are the prediction (ms).
+/// Each budget is asked as `budget × (1 − margin)` (default: the device's own
+/// margin at that budget); costs are the prediction (ms).
 pub fn generate(
     device: &DeviceFile,
     budgets: &[f64],
     margin: Option<f64>,
     opts: &GenerateOptions,
 ) -> Result<Vec<Generated>> {
-    let margin = margin.unwrap_or(device.loo_p90_error);
-    if !(0.0..0.9).contains(&margin) {
-        bail!("--margin {margin}: expected a fraction in [0, 0.9)");
+    if let Some(m) = margin.filter(|m| !(0.0..0.9).contains(m)) {
+        bail!("--margin {m}: expected a fraction in [0, 0.9)");
     }
     let objective = device.objective()?;
     let generator = device.generator(&objective)?;
@@ -147,6 +147,7 @@ pub fn generate(
     budgets
         .iter()
         .map(|&b| {
+            let margin = margin.unwrap_or_else(|| device.margin_at(b));
             let asked = b * (1.0 - margin);
             let mut g = frontier.answer(asked).with_context(|| {
                 format!(

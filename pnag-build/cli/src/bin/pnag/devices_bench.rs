@@ -104,7 +104,7 @@ struct GenerationRow {
     oracle_top1: f64,
     regret: Option<f64>,
     ms: f64,
-    /// The margin used (the prediction's LOO p90 error).
+    /// The margin used (`DeviceFile::margin_at`).
     margin: f64,
     /// `device add`'s time to describe the device (ms).
     describe_ms: f64,
@@ -266,7 +266,7 @@ fn bar(n: usize, what: &str) -> Result<ProgressBar> {
 /// Zero-shot generation on each held-out built-in device, exactly as `pnag
 /// device add` + `pnag generate` would do it from its 20 reference latencies
 /// (space learned without it, its own model and generator excluded): the
-/// chosen prediction, the transferred generator, the LOO p90 margin. Against:
+/// chosen prediction, the transferred generator, the local margin. Against:
 /// evolution on the same prediction (zero-shot too) and the device's own
 /// generator on its true model — all judged under the true model against
 /// evolution on the true model.
@@ -308,7 +308,6 @@ fn zero_shot(
             &[&d.name],
         )?;
         let describe_ms = t.elapsed().as_secs_f64() * 1e3;
-        let margin = added.loo_p90_error;
         let predicted = added.objective()?;
         let transferred = added.generator(&predicted)?;
         let own = Generator::embedded(d.generator.expect("built-in"))?;
@@ -325,6 +324,7 @@ fn zero_shot(
             let oracle = evolution(truth, b, &evo, a.seed)?
                 .best
                 .map_or(f64::NAN, |s| s.top1);
+            let margin = added.margin_at(b);
             let judge = |method: String,
                          asked: f64,
                          arch: Option<Arch>,
@@ -457,7 +457,7 @@ fn render(
         ));
     }
     if !generation.is_empty() {
-        s.push_str("\n## Zero-shot generation (20 references, 10 budgets per held-out built-in device)\n\nJudged under the device's true model; regret = top-1 of OFA evolution on the true model minus the answer's (feasible answers only). `pnag device add` is run on the device's 20 reference latencies (from its true model) with the device left out of the space, of the calibration candidates and of the generators; its margin is the chosen prediction's leave-one-out p90 error, and a budget is asked as `budget × (1 − margin)` of the larger of the two predictions. Time per budget: ten budgets sharing one frontier.\n\n| device | method | feasible | mean regret (points) | worst regret | ms per budget |\n|---|---|---|---|---|---|\n");
+        s.push_str("\n## Zero-shot generation (20 references, 10 budgets per held-out built-in device)\n\nJudged under the device's true model; regret = top-1 of OFA evolution on the true model minus the answer's (feasible answers only). `pnag device add` is run on the device's 20 reference latencies (from its true model) with the device left out of the space, of the calibration candidates and of the generators; its margin at a budget is the largest leave-one-out error among the 5 references predicted closest to it (at least the p90 over all 20), and a budget is asked as `budget × (1 − margin)` of the larger of the two predictions. Time per budget: ten budgets sharing one frontier.\n\n| device | method | feasible | mean regret (points) | worst regret | ms per budget |\n|---|---|---|---|---|---|\n");
         let mut keys: Vec<(String, String)> = Vec::new();
         for g in generation {
             let k = (g.device.clone(), g.method.clone());

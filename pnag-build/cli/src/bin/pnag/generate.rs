@@ -73,8 +73,8 @@ pub struct GenerateArgs {
     /// Where added devices live (`pnag device add`).
     #[arg(long, default_value = super::added_devices::DEFAULT_DIR)]
     devices_dir: PathBuf,
-    /// Added devices: shrink each budget by this fraction before generating
-    /// (default: the device file's leave-one-out 90th-percentile error).
+    /// Added devices: shrink each budget by this fraction before generating (default:
+    /// the device's own margin at each budget, from its references' leave-one-out errors).
     #[arg(long)]
     margin: Option<f64>,
 }
@@ -197,11 +197,11 @@ pub fn generate(a: GenerateArgs) -> Result<()> {
             return Ok(());
         }
         println!(
-            "device {} (added: {}, `{}` generator, margin {:.1} %); cost and top-1 are model predictions",
+            "device {} (added: {}, `{}` generator, margin {}); cost and top-1 are model predictions",
             device.name,
             device.method,
             device.generator,
-            a.margin.unwrap_or(device.loo_p90_error) * 100.0
+            a.margin.map_or("the device's own per budget".into(), |m| format!("{:.1} %", m * 100.0))
         );
         print_table(&results, "ms");
         return Ok(());
