@@ -14,6 +14,13 @@ use pnag_runtime::{Arch, NetworkSpec, Width};
 const HELP_CSV: &str = include_str!("../data/help_ofa_latency.csv");
 const LULONGFEI_CSV: &str = include_str!("../data/lulongfei_ofa_w1.2_latency.csv");
 const OFANAS_CSV: &str = include_str!("../data/ofanas_latency.csv");
+const THIS_VM_2T: &str = include_str!("../data/this-vm_2t_ours.csv");
+const THIS_VM_TRACT_OPS: &str = include_str!("../data/this-vm_1t_tract-ops.csv");
+
+/// The setting the onboarding study (`scripts/onboard-this-vm.sh`) adds as a new
+/// device: held out in `pnag bench devices` like every other, and never in the
+/// shipped device space.
+pub const ONBOARDING_DEVICE: &str = "this-vm-2t";
 
 /// How a device's latency behaves, for reporting groups separately.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -120,6 +127,25 @@ fn column(csv: &str, name: &str) -> Vec<(Arch, u32, f64)> {
         .collect()
 }
 
+/// Rows `(arch, resolution, median ms)` of a `pnag profile --out` CSV.
+fn profiled(csv: &str) -> Vec<(Arch, u32, f64)> {
+    csv.lines()
+        .skip(1)
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| {
+            // "arch",width,resolution,threads,median_ms,p10_ms,p90_ms,macs_m
+            let parts: Vec<&str> = l.split('"').collect();
+            let rest: Vec<&str> = parts[2].split(',').collect();
+            (
+                Arch::parse(parts[1]).expect("vendored arch strings are valid"),
+                rest[2].parse().expect("resolution"),
+                rest[4].parse().expect("latency"),
+            )
+        })
+        .collect()
+}
+
+/// A measured set: `col` names its latency column (empty: a `pnag profile` CSV).
 fn measured(
     name: &str,
     group: Group,
@@ -128,7 +154,11 @@ fn measured(
     col: &str,
     source: &str,
 ) -> KnownDevice {
-    let rows = column(csv, col);
+    let rows = if col.is_empty() {
+        profiled(csv)
+    } else {
+        column(csv, col)
+    };
     let x: Vec<Vec<f64>> = rows.iter().map(|(a, r, _)| row(a, *r)).collect();
     let y: Vec<f64> = rows.iter().map(|r| r.2.ln()).collect();
     let mut penalty = vec![1e-3; x[0].len()];
@@ -138,8 +168,13 @@ fn measured(
         name: name.into(),
         group,
         origin: format!(
-            "stand-in: log-linear predictor fit on all {} rows of {source} `{col}`",
-            rows.len()
+            "stand-in: log-linear predictor fit on all {} rows of {source}{}",
+            rows.len(),
+            if col.is_empty() {
+                String::new()
+            } else {
+                format!(" `{col}`")
+            }
         ),
         width,
         truth: Truth::StandIn(w),
@@ -197,8 +232,9 @@ fn builtin(name: &'static str, group: Group) -> KnownDevice {
     }
 }
 
-/// Every known device setting (19): the four built-in latency models, HELP's
-/// other 11 GPU × batch columns, lulongfei's GPU and CPU, OFANAS' two GPUs.
+/// Every known device setting (21): the four built-in latency models, HELP's
+/// other 11 GPU × batch columns, lulongfei's GPU and CPU, OFANAS' two GPUs, and
+/// two settings measured on this VM (2 threads; tract's own ops at 1 thread).
 pub fn known_devices() -> Vec<KnownDevice> {
     let mut out = vec![
         builtin("note10", Group::Cpu),
@@ -260,6 +296,24 @@ pub fn known_devices() -> Vec<KnownDevice> {
         OFANAS_CSV,
         "p40_b64_ms",
         ofanas,
+    ));
+    // Measured here with `pnag profile` (data/PROVENANCE.md).
+    let here = "this VM (pnag profile, tract";
+    out.push(measured(
+        ONBOARDING_DEVICE,
+        Group::Cpu,
+        Width::W1_2,
+        THIS_VM_2T,
+        "",
+        &format!("{here} with our ops, 2 threads)"),
+    ));
+    out.push(measured(
+        "this-vm-tract-ops",
+        Group::Cpu,
+        Width::W1_2,
+        THIS_VM_TRACT_OPS,
+        "",
+        &format!("{here}'s own ops, 1 thread)"),
     ));
     out
 }

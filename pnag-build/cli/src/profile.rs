@@ -19,6 +19,8 @@ pub struct ProfileSettings {
     pub runs: usize,
     /// Seed of the synthetic (untrained) weights; latency does not depend on values.
     pub weights_seed: u64,
+    /// Our ops (what ships) or tract's own.
+    pub kernels: pnag_runtime::network::Kernels,
 }
 
 /// One CSV row of `pnag profile`.
@@ -75,6 +77,7 @@ pub fn build_network(arch: Arch, s: &ProfileSettings) -> Result<Network, Runtime
         NetworkOptions {
             batch: 1,
             threads: s.threads,
+            kernels: s.kernels,
             ..Default::default()
         },
     )

@@ -141,6 +141,9 @@ struct ProfileArgs {
     /// Timed runs per arch.
     #[arg(long, default_value_t = 20)]
     runs: usize,
+    /// Time tract's own conv / activation / add ops instead of ours (what ships).
+    #[arg(long)]
+    tract_kernels: bool,
     /// Write a CSV (arch, width, resolution, threads, median_ms, p10_ms, p90_ms, macs_m).
     #[arg(long)]
     out: Option<PathBuf>,
@@ -460,6 +463,7 @@ fn profile_device(a: ProfileDeviceArgs) -> Result<()> {
         warmup: 2,
         runs: 7,
         weights_seed: 0,
+        kernels: pnag_runtime::network::Kernels::Specialized,
     };
     // Fit and validation archs interleaved in every pass, so slow spells hit both alike.
     let all: Vec<Arch> = fit_archs.iter().chain(&val_archs).copied().collect();
@@ -781,6 +785,11 @@ fn profile(a: ProfileArgs) -> Result<()> {
         warmup: a.warmup,
         runs: a.runs,
         weights_seed: 0,
+        kernels: if a.tract_kernels {
+            pnag_runtime::network::Kernels::Tract
+        } else {
+            pnag_runtime::network::Kernels::Specialized
+        },
     };
     pnag_runtime::arch::check_resolution(a.net.resolution)?;
     let bar = ProgressBar::new((archs.len() * (a.warmup + a.runs)) as u64);
