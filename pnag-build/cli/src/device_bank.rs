@@ -8,7 +8,6 @@ use pnag_build::device_space::{fit_additive, ridge};
 use pnag_build::objective::{Objective, DEFAULT_RESOLUTION, DEFAULT_WIDTH};
 use pnag_build::predictor::features;
 use pnag_build::sample::{covering_archs, random_archs};
-use pnag_runtime::references::REFERENCES;
 use pnag_runtime::{Arch, NetworkSpec, Width};
 
 const HELP_CSV: &str = include_str!("../data/help_ofa_latency.csv");
@@ -331,19 +330,11 @@ pub fn additive_model(d: &KnownDevice, archs: &[Arch]) -> Vec<f64> {
     fit_additive(&samples)
 }
 
-/// The probe's references as archs.
-pub fn references() -> Vec<Arch> {
-    REFERENCES
-        .iter()
-        .map(|a| Arch::parse(a).expect("the reference set is valid"))
-        .collect()
-}
-
 /// `n` references: for n ≤ 20 an even spread of the probe's (ascending in MACs,
 /// smallest and largest included); beyond 20, more archs at MACs quantiles of
 /// another covering draw (what a longer probe would measure).
 pub fn reference_set(n: usize) -> Vec<Arch> {
-    let refs = references();
+    let refs = pnag_build::device::reference_archs();
     if n <= refs.len() {
         let last = refs.len() - 1;
         let mut idx: Vec<usize> = (0..n)

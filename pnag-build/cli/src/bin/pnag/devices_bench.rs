@@ -10,14 +10,13 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
-use pnag_build::device::{describe, ProbeFile};
+use pnag_build::device::{describe, reference_archs as references, ProbeFile};
 use pnag_build::device_space::{additive, mean, DeviceSpace, KnownModel};
 use pnag_build::generator::{GenerateOptions, Generator};
 use pnag_build::metrics::Metrics;
 use pnag_build::objective::{DEFAULT_RESOLUTION, DEFAULT_WIDTH};
 use pnag_cli::device_bank::{
-    additive_model, fit_archs, known_devices, reference_set, references, Group, KnownDevice,
-    ONBOARDING_DEVICE,
+    additive_model, fit_archs, known_devices, reference_set, Group, KnownDevice, ONBOARDING_DEVICE,
 };
 use pnag_cli::plot::frontier_svg;
 use pnag_cli::search::{evolution, EvolutionConfig};
@@ -352,38 +351,40 @@ fn zero_shot(
                 })
             };
             let asked = b * (1.0 - margin);
-            let t = Instant::now();
-            let answer = zero
-                .answer(asked)
-                .ok()
-                .map(|g| Arch::parse(&g.arch))
-                .transpose()?;
-            let ms = t.elapsed().as_secs_f64() * 1e3;
-            out.push(judge(zero_name.clone(), asked, answer, ms)?);
-            let t = Instant::now();
-            let answer = evolution(&predicted, asked, &evo, a.seed)?
-                .best
-                .map(|s| s.arch);
-            let ms = t.elapsed().as_secs_f64() * 1e3;
-            out.push(judge(
-                "zero-shot: evolution on the same prediction".into(),
-                asked,
-                answer,
-                ms,
-            )?);
-            let t = Instant::now();
-            let answer = mine
-                .answer(b)
-                .ok()
-                .map(|g| Arch::parse(&g.arch))
-                .transpose()?;
-            let ms = t.elapsed().as_secs_f64() * 1e3;
-            out.push(judge(
-                "own generator, true model (not zero-shot)".into(),
-                b,
-                answer,
-                ms,
-            )?);
+            let answers: [(String, f64, &mut dyn FnMut() -> Result<Option<Arch>>); 3] = [
+                (zero_name.clone(), asked, &mut || {
+                    zero.answer(asked)
+                        .ok()
+                        .map(|g| Arch::parse(&g.arch))
+                        .transpose()
+                        .map_err(Into::into)
+                }),
+                (
+                    "zero-shot: evolution on the same prediction".into(),
+                    asked,
+                    &mut || {
+                        Ok(evolution(&predicted, asked, &evo, a.seed)?
+                            .best
+                            .map(|s| s.arch))
+                    },
+                ),
+                (
+                    "own generator, true model (not zero-shot)".into(),
+                    b,
+                    &mut || {
+                        mine.answer(b)
+                            .ok()
+                            .map(|g| Arch::parse(&g.arch))
+                            .transpose()
+                            .map_err(Into::into)
+                    },
+                ),
+            ];
+            for (method, asked, answer) in answers {
+                let t = Instant::now();
+                let arch = answer()?;
+                out.push(judge(method, asked, arch, t.elapsed().as_secs_f64() * 1e3)?);
+            }
             bar.inc(1);
         }
     }
