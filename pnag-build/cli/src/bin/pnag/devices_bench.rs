@@ -111,6 +111,9 @@ struct GenerationRow {
     describe_ms: f64,
 }
 
+/// One zero-shot method's answer for the budget being judged.
+type Answer<'a> = &'a mut dyn FnMut() -> Result<Option<Arch>>;
+
 const SPACE: &str = "device space";
 const CALIBRATED: &str = "closest known, calibrated";
 const CHOSEN: &str = "chosen by LOO error (what `device add` does)";
@@ -351,7 +354,7 @@ fn zero_shot(
                 })
             };
             let asked = b * (1.0 - margin);
-            let answers: [(String, f64, &mut dyn FnMut() -> Result<Option<Arch>>); 3] = [
+            let answers: [(String, f64, Answer); 3] = [
                 (zero_name.clone(), asked, &mut || {
                     zero.answer(asked)
                         .ok()
