@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The any-device flow, for real, on this machine at 2 threads (a setting no model or device
 # space was built from): pnag-probe → pnag device add → a targets file with three budgets →
-# the build API's choices (`pnag targets`, what build.rs runs) → each chosen subnet measured
-# with tract at the same threads. Writes docs/devices/this-vm.md.
+# the build API's choices (`pnag targets`) → the example app (examples/classify) built by
+# cargo for each budget (its build.rs reads the targets file) and run: the app's own median
+# latency at the same threads. Writes docs/devices/this-vm.md.
 # Budgets are placed at 25 / 50 / 75 % between the probe's cheapest and dearest references,
 # so the study adapts to how fast the VM is today.
 set -euo pipefail
@@ -40,26 +41,43 @@ name = "large"
 latency_ms = $B3
 TOML
 ./target/release/pnag targets "$W/$NAME.toml" --json > "$W/selection.json"
-python3 -c 'import json,sys; [print(n["arch"]) for n in json.load(open(sys.argv[1]))["networks"]]' "$W/selection.json" > "$W/archs.txt"
-args=(); while read -r a; do args+=(--arch "$a"); done < "$W/archs.txt"
-./target/release/pnag profile --threads "$THREADS" --runs 40 "${args[@]}" --json > "$W/measured.json"
+# The app: one build per budget (classify embeds the budget named "balanced"; synthetic weights).
+python3 - "$W/img.png" <<'PY'
+import struct, sys, zlib
+w, h = 320, 240
+rows = b"".join(b"\0" + bytes(v for x in range(w) for v in ((x * 255) // w, (y * 255) // h, (x * y) % 256)) for y in range(h))
+chunk = lambda t, d: struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d) & 0xFFFFFFFF)
+open(sys.argv[1], "wb").write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0)) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+PY
+: > "$W/app.txt"
+for b in "$B1" "$B2" "$B3"; do
+    sed -e '/^\[\[budget\]\]/,$d' "$W/$NAME.toml" > "$W/app-$b.toml"
+    printf '[[budget]]\nname = "balanced"\nlatency_ms = %s\n' "$b" >> "$W/app-$b.toml"
+    PNAG_TARGETS="$PWD/$W/app-$b.toml" cargo build --release --locked -q -p classify
+    ./target/release/classify "$W/img.png" --runs 40 --threads "$THREADS" | tee -a "$W/app.txt"
+done
 python3 - "$W" "$NAME" "$t0" "$t1" "$t2" > docs/devices/this-vm.md <<'PY'
 import json, sys
 w, name, t0, t1, t2 = sys.argv[1], sys.argv[2], *map(float, sys.argv[3:])
 dev = json.load(open(f"{w}/devices/{name}.json"))
 sel = json.load(open(f"{w}/selection.json"))
-meas = json.load(open(f"{w}/measured.json"))
+import re
+app = open(f"{w}/app.txt").read()
+meas = [{"median_ms": float(m)} for m in re.findall(r"latency on this machine: median ([0-9.]+) ms", app)]
+archs = re.findall(r"\): arch (\S+)", app)
+assert len(meas) == len(sel["networks"]) == len(archs), app
+assert all(a == n["arch"] for a, n in zip(archs, sel["networks"])), "the app embeds what pnag targets chose"
 print(f"# Onboarding this VM at {dev['probe']['threads']} threads, measured\n")
-print("Regenerate: `bash scripts/onboard-this-vm.sh` (probe, `pnag device add`, `pnag targets`, then `pnag profile` of each chosen subnet; budgets at 25/50/75 % of the probe's reference range).\n")
+print("Regenerate: `bash scripts/onboard-this-vm.sh` (probe, `pnag device add`, `pnag targets`, then examples/classify built by cargo for each budget and run 40 times; budgets at 25/50/75 % of the probe's reference range).\n")
 print(f"- machine: {dev['probe']['machine']}; tool: {dev['probe']['tool']}")
 print(f"- probe: 20 references × 40 runs in **{t1 - t0:.0f} s**; `pnag device add`: **{t2 - t1:.1f} s**; no training")
 print(f"- chosen latency model: **{dev['method']}** (mean leave-one-out error: " + ", ".join(f"{m} {e*100:.1f} %" for m, e in dev['candidates']) + ")")
 print(f"- leave-one-out error over the references: median {dev['loo_median_error']*100:.1f} %, p90 {dev['loo_p90_error']*100:.1f} % (the smallest margin; each budget's is the largest error of the 5 references predicted nearest it); generator: `{dev['generator']}`\n")
-print("| budget | chosen subnet | predicted (ms) | measured median (p10–p90) | within budget | measured vs predicted |")
+print("| budget | chosen subnet (the app's `network!`) | predicted (ms) | the app's measured median (ms) | within budget | measured vs predicted |")
 print("|---|---|---:|---:|---|---:|")
 for n, m in zip(sel["networks"], meas):
     b, p, med = n["budget"], n["predicted_cost"], m["median_ms"]
     ok = "yes" if med <= b else f"**no** (+{(med / b - 1) * 100:.1f} %)"
-    print(f"| {n['name']} {b} ms | `{n['arch']}` | {p:.2f} | {med:.2f} ({m['p10_ms']:.2f}–{m['p90_ms']:.2f}) | {ok} | {(med / p - 1) * 100:+.1f} % |")
+    print(f"| {n['name']} {b} ms | `{n['arch']}` | {p:.2f} | {med:.2f} | {ok} | {(med / p - 1) * 100:+.1f} % |")
 PY
 cat docs/devices/this-vm.md
