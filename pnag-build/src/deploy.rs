@@ -332,6 +332,10 @@ impl Config {
         let path = self.resolve_targets()?;
         self.cargo(format!("rerun-if-changed={}", path.display()));
         let targets = Targets::load(&path)?;
+        // Re-probing a device (`pnag device add` again) must re-select its networks.
+        if let Some(f) = &targets.device_file {
+            self.cargo(format!("rerun-if-changed={}", f.display()));
+        }
         let file = targets.path.display().to_string();
         let out_dir = self
             .out_dir

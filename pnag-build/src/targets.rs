@@ -146,6 +146,8 @@ pub struct Targets {
     pub budgets: Vec<Budget>,
     /// An added device (`device_file = "…"`, written by `pnag device add`), loaded and checked.
     pub added: Option<Box<DeviceFile>>,
+    /// Where the added device's file is (resolved against the targets file's directory).
+    pub device_file: Option<PathBuf>,
     /// Fraction each budget is shrunk by before generating (`margin`). `None`:
     /// an added device's own margin at each budget ([`DeviceFile::margin_at`]), 0
     /// for built-in devices ([`Targets::margin_at`]).
@@ -443,6 +445,11 @@ impl Targets {
             weights,
             weights_dtype,
             budgets,
+            device_file: raw
+                .device_file
+                .as_ref()
+                .filter(|_| added.is_some())
+                .map(|f| base.join(f.get_ref())),
             added,
             margin,
         })
