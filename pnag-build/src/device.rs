@@ -21,7 +21,9 @@ use pnag_runtime::Arch;
 use serde::{Deserialize, Serialize};
 
 use crate::cost::DEVICES;
-use crate::device_space::{additive, mean, AdditiveCost, DeviceSpace};
+use crate::device_space::{
+    additive, mean, AdditiveCost, Calibration, DeviceSpace, SpaceError, SpaceFit,
+};
 use crate::generator::{Generator, GeneratorError};
 use crate::objective::{Objective, ObjectiveError, DEFAULT_RESOLUTION, DEFAULT_WIDTH};
 
@@ -301,9 +303,44 @@ pub fn affine_loo(x: &[f64], y: &[f64]) -> (f64, f64, Vec<f64>) {
     (scale, offset, loo_errors(x, y))
 }
 
-fn quantile(mut v: Vec<f64>, q: f64) -> f64 {
+/// The nearest-rank `q` quantile (NaN for no values).
+pub fn quantile(mut v: Vec<f64>, q: f64) -> f64 {
+    if v.is_empty() {
+        return f64::NAN;
+    }
     v.sort_by(f64::total_cmp);
     v[((v.len() - 1) as f64 * q).round() as usize]
+}
+
+/// A device's two latency predictions from its reference latencies.
+pub struct Predictions {
+    /// The fit in the device space.
+    pub space: SpaceFit,
+    /// The closest known device, calibrated.
+    pub closest: Calibration,
+}
+
+impl Predictions {
+    /// Whether the device-space fit is kept: its mean leave-one-out error is not
+    /// larger than the calibration's (the rule `pnag device add` follows).
+    pub fn space_wins(&self) -> bool {
+        mean(&self.space.loo_errors) <= mean(&self.closest.loo_errors)
+    }
+}
+
+/// Both predictions of a device whose `refs` measured `ms`; `None` when no known
+/// device (outside `exclude`) calibrates with a positive scale.
+pub fn predict(
+    space: &DeviceSpace,
+    refs: &[Arch],
+    ms: &[f64],
+    exclude: &[&str],
+) -> Result<Option<Predictions>, SpaceError> {
+    let fitted = space.fit(refs, ms)?;
+    Ok(space.closest(refs, ms, exclude).map(|closest| Predictions {
+        space: fitted,
+        closest,
+    }))
 }
 
 /// The reference subnets as archs.
@@ -347,17 +384,25 @@ pub fn describe(
     }
     let refs = reference_archs();
     let ms = &probe.latency_ms;
-    let fitted = space.fit(&refs, ms).map_err(|e| DeviceError::File {
-        origin: "the shipped device space".into(),
-        reason: e.to_string(),
-    })?;
-    let closest = space.closest(&refs, ms, exclude).ok_or_else(no_base)?;
-    let mut candidates = vec![("device space".to_string(), mean(&fitted.loo_errors))];
-    candidates.push((
-        format!("calibrated {}", closest.name),
-        mean(&closest.loo_errors),
-    ));
-    let (method, model, guard, errors) = if candidates[0].1 <= candidates[1].1 {
+    let both = predict(space, &refs, ms, exclude)
+        .map_err(|e| DeviceError::File {
+            origin: "the shipped device space".into(),
+            reason: e.to_string(),
+        })?
+        .ok_or_else(no_base)?;
+    let space_wins = both.space_wins();
+    let Predictions {
+        space: fitted,
+        closest,
+    } = both;
+    let candidates = vec![
+        ("device space".to_string(), mean(&fitted.loo_errors)),
+        (
+            format!("calibrated {}", closest.name),
+            mean(&closest.loo_errors),
+        ),
+    ];
+    let (method, model, guard, errors) = if space_wins {
         (
             candidates[0].0.clone(),
             fitted.theta,

@@ -307,30 +307,14 @@ pub fn mean(v: &[f64]) -> f64 {
 /// `λ ŝ²` (ŝ: the scale of the unpenalized scale-and-offset fit), so the prior
 /// is on the device's shape, whatever its speed.
 fn solve(keep: &[usize], rows: &[Vec<f64>], y: &[f64], lambda: f64) -> Vec<f64> {
-    let normal = |p: usize, penalty: &dyn Fn(usize) -> f64| {
-        let mut a = vec![0.0; p * p];
-        let mut b = vec![0.0; p];
-        for &i in keep {
-            for r in 0..p {
-                b[r] += rows[i][r] * y[i];
-                for c in 0..p {
-                    a[r * p + c] += rows[i][r] * rows[i][c];
-                }
-            }
-        }
-        for r in 0..p {
-            a[r * p + r] += penalty(r);
-        }
-        host::cholesky_solve(&mut a, &b, p)
-    };
-    let s = normal(2, &|_| 1e-9)[0];
-    normal(rows[0].len(), &|r| {
-        if r < 2 {
-            1e-9
-        } else {
-            lambda * s * s
-        }
-    })
+    let (rows, y): (Vec<Vec<f64>>, Vec<f64>) =
+        keep.iter().map(|&i| (rows[i].clone(), y[i])).unzip();
+    // `ridge` uses the first `penalty.len()` columns: scale and offset alone first.
+    let s = ridge(&rows, &y, &[1e-9, 1e-9])[0];
+    let penalty: Vec<f64> = (0..rows[0].len())
+        .map(|r| if r < 2 { 1e-9 } else { lambda * s * s })
+        .collect();
+    ridge(&rows, &y, &penalty)
 }
 
 /// Fitted additive models as a cost model (ms), valid at one width and
@@ -392,8 +376,9 @@ impl CostModel for AdditiveCost {
     }
 }
 
-/// Dense ridge least squares: `argmin ‖X w − y‖² + Σ penalty_j w_j²` (normal
-/// equations; for the few hundred features the stand-in predictors use).
+/// Dense ridge least squares: `argmin ‖X w − y‖² + Σ penalty_j w_j²` over the
+/// first `penalty.len()` columns of each row (normal equations; for the few
+/// hundred features the stand-in predictors use).
 pub fn ridge(rows: &[Vec<f64>], y: &[f64], penalty: &[f64]) -> Vec<f64> {
     let p = penalty.len();
     let mut a = vec![0.0; p * p];

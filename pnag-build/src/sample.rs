@@ -104,21 +104,29 @@ pub fn middle_arch() -> Arch {
 /// as constants): smallest, middle, largest, and 17 of `covering_archs(2000, 22)` at
 /// evenly spaced MACs quantiles (w1.2, 224 px); ascending in MACs.
 pub fn probe_references() -> Vec<Arch> {
-    use pnag_runtime::{NetworkSpec, Width};
-    let macs = |a: &Arch| {
-        NetworkSpec::new(*a, Width::W1_2, 224)
-            .expect("224 px is valid")
-            .macs()
-    };
-    let mut pool = covering_archs(2000, 22);
-    pool.sort_by_key(|a| (macs(a), *a));
-    let mut refs: Vec<Arch> = (1..=17)
-        .map(|i| pool[(i * (pool.len() - 1)) / 18])
+    let mut refs: Vec<Arch> = macs_quantiles(17, 22)
+        .into_iter()
         .chain([Arch::smallest(), middle_arch(), Arch::largest()])
         .collect();
-    refs.sort_by_key(|a| (macs(a), *a));
+    refs.sort_by_key(|a| (macs_w12(a), *a));
     refs.dedup();
     refs
+}
+
+/// `count` of `covering_archs(2000, seed)` at evenly spaced MACs quantiles
+/// (`i / (count + 1)`, i = 1…count; w1.2 at 224 px), ascending.
+pub fn macs_quantiles(count: usize, seed: u64) -> Vec<Arch> {
+    let mut pool = covering_archs(2000, seed);
+    pool.sort_by_key(|a| (macs_w12(a), *a));
+    (1..=count)
+        .map(|i| pool[(i * (pool.len() - 1)) / (count + 1)])
+        .collect()
+}
+
+fn macs_w12(a: &Arch) -> u64 {
+    pnag_runtime::NetworkSpec::new(*a, pnag_runtime::Width::W1_2, 224)
+        .expect("224 px is valid")
+        .macs()
 }
 
 #[cfg(test)]

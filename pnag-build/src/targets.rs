@@ -217,11 +217,17 @@ impl Checker<'_> {
     }
 }
 
-/// Loads `device_file` (relative to the targets file) and checks it names `device`.
-fn added_device(c: &mut Checker, raw: &RawTargets, base: &Path) -> Option<Box<DeviceFile>> {
+/// Loads `device_file` (relative to the targets file) and checks it names `device`:
+/// the file's path and contents.
+fn added_device(
+    c: &mut Checker,
+    raw: &RawTargets,
+    base: &Path,
+) -> Option<(PathBuf, Box<DeviceFile>)> {
     let file = raw.device_file.as_ref()?;
     let span = Some(file.span());
-    match DeviceFile::load(&base.join(file.get_ref())) {
+    let path = base.join(file.get_ref());
+    match DeviceFile::load(&path) {
         Err(e) => {
             c.error(span, "device_file", e.to_string());
             None
@@ -239,7 +245,7 @@ fn added_device(c: &mut Checker, raw: &RawTargets, base: &Path) -> Option<Box<De
             );
             None
         }
-        Ok(d) => Some(Box::new(d)),
+        Ok(d) => Some((path, Box::new(d))),
     }
 }
 
@@ -282,7 +288,7 @@ impl Targets {
         let base = path.parent().unwrap_or(Path::new(".")).to_path_buf();
 
         let device = raw.device.get_ref().clone();
-        let added = added_device(&mut c, &raw, &base);
+        let (device_file, added) = added_device(&mut c, &raw, &base).unzip();
         if added.is_none() && raw.device_file.is_none() && !DEVICES.contains(&device.as_str()) {
             c.error(
                 Some(raw.device.span()),
@@ -445,11 +451,7 @@ impl Targets {
             weights,
             weights_dtype,
             budgets,
-            device_file: raw
-                .device_file
-                .as_ref()
-                .filter(|_| added.is_some())
-                .map(|f| base.join(f.get_ref())),
+            device_file,
             added,
             margin,
         })

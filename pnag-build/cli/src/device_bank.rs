@@ -7,8 +7,8 @@
 use pnag_build::device_space::{fit_additive, ridge};
 use pnag_build::objective::{Objective, DEFAULT_RESOLUTION, DEFAULT_WIDTH};
 use pnag_build::predictor::features;
-use pnag_build::sample::{covering_archs, random_archs};
-use pnag_runtime::{Arch, NetworkSpec, Width};
+use pnag_build::sample::{covering_archs, macs_quantiles, random_archs};
+use pnag_runtime::{Arch, Width};
 
 const HELP_CSV: &str = include_str!("../data/help_ofa_latency.csv");
 const LULONGFEI_CSV: &str = include_str!("../data/lulongfei_ofa_w1.2_latency.csv");
@@ -343,15 +343,7 @@ pub fn reference_set(n: usize) -> Vec<Arch> {
         idx.dedup();
         return idx.into_iter().map(|i| refs[i]).collect();
     }
-    let macs = |a: &Arch| {
-        NetworkSpec::new(*a, Width::W1_2, 224)
-            .expect("valid")
-            .macs()
-    };
-    let mut pool = covering_archs(2000, 23);
-    pool.sort_by_key(|a| (macs(a), *a));
-    let extra = n - refs.len();
     let mut out = refs;
-    out.extend((1..=extra).map(|i| pool[i * (pool.len() - 1) / (extra + 1)]));
+    out.extend(macs_quantiles(n - out.len(), 23));
     out
 }

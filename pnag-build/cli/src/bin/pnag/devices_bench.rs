@@ -10,7 +10,7 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
-use pnag_build::device::{describe, reference_archs as references, ProbeFile};
+use pnag_build::device::{describe, predict, quantile, reference_archs as references, ProbeFile};
 use pnag_build::device_space::{additive, mean, DeviceSpace, KnownModel};
 use pnag_build::generator::{GenerateOptions, Generator};
 use pnag_build::metrics::Metrics;
@@ -155,16 +155,13 @@ pub fn devices(a: &DevicesBenchArgs) -> Result<()> {
                 metrics: Metrics::new(&predicted, &measured),
                 loo_p90: quantile(loo, 0.9),
             };
-            let fit = space.fit(&refs, &y)?;
+            let both = predict(&space, &refs, &y, &[])?.context("no known device calibrates")?;
+            let (fit, c) = (&both.space, &both.closest);
             let by_space: Vec<f64> = held.test.iter().map(|t| fit.latency(&t.0)).collect();
-            let c = space
-                .closest(&refs, &y, &[])
-                .context("no known device calibrates")?;
             let by_base: Vec<f64> = held.test.iter().map(|t| additive(&c.theta, &t.0)).collect();
-            let (base, loo) = (c.name, c.loo_errors);
-            // What `pnag device add` does: the method with the smaller mean LOO error.
-            let space_wins = mean(&fit.loo_errors) <= mean(&loo);
-            rows.push(if space_wins {
+            let (base, loo) = (c.name.clone(), c.loo_errors.clone());
+            // What `pnag device add` does (`Predictions::space_wins`).
+            rows.push(if both.space_wins() {
                 row(
                     CHOSEN,
                     "device space".into(),
@@ -246,14 +243,6 @@ pub fn devices(a: &DevicesBenchArgs) -> Result<()> {
         t0.elapsed().as_secs_f64()
     );
     Ok(())
-}
-
-fn quantile(mut v: Vec<f64>, q: f64) -> f64 {
-    if v.is_empty() {
-        return f64::NAN;
-    }
-    v.sort_by(f64::total_cmp);
-    v[((v.len() - 1) as f64 * q).round() as usize]
 }
 
 fn bar(n: usize, what: &str) -> Result<ProgressBar> {
