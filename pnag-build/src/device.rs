@@ -478,17 +478,22 @@ impl DeviceFile {
     /// The device as an objective (the larger of its two predicted latencies,
     /// the default accuracy model).
     pub fn objective(&self) -> Result<Objective, ObjectiveError> {
-        let cost = AdditiveCost {
-            thetas: vec![self.model.clone(), self.guard.clone()],
-            width: self.probe.width,
-            resolution: self.probe.resolution,
-        };
         Objective::custom(
             self.name.clone(),
-            Box::new(cost),
+            Box::new(self.cost_model()),
             self.probe.width,
             self.probe.resolution,
         )
+    }
+
+    /// The device's latency as searches, builds and `pnag predict` see it: the
+    /// larger of its two predictions, at the probe's width and resolution.
+    pub fn cost_model(&self) -> AdditiveCost {
+        AdditiveCost {
+            thetas: vec![self.model.clone(), self.guard.clone()],
+            width: self.probe.width,
+            resolution: self.probe.resolution,
+        }
     }
 
     /// The generator that answers for the device: [`DeviceFile::generator`]'s, transferred.

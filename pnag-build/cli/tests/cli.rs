@@ -714,7 +714,31 @@ fn an_added_device_answers_within_its_true_latency() {
         let top1 = answer["top1"].as_f64().unwrap();
         assert!(top1 >= last, "a larger budget got a less accurate subnet");
         last = top1;
+        // `pnag predict` reports the latency `generate` searched with.
+        let arch = answer["arch"].as_str().unwrap();
+        let predicted = json(&[
+            "predict",
+            "--device",
+            "phone",
+            "--devices-dir",
+            d,
+            "--arch",
+            arch,
+            "--json",
+        ]);
+        assert_eq!(predicted["cost"], answer["cost"]);
+        assert_eq!(predicted["device"], "phone");
     }
+    assert!(fails(&[
+        "predict",
+        "--device",
+        "nope",
+        "--devices-dir",
+        d,
+        "--arch",
+        REFERENCES[0]
+    ])
+    .contains("unknown device `nope`"));
     // Re-probing refreshes the file, with the same settings only.
     let out = pnag(&["device", "add", "phone", "--probe", p, "--dir", d]);
     assert!(out.status.success());

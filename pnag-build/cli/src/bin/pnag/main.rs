@@ -690,22 +690,14 @@ fn predict(a: PredictArgs) -> Result<()> {
         Ok(_) => None,
         Err(_) => Some(added_devices::open(&a.devices_dir, &a.device)?),
     };
+    // An added device's latency is what `generate` and builds use (`DeviceFile::cost_model`).
     let model: Box<dyn cost::CostModel> = match &added {
         None => cost::device(&a.device)?,
-        Some(d) => Box::new(pnag_build::device_space::AdditiveCost {
-            thetas: vec![d.model.clone()],
-            width: d.probe.width,
-            resolution: d.probe.resolution,
-        }),
+        Some(d) => Box::new(d.cost_model()),
     };
     let mut info = model.info();
-    if let Some(d) = &added {
-        info.name = "added";
-        info.model = if d.method == "device space" {
-            "device-space fit to the probe (pnag device add)"
-        } else {
-            "closest known device, calibrated to the probe (pnag device add)"
-        };
+    if added.is_some() {
+        info.model = "the larger of its device-space fit and its closest known device calibrated to the probe (pnag device add)";
     }
     let c = model.cost(a.arch, a.net.width, a.net.resolution)?;
     let spec = NetworkSpec::new(a.arch, a.net.width, a.net.resolution)?;
