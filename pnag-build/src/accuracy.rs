@@ -48,8 +48,8 @@ pub enum AccuracyError {
     Predictor(#[from] crate::predictor::PredictorError),
 }
 
-/// A predictor of top-1 accuracy.
-pub trait AccuracyModel {
+/// A predictor of top-1 accuracy (`Sync`: searches share it across threads).
+pub trait AccuracyModel: Send + Sync {
     /// Identity shown next to its numbers.
     fn name(&self) -> &'static str;
     /// Predicted top-1 in percent.

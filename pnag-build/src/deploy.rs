@@ -404,13 +404,23 @@ impl Config {
         }
         let chosen_by = match (&targets.model, &targets.added) {
             (Some((dir, _)), _) => format!("generator {} (seed {})", dir.display(), targets.seed),
-(None, Some(d)) => format!(
-                "added device `{}` ({}), shipped generator models/{} transferred (seed {}, margin {})",
+            (None, Some(d)) => format!(
+                "added device `{}` ({}), shipped generator models/{}{} (seed {}, margin {})",
                 d.name,
                 d.method,
-                d.generator,
+                d.generator_name(),
+                match d.answers_with {
+                    crate::device::GeneratorChoice::Borrowed => " transferred",
+                    crate::device::GeneratorChoice::DeviceConditioned =>
+                        " conditioned on its probe",
+                },
                 targets.seed,
-                targets.margin.map_or("the device's own per budget".into(), |m| format!("{:.1} %", m * 100.0))
+                targets
+                    .margin
+                    .map_or("the device's own per budget".into(), |m| format!(
+                        "{:.1} %",
+                        m * 100.0
+                    ))
             ),
 
             (None, None) => format!(

@@ -24,6 +24,7 @@ use crate::cost::DEVICES;
 use crate::device_space::{
     additive, mean, AdditiveCost, Calibration, DeviceSpace, SpaceError, SpaceFit,
 };
+use crate::generator::conditioned::ConditionedGenerator;
 use crate::generator::{Generator, GeneratorError};
 use crate::objective::{Objective, ObjectiveError, DEFAULT_RESOLUTION, DEFAULT_WIDTH};
 
@@ -267,6 +268,34 @@ pub struct DeviceFile {
     pub generator_offset: f64,
     /// What was measured, and how.
     pub probe: ProbeFile,
+    /// Which generator answers for the device (`pnag device add --generator`).
+    #[serde(default)]
+    pub answers_with: GeneratorChoice,
+}
+
+/// Which generator answers for an added device.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum GeneratorChoice {
+    /// The built-in generator whose device calibrates best (`generator`), transferred.
+    #[default]
+    Borrowed,
+    /// The shipped device-conditioned generator, conditioned on the probe's latencies.
+    DeviceConditioned,
+}
+
+impl std::str::FromStr for GeneratorChoice {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "borrowed" => Ok(GeneratorChoice::Borrowed),
+            "device-conditioned" => Ok(GeneratorChoice::DeviceConditioned),
+            _ => Err(format!(
+                "unknown generator `{s}`; expected `borrowed` or `device-conditioned`"
+            )),
+        }
+    }
 }
 
 /// `(scale, offset)` of the least-squares line through `(x, y)`.
@@ -447,6 +476,7 @@ pub fn describe(
         generator_scale,
         generator_offset,
         probe: probe.clone(),
+        answers_with: GeneratorChoice::Borrowed,
     })
 }
 
@@ -496,13 +526,28 @@ impl DeviceFile {
         }
     }
 
-    /// The generator that answers for the device: [`DeviceFile::generator`]'s, transferred.
+    /// The name of the generator that answers for the device (for messages).
+    pub fn generator_name(&self) -> &str {
+        match self.answers_with {
+            GeneratorChoice::Borrowed => &self.generator,
+            GeneratorChoice::DeviceConditioned => crate::generator::conditioned::CONDITIONED,
+        }
+    }
+
+    /// The generator that answers for the device ([`DeviceFile::answers_with`]):
+    /// the built-in one named by `generator`, transferred, or the
+    /// device-conditioned one, conditioned on the probe's reference latencies.
     pub fn generator(&self, objective: &Objective) -> Result<Generator, GeneratorError> {
-        Generator::embedded(&self.generator)?.transfer(
-            objective,
-            self.generator_scale,
-            self.generator_offset,
-        )
+        match self.answers_with {
+            GeneratorChoice::Borrowed => Generator::embedded(&self.generator)?.transfer(
+                objective,
+                self.generator_scale,
+                self.generator_offset,
+            ),
+            GeneratorChoice::DeviceConditioned => {
+                ConditionedGenerator::embedded()?.for_device(objective, &self.probe.latency_ms)
+            }
+        }
     }
 
     /// Reads and checks a device file (JSON).

@@ -12,6 +12,10 @@ use pnag_build::generator::{
 use pnag_build::objective::{Objective, Scored, DEFAULT_RESOLUTION, DEFAULT_WIDTH};
 use pnag_runtime::{Arch, NetworkSpec};
 
+/// The device-conditioned generator (one test binary: fewer release links in CI).
+#[path = "generator/conditioned.rs"]
+mod conditioned;
+
 fn setup(device: &str) -> (Generator, Objective) {
     let g = Generator::embedded(device).unwrap();
     let o = Objective::new(device, DEFAULT_WIDTH, DEFAULT_RESOLUTION).unwrap();

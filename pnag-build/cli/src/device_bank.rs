@@ -21,6 +21,31 @@ const THIS_VM_TRACT_OPS: &str = include_str!("../data/this-vm_1t_tract-ops.csv")
 /// shipped device space.
 pub const ONBOARDING_DEVICE: &str = "this-vm-2t";
 
+/// Settings measured on the same hardware as `name` (itself included): a
+/// leave-out fold of the device-conditioned generator keeps them all out.
+pub fn same_hardware(name: &str) -> Vec<String> {
+    const FAMILIES: [&[&str]; 5] = [
+        &["titan-xp", "help-titan-xp-b1", "help-titan-xp-b32"],
+        &["host", "this-vm-tract-ops", ONBOARDING_DEVICE],
+        &[
+            "help-2080ti-b1",
+            "help-2080ti-b32",
+            "help-2080ti-b64",
+            "ofanas-2080ti-b64",
+        ],
+        &[
+            "help-titan-rtx-b1",
+            "help-titan-rtx-b32",
+            "help-titan-rtx-b64",
+        ],
+        &["help-v100-b1", "help-v100-b32", "help-v100-b64"],
+    ];
+    FAMILIES.iter().find(|f| f.contains(&name)).map_or_else(
+        || vec![name.to_string()],
+        |f| f.iter().map(|s| s.to_string()).collect(),
+    )
+}
+
 /// How a device's latency behaves, for reporting groups separately.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Group {

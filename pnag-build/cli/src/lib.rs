@@ -14,4 +14,6 @@ pub mod search;
 #[cfg(feature = "train")]
 pub mod train;
 #[cfg(feature = "train")]
+pub mod train_conditioned;
+#[cfg(feature = "train")]
 pub mod train_generator;

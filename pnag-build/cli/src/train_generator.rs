@@ -123,7 +123,7 @@ fn budget_onehot(idx: &[usize], k: usize) -> Tensor {
     Tensor::from_slice(&v).view([idx.len() as i64, k as i64])
 }
 
-fn snapshot(vs: &nn::VarStore) -> Result<Vec<(String, WeightTensor)>, TrainError> {
+pub(crate) fn snapshot(vs: &nn::VarStore) -> Result<Vec<(String, WeightTensor)>, TrainError> {
     let mut out: Vec<(String, WeightTensor)> = vs
         .variables()
         .into_iter()
@@ -142,7 +142,7 @@ fn snapshot(vs: &nn::VarStore) -> Result<Vec<(String, WeightTensor)>, TrainError
     Ok(out)
 }
 
-fn restore(vs: &mut nn::VarStore, path: &Path) -> Result<bool, TrainError> {
+pub(crate) fn restore(vs: &mut nn::VarStore, path: &Path) -> Result<bool, TrainError> {
     let Ok(bytes) = std::fs::read(path) else {
         return Ok(false);
     };
@@ -159,7 +159,7 @@ fn restore(vs: &mut nn::VarStore, path: &Path) -> Result<bool, TrainError> {
     Ok(true)
 }
 
-fn save_vars(vs: &nn::VarStore, path: &Path, meta: String) -> Result<(), TrainError> {
+pub(crate) fn save_vars(vs: &nn::VarStore, path: &Path, meta: String) -> Result<(), TrainError> {
     let vars = snapshot(vs)?;
     write_atomic(
         path,
@@ -300,8 +300,8 @@ fn train_evaluator(
 }
 
 /// The policy's variables, named as `pnag_build::generator::policy` reads them.
-struct PolicyVars {
-    budget_embedding: Tensor,
+pub(crate) struct PolicyVars {
+    pub(crate) budget_embedding: Tensor,
     embeddings: [Tensor; 3],
     w_ih: Tensor,
     w_hh: Tensor,
@@ -311,7 +311,7 @@ struct PolicyVars {
 }
 
 impl PolicyVars {
-    fn new(root: &nn::Path, k: usize) -> Self {
+    pub(crate) fn new(root: &nn::Path, k: usize) -> Self {
         // PNAG's reference initializes every parameter uniformly in ±0.1.
         let init = nn::Init::Uniform { lo: -0.1, up: 0.1 };
         let h = HIDDEN as i64;
@@ -340,22 +340,27 @@ impl PolicyVars {
             }),
         }
     }
+
+    /// The budget embedding of each row's budget index.
+    pub(crate) fn budget_rows(&self, budget_idx: &[usize]) -> Tensor {
+        let idx = Tensor::from_slice(&budget_idx.iter().map(|&i| i as i64).collect::<Vec<_>>());
+        self.budget_embedding.index_select(0, &idx)
+    }
 }
 
 /// One batch of sampled archs with the log-probability and entropy of each.
-struct Rollout {
-    archs: Vec<Arch>,
-    log_prob: Tensor,
-    entropy: Tensor,
+pub(crate) struct Rollout {
+    pub(crate) archs: Vec<Arch>,
+    pub(crate) log_prob: Tensor,
+    pub(crate) entropy: Tensor,
 }
 
-/// Samples one arch per row of `budget_idx`, with the equations of `policy.rs`
-/// (slots beyond a stage's depth leave state, input and log-probability untouched).
-fn rollout(p: &PolicyVars, budget_idx: &[usize]) -> Result<Rollout, TrainError> {
-    let n = budget_idx.len() as i64;
+/// Samples one arch per row of `b` (each row's budget vector), with the equations
+/// of `policy.rs` (slots beyond a stage's depth leave state, input and
+/// log-probability untouched).
+pub(crate) fn rollout(p: &PolicyVars, b: &Tensor) -> Result<Rollout, TrainError> {
+    let n = b.size()[0];
     let opts = (Kind::Float, Device::Cpu);
-    let idx = Tensor::from_slice(&budget_idx.iter().map(|&i| i as i64).collect::<Vec<_>>());
-    let b = p.budget_embedding.index_select(0, &idx);
     let (mut h, mut c) = (
         Tensor::zeros([n, HIDDEN as i64], opts),
         Tensor::zeros([n, HIDDEN as i64], opts),
@@ -369,7 +374,7 @@ fn rollout(p: &PolicyVars, budget_idx: &[usize]) -> Result<Rollout, TrainError> 
                     c: &mut Tensor,
                     prev: &mut Tensor|
      -> Result<Vec<i64>, TrainError> {
-        let x = &b + &*prev;
+        let x = b + &*prev;
         let gates = x.matmul(&p.w_ih.tr()) + &p.b_ih + h.matmul(&p.w_hh.tr()) + &p.b_hh;
         let g = gates.chunk(4, 1);
         let c_new = g[1].sigmoid() * &*c + g[0].sigmoid() * g[2].tanh();
@@ -528,7 +533,7 @@ pub fn train(
                 .wrapping_mul(1_000_003)
                 .wrapping_add(iteration as u64) as i64,
         );
-        let roll = rollout(&vars, &budget_idx)?;
+        let roll = rollout(&vars, &vars.budget_rows(&budget_idx))?;
         let rewards: Vec<f64> = match &evaluator {
             Some(ev) => {
                 let (x, n) = onehots(roll.archs.iter().copied());
@@ -629,6 +634,7 @@ pub fn train(
             feasible_rate: vec![],
             seconds: 0.0,
         },
+        conditioning: None,
     };
     // Feasibility as the shipped (pure-Rust) generator sees it: 100 samples per trained budget.
     let mut generator = Generator::from_tensors(manifest.clone(), &tensors)?;
@@ -674,7 +680,7 @@ pub fn sample_with_tch(
             }
         }
     });
-    let roll = tch::no_grad(|| rollout(&vars, budget_idx))?;
+    let roll = tch::no_grad(|| rollout(&vars, &vars.budget_rows(budget_idx)))?;
     let lp = Vec::<f32>::try_from(roll.log_prob)?;
     Ok(roll
         .archs

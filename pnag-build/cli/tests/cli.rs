@@ -747,6 +747,69 @@ fn an_added_device_answers_within_its_true_latency() {
     let e = fails(&["device", "add", "phone", "--probe", p, "--dir", d]);
     assert!(e.contains("`threads` is 4, but device `phone`"), "{e}");
     std::fs::write(&probe, text).unwrap();
+    // The device-conditioned generator answers when asked to, within the true latency;
+    // re-probing keeps the choice.
+    for _ in 0..2 {
+        let out = pnag(&[
+            "device",
+            "add",
+            "phone2",
+            "--probe",
+            p,
+            "--dir",
+            d,
+            "--generator",
+            "device-conditioned",
+        ]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(String::from_utf8_lossy(&out.stdout).contains("`device-conditioned` generator"));
+    }
+    let out = pnag(&["device", "add", "phone2", "--probe", p, "--dir", d]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("`device-conditioned` generator"));
+    let file = std::fs::read_to_string(dir.join("phone2.json")).unwrap();
+    assert!(
+        file.contains("\"answers_with\": \"device-conditioned\""),
+        "{file}"
+    );
+    let conditioned = json(&[
+        "generate",
+        "--device",
+        "phone2",
+        "--devices-dir",
+        d,
+        "--budget",
+        "61",
+        "--budget",
+        "101",
+        "--json",
+    ]);
+    let mut last = 0.0;
+    for (answer, budget) in conditioned.as_array().unwrap().iter().zip([61.0, 101.0]) {
+        let arch = Arch::parse(answer["arch"].as_str().unwrap()).unwrap();
+        assert!(2.0 * o.cost(arch).unwrap() + 1.0 <= budget);
+        let top1 = answer["top1"].as_f64().unwrap();
+        assert!(top1 >= last);
+        last = top1;
+    }
+    let e = fails(&[
+        "device",
+        "add",
+        "phone3",
+        "--probe",
+        p,
+        "--dir",
+        d,
+        "--generator",
+        "mine",
+    ]);
+    assert!(
+        e.contains("expected `borrowed` or `device-conditioned`"),
+        "{e}"
+    );
     // Bad names and unknown devices: one error each.
     assert!(
         fails(&["device", "add", "note10", "--probe", p, "--dir", d])

@@ -11,6 +11,13 @@ use pnag_build::objective::{Objective, DEFAULT_RESOLUTION, DEFAULT_WIDTH};
 use pnag_cli::train_generator::{sample_with_tch, train, PnagConfig};
 use pnag_runtime::weights::{parse_safetensors, read_f32, WeightTensor};
 
+/// The device-conditioned generator's training (one test binary: fewer release links in CI).
+#[path = "train_generator/conditioned.rs"]
+mod conditioned;
+
+/// libtorch's random generator is global: tests that train take turns.
+static TCH: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 fn tiny() -> PnagConfig {
     PnagConfig {
         archs: 2_000,
@@ -43,6 +50,7 @@ fn tensors(dir: &Path) -> Vec<(String, WeightTensor)> {
 
 #[test]
 fn rust_policy_matches_tch_and_training_is_deterministic() {
+    let _turn = TCH.lock().unwrap_or_else(|e| e.into_inner());
     let objective = Objective::new("note10", DEFAULT_WIDTH, DEFAULT_RESOLUTION).unwrap();
     let tmp = std::env::temp_dir().join(format!("pnag-train-gen-{}", std::process::id()));
     let (a, b) = (tmp.join("a"), tmp.join("b"));

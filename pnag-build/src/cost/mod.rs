@@ -92,8 +92,8 @@ const NOTE10_TABLES: [&str; 5] = [
 ];
 const I7_TABLE: &str = include_str!("../../data/nsganetv2_i7-8700K_lut.yaml");
 
-/// A cost model for one device.
-pub trait CostModel {
+/// A cost model for one device (`Sync`: a frontier runs its grid searches on all cores).
+pub trait CostModel: Send + Sync {
     /// What the device is and what its model covers.
     fn info(&self) -> DeviceInfo;
     /// Cost of `arch` at `width` and `resolution` (unit: `info().unit`).

@@ -134,10 +134,9 @@ impl<'a> Frontier<'a> {
             .iter()
             .position(|&g| g >= budget)
             .unwrap_or(self.grid.len() - 1);
-        while self.searches.len() < used {
-            let g = self.grid[self.searches.len()];
-            let search = self.generator.run_search(self.objective, g, &self.opts)?;
-            self.searches.push(search);
+        let missing = &self.grid[self.searches.len().min(used)..used];
+        for search in run_searches(self.generator, self.objective, missing, &self.opts) {
+            self.searches.push(search?);
         }
         let searches = &self.searches[..used];
         let (all, sampled) = self.staircases[used - 1].get_or_insert_with(|| {
@@ -166,6 +165,48 @@ impl<'a> Frontier<'a> {
         let sampled = best_sampled.map_or(best.top1, |s| s.top1);
         generated(self.objective, budget, best, sampled, work, warning)
     }
+}
+
+/// The searches at `budgets`, on all cores: each depends only on its budget
+/// (its own seed stream), so the threads change the time, never the result.
+fn run_searches(
+    generator: &Generator,
+    objective: &Objective,
+    budgets: &[f64],
+    opts: &GenerateOptions,
+) -> Vec<Result<Search, GeneratorError>> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(budgets.len());
+    if threads <= 1 {
+        return budgets
+            .iter()
+            .map(|&b| generator.run_search(objective, b, opts))
+            .collect();
+    }
+    let mut out: Vec<Option<Result<Search, GeneratorError>>> =
+        budgets.iter().map(|_| None).collect();
+    std::thread::scope(|scope| {
+        // Strided: costlier large budgets are spread over the threads.
+        let handles: Vec<_> = (0..threads)
+            .map(|t| {
+                scope.spawn(move || {
+                    (t..budgets.len())
+                        .step_by(threads)
+                        .map(|i| (i, generator.run_search(objective, budgets[i], opts)))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        for h in handles {
+            for (i, r) in h.join().expect("a grid search panicked") {
+                out[i] = Some(r);
+            }
+        }
+    });
+    out.into_iter()
+        .map(|r| r.expect("every budget searched"))
+        .collect()
 }
 
 /// The more accurate of two; on a tie the cheaper, then the smaller arch

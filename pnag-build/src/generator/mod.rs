@@ -5,6 +5,7 @@
 //! few by hill climbing ([`refine`]) and return the most accurate. Training
 //! is `crate::train_generator` (feature `train`).
 
+pub mod conditioned;
 mod frontier;
 pub mod policy;
 pub mod refine;
@@ -148,6 +149,9 @@ pub struct GeneratorManifest {
     pub seed: u64,
     /// Training settings and outcomes.
     pub training: TrainingReport,
+    /// Set for the device-conditioned generator ([`conditioned`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conditioning: Option<conditioned::Conditioning>,
 }
 
 /// Training settings and measured outcomes, for audit and for the README.

@@ -1,13 +1,13 @@
 //! Devices added from a probe run: `pnag device add`, their rows in `pnag devices`,
-//! and `pnag generate --device NAME` for them (the calibrated base device's generator,
-//! budgets mapped onto its model; see `pnag_build::device`).
+//! and `pnag generate --device NAME` for them (the calibrated base device's generator
+//! with budgets mapped onto its model, or the device-conditioned one; see `pnag_build::device`).
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use pnag_build::cost::DEVICES;
-use pnag_build::device::{calibrate, DeviceFile, ProbeFile};
+use pnag_build::device::{calibrate, DeviceFile, GeneratorChoice, ProbeFile};
 use pnag_build::generator::{GenerateOptions, Generated};
 use pnag_runtime::weights::{check_output, write_atomic};
 
@@ -24,6 +24,11 @@ pub struct DeviceAddArgs {
     /// Directory of device files (`<dir>/<name>.json`).
     #[arg(long, default_value = DEFAULT_DIR)]
     dir: PathBuf,
+    /// Which generator answers for it: `borrowed` (the built-in one whose device calibrates
+    /// best, transferred) or `device-conditioned` (one generator conditioned on the probe's
+    /// latencies). Default: borrowed, or what the device file already says when re-probing.
+    #[arg(long)]
+    generator: Option<GeneratorChoice>,
 }
 
 /// The file of device `name` in `dir`.
@@ -56,7 +61,9 @@ pub fn add(a: &DeviceAddArgs) -> Result<()> {
         .with_context(|| format!("reading {}", a.probe.display()))?;
     let probe = ProbeFile::parse(&text, &a.probe.display().to_string())?;
     // Re-probing an added device refreshes it — with the same settings only.
+    let mut answers_with = a.generator.unwrap_or_default();
     if let Ok(old) = DeviceFile::load(&out) {
+        answers_with = a.generator.unwrap_or(old.answers_with);
         let (was, now) = (&old.probe, &probe);
         for (field, before, after) in [
             ("threads", was.threads.to_string(), now.threads.to_string()),
@@ -78,7 +85,12 @@ pub fn add(a: &DeviceAddArgs) -> Result<()> {
             }
         }
     }
-    let device = calibrate(&a.name, &probe, &[])?;
+    let device = DeviceFile {
+        answers_with,
+        ..calibrate(&a.name, &probe, &[])?
+    };
+    // Fails now (nothing written) if the chosen generator cannot answer for it.
+    device.generator(&device.objective()?)?;
     write_atomic(&out, serde_json::to_string_pretty(&device)?.as_bytes())?;
     println!(
         "device `{}`: latency from {}; leave-one-out error over the {} references: median {:.1} %, 90th percentile {:.1} % (the default margin); budgets answered by the `{}` generator",
@@ -87,7 +99,7 @@ pub fn add(a: &DeviceAddArgs) -> Result<()> {
         probe.latency_ms.len(),
         device.loo_median_error * 100.0,
         device.loo_p90_error * 100.0,
-        device.generator
+        device.generator_name()
     );
     for (method, err) in &device.candidates {
         println!(
@@ -129,7 +141,7 @@ pub fn list(dir: &Path) -> Result<Vec<DeviceFile>> {
 }
 
 /// `pnag generate` for an added device: its predicted latency decides feasibility
-/// and refinement; the closest built-in generator, transferred, proposes subnets.
+/// and refinement; its generator (`DeviceFile::generator`) proposes subnets.
 /// Each budget is asked as `budget × (1 − margin)` (default: the device's own
 /// margin at that budget); costs are the prediction (ms).
 pub fn generate(

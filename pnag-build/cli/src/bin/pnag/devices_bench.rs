@@ -12,7 +12,8 @@ use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use pnag_build::device::{describe, predict, quantile, reference_archs as references, ProbeFile};
 use pnag_build::device_space::{additive, mean, DeviceSpace, KnownModel};
-use pnag_build::generator::{GenerateOptions, Generator};
+use pnag_build::generator::conditioned::ConditionedGenerator;
+use pnag_build::generator::{GenerateOptions, Generator, MANIFEST_FILE};
 use pnag_build::metrics::Metrics;
 use pnag_build::objective::{DEFAULT_RESOLUTION, DEFAULT_WIDTH};
 use pnag_cli::device_bank::{
@@ -43,6 +44,10 @@ pub struct DevicesBenchArgs {
     /// Seed of the searches.
     #[arg(long, default_value_t = 0)]
     seed: u64,
+    /// The device-conditioned generator's leave-out folds (`without-<device>/`, from
+    /// `pnag train-conditioned --hold-out <device>`); a missing fold skips its row.
+    #[arg(long, default_value = crate::conditioned::FOLDS_DIR)]
+    conditioned: PathBuf,
 }
 
 #[derive(Debug, Args)]
@@ -112,7 +117,7 @@ struct GenerationRow {
 }
 
 /// One zero-shot method's answer for the budget being judged.
-type Answer<'a> = &'a mut dyn FnMut() -> Result<Option<Arch>>;
+type Answer<'a> = Box<dyn FnMut() -> Result<Option<Arch>> + 'a>;
 
 const SPACE: &str = "device space";
 const CALIBRATED: &str = "closest known, calibrated";
@@ -306,6 +311,14 @@ fn zero_shot(
         let own = Generator::embedded(d.generator.expect("built-in"))?;
         let mut zero = transferred.frontier(&predicted, &opts)?;
         let mut mine = own.frontier(truth, &opts)?;
+        let conditioned = conditioned_fold(a, &d.name)?
+            .map(|c| c.for_device(&predicted, &probe.latency_ms))
+            .transpose()?;
+        let mut conditioned = conditioned
+            .as_ref()
+            .map(|g| g.frontier(&predicted, &opts))
+            .transpose()?;
+        let has_fold = conditioned.is_some();
         let (lo, hi) = (truth.cost(Arch::smallest())?, truth.cost(Arch::largest())?);
         let zero_name = format!(
             "zero-shot: {}, `{}` generator",
@@ -343,36 +356,58 @@ fn zero_shot(
                 })
             };
             let asked = b * (1.0 - margin);
-            let answers: [(String, f64, Answer); 3] = [
-                (zero_name.clone(), asked, &mut || {
-                    zero.answer(asked)
-                        .ok()
-                        .map(|g| Arch::parse(&g.arch))
-                        .transpose()
-                        .map_err(Into::into)
-                }),
+            let mut answers: Vec<(String, f64, Answer)> = vec![
+                (
+                    zero_name.clone(),
+                    asked,
+                    Box::new(|| {
+                        zero.answer(asked)
+                            .ok()
+                            .map(|g| Arch::parse(&g.arch))
+                            .transpose()
+                            .map_err(Into::into)
+                    }),
+                ),
                 (
                     "zero-shot: evolution on the same prediction".into(),
                     asked,
-                    &mut || {
+                    Box::new(|| {
                         Ok(evolution(&predicted, asked, &evo, a.seed)?
                             .best
                             .map(|s| s.arch))
-                    },
+                    }),
                 ),
                 (
                     "own generator, true model (not zero-shot)".into(),
                     b,
-                    &mut || {
+                    Box::new(|| {
                         mine.answer(b)
                             .ok()
                             .map(|g| Arch::parse(&g.arch))
                             .transpose()
                             .map_err(Into::into)
-                    },
+                    }),
                 ),
             ];
-            for (method, asked, answer) in answers {
+            let conditioned_answer = || -> Result<Option<Arch>> {
+                let f = conditioned.as_mut().expect("only listed with a fold");
+                f.answer(asked)
+                    .ok()
+                    .map(|g| Arch::parse(&g.arch))
+                    .transpose()
+                    .map_err(Into::into)
+            };
+            if has_fold {
+                answers.insert(
+                    1,
+                    (
+                        "zero-shot: device-conditioned generator (trained without it)".into(),
+                        asked,
+                        Box::new(conditioned_answer),
+                    ),
+                );
+            }
+            for (method, asked, mut answer) in answers {
                 let t = Instant::now();
                 let arch = answer()?;
                 out.push(judge(method, asked, arch, t.elapsed().as_secs_f64() * 1e3)?);
@@ -382,6 +417,27 @@ fn zero_shot(
     }
     bar.finish_and_clear();
     Ok(out)
+}
+
+/// The conditioned generator's fold that never saw `device`, if trained.
+fn conditioned_fold(a: &DevicesBenchArgs, device: &str) -> Result<Option<ConditionedGenerator>> {
+    let dir = a.conditioned.join(format!("without-{device}"));
+    if !dir.join(MANIFEST_FILE).is_file() {
+        eprintln!(
+            "no device-conditioned fold at {} (train it: `pnag train-conditioned --hold-out {device}`); its row is skipped",
+            dir.display()
+        );
+        return Ok(None);
+    }
+    let g = ConditionedGenerator::load(&dir)?;
+    if !g.conditioning.held_out.iter().any(|h| h == device) {
+        anyhow::bail!(
+            "{}: this fold was trained with `{device}` (held out: {:?})",
+            dir.display(),
+            g.conditioning.held_out
+        );
+    }
+    Ok(Some(g))
 }
 
 fn render(
@@ -452,7 +508,7 @@ fn render(
         ));
     }
     if !generation.is_empty() {
-        s.push_str("\n## Zero-shot generation (20 references, 10 budgets per held-out built-in device)\n\nJudged under the device's true model; regret = top-1 of OFA evolution on the true model minus the answer's (feasible answers only). `pnag device add` is run on the device's 20 reference latencies (from its true model) with the device left out of the space, of the calibration candidates and of the generators; its margin at a budget is the largest leave-one-out error among the 5 references predicted closest to it (at least the p90 over all 20), and a budget is asked as `budget × (1 − margin)` of the larger of the two predictions. Time per budget: ten budgets sharing one frontier.\n\n| device | method | feasible | mean regret (points) | worst regret | ms per budget |\n|---|---|---|---|---|---|\n");
+        s.push_str("\n## Zero-shot generation (20 references, 10 budgets per held-out built-in device)\n\nJudged under the device's true model; regret = top-1 of OFA evolution on the true model minus the answer's (feasible answers only). `pnag device add` is run on the device's 20 reference latencies (from its true model) with the device left out of the space, of the calibration candidates and of the generators; its margin at a budget is the largest leave-one-out error among the 5 references predicted closest to it (at least the p90 over all 20), and a budget is asked as `budget × (1 − margin)` of the larger of the two predictions. The **device-conditioned generator** row is the fold of `pnag train-conditioned --hold-out <device>` (trained on the space's other devices, the held-out one and its same-hardware settings excluded), instantiated from the same reference latencies and prediction, with the same margin and the same frontier. Time per budget: ten budgets sharing one frontier, its grid searches on all cores.\n\n| device | method | feasible | mean regret (points) | worst regret | ms per budget |\n|---|---|---|---|---|---|\n");
         let mut keys: Vec<(String, String)> = Vec::new();
         for g in generation {
             let k = (g.device.clone(), g.method.clone());

@@ -200,7 +200,7 @@ pub fn generate(a: GenerateArgs) -> Result<()> {
             "device {} (added: {}, `{}` generator, margin {}); cost and top-1 are model predictions",
             device.name,
             device.method,
-            device.generator,
+            device.generator_name(),
             a.margin.map_or("the device's own per budget".into(), |m| format!("{:.1} %", m * 100.0))
         );
         print_table(&results, "ms");

@@ -4,6 +4,7 @@
 mod ablations;
 mod added_devices;
 mod bench;
+mod conditioned;
 mod depthwise_bench;
 mod devices_bench;
 mod engines;
@@ -63,6 +64,8 @@ enum Command {
     Predict(PredictArgs),
     /// Train PNAG for a device: Pareto evaluator, then the budget-conditioned generator (needs `train`).
     Train(generate::TrainArgs),
+    /// Train one generator for every device, conditioned on its reference latencies (needs `train`).
+    TrainConditioned(conditioned::TrainConditionedArgs),
     /// The Pareto-optimal subnet for each budget, from a trained generator.
     Generate(generate::GenerateArgs),
     /// Check a targets TOML and show the network each budget gets (what an app's build.rs embeds).
@@ -319,6 +322,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Report(ReportCommand::Models(a)) => report::models(&a),
         Command::Predict(a) => predict(a),
         Command::Train(a) => generate::train(a),
+        Command::TrainConditioned(a) => conditioned::train(a),
         Command::Generate(a) => generate::generate(a),
         Command::Targets(a) => generate::targets(a),
         Command::Bench(BenchCommand::Engines(a)) => engines::engines(&a),
@@ -660,7 +664,7 @@ fn devices(a: DevicesArgs) -> Result<()> {
             d.probe.width.to_string(),
             d.probe.resolution,
             d.method,
-            d.generator,
+            d.generator_name(),
             d.loo_p90_error * 100.0,
             a.dir.display(),
             d.name,
