@@ -6,18 +6,23 @@
 # latency at the same threads. Writes docs/devices/this-vm.md.
 # Budgets are placed at 25 / 50 / 75 % between the probe's cheapest and dearest references,
 # so the study adapts to how fast the VM is today.
+# GENERATOR=device-conditioned answers with the one device-conditioned generator instead of
+# the borrowed built-in one (writes docs/devices/this-vm-device-conditioned.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 THREADS=${THREADS:-2}
+GENERATOR=${GENERATOR:-borrowed}
 NAME=this-vm-${THREADS}t
 W=target/onboard
+REPORT=docs/devices/this-vm.md
+[[ $GENERATOR == borrowed ]] || REPORT=docs/devices/this-vm-$GENERATOR.md
 cargo build --release --locked -p pnag-runtime --features engine --bin pnag-probe
 cargo build --release --locked -p pnag-cli --bin pnag
 rm -rf "$W" && mkdir -p "$W/devices"
 t0=$(date +%s.%N)
 ./target/release/pnag-probe --threads "$THREADS" --runs 40 --out "$W/$NAME.csv"
 t1=$(date +%s.%N)
-./target/release/pnag device add "$NAME" --probe "$W/$NAME.csv" --dir "$W/devices" | tee "$W/add.txt"
+./target/release/pnag device add "$NAME" --probe "$W/$NAME.csv" --dir "$W/devices" --generator "$GENERATOR" | tee "$W/add.txt"
 t2=$(date +%s.%N)
 read -r B1 B2 B3 < <(python3 - "$W/$NAME.csv" <<'PY'
 import sys
@@ -56,9 +61,9 @@ for b in "$B1" "$B2" "$B3"; do
     PNAG_TARGETS="$PWD/$W/app-$b.toml" cargo build --release --locked -q -p classify
     ./target/release/classify "$W/img.png" --runs 40 --threads "$THREADS" | tee -a "$W/app.txt"
 done
-python3 - "$W" "$NAME" "$t0" "$t1" "$t2" > docs/devices/this-vm.md <<'PY'
+python3 - "$W" "$NAME" "$t0" "$t1" "$t2" "$GENERATOR" > "$REPORT" <<'PY'
 import json, sys
-w, name, t0, t1, t2 = sys.argv[1], sys.argv[2], *map(float, sys.argv[3:])
+w, name, t0, t1, t2, generator = sys.argv[1], sys.argv[2], *map(float, sys.argv[3:6]), sys.argv[6]
 dev = json.load(open(f"{w}/devices/{name}.json"))
 sel = json.load(open(f"{w}/selection.json"))
 import re
@@ -68,11 +73,12 @@ archs = re.findall(r"\): arch (\S+)", app)
 assert len(meas) == len(sel["networks"]) == len(archs), app
 assert all(a == n["arch"] for a, n in zip(archs, sel["networks"])), "the app embeds what pnag targets chose"
 print(f"# Onboarding this VM at {dev['probe']['threads']} threads, measured\n")
-print("Regenerate: `bash scripts/onboard-this-vm.sh` (probe, `pnag device add`, `pnag targets`, then examples/classify built by cargo for each budget and run 40 times; budgets at 25/50/75 % of the probe's reference range).\n")
+env = "" if generator == "borrowed" else f"GENERATOR={generator} "
+print(f"Regenerate: `{env}bash scripts/onboard-this-vm.sh` (probe, `pnag device add`, `pnag targets`, then examples/classify built by cargo for each budget and run 40 times; budgets at 25/50/75 % of the probe's reference range).\n")
 print(f"- machine: {dev['probe']['machine']}; tool: {dev['probe']['tool']}")
 print(f"- probe: 20 references × 40 runs in **{t1 - t0:.0f} s**; `pnag device add`: **{t2 - t1:.1f} s**; no training")
 print(f"- chosen latency model: **{dev['method']}** (mean leave-one-out error: " + ", ".join(f"{m} {e*100:.1f} %" for m, e in dev['candidates']) + ")")
-print(f"- leave-one-out error over the references: median {dev['loo_median_error']*100:.1f} %, p90 {dev['loo_p90_error']*100:.1f} % (the smallest margin; each budget's is the largest error of the 5 references predicted nearest it); generator: `{dev['generator']}`\n")
+print(f"- leave-one-out error over the references: median {dev['loo_median_error']*100:.1f} %, p90 {dev['loo_p90_error']*100:.1f} % (the smallest margin; each budget's is the largest error of the 5 references predicted nearest it); generator: " + (f"`{dev['generator']}` (borrowed)" if generator == "borrowed" else f"`{generator}`, conditioned on the probe") + "\n")
 print("| budget | chosen subnet (the app's `network!`) | predicted (ms) | the app's measured median (ms) | within budget | measured vs predicted |")
 print("|---|---|---:|---:|---|---:|")
 for n, m in zip(sel["networks"], meas):
