@@ -54,6 +54,11 @@ fn every_subcommand_has_help() {
         vec!["bench", "extract"],
         vec!["bench", "frontier"],
         vec!["train"],
+        vec!["train-conditioned"],
+        vec!["device"],
+        vec!["device", "add"],
+        vec!["device", "space"],
+        vec!["bench", "devices"],
         vec!["generate"],
         vec!["targets"],
     ] {

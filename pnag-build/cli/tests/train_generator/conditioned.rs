@@ -79,3 +79,33 @@ fn conditioned_rust_policy_matches_tch_and_training_is_deterministic() {
     assert_eq!(bytes, std::fs::read(b.join(WEIGHTS_FILE)).unwrap());
     std::fs::remove_dir_all(&tmp).ok();
 }
+
+#[test]
+fn train_conditioned_refuses_bad_settings_before_training() {
+    let out = std::env::temp_dir().join(format!("pnag-train-cond-bad-{}", std::process::id()));
+    for (bad, says) in [
+        (
+            ["--hold-out", "my-phone"],
+            "`my-phone` is not a device of the shipped space",
+        ),
+        (
+            ["--iterations", "0"],
+            "--iterations and --devices-per-iteration must be ≥ 1",
+        ),
+        (["--samples", "1"], "--samples ≥ 2"),
+    ] {
+        let run = std::process::Command::new(env!("CARGO_BIN_EXE_pnag"))
+            .args(["train-conditioned", "--out"])
+            .arg(&out)
+            .args(bad)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        assert!(!run.status.success(), "{bad:?} accepted");
+        assert!(
+            stderr.contains(says) && !stderr.contains("panicked"),
+            "{bad:?}: {stderr}"
+        );
+    }
+    assert!(!out.exists(), "nothing written for bad settings");
+}
