@@ -4,13 +4,16 @@
 //! ([`pnag_runtime::references::REFERENCES`]) on the target; [`ProbeFile::parse`]
 //! checks that file strictly. [`calibrate`] then predicts the device's latency
 //! two ways and keeps the one with the smaller leave-one-out error over the
-//! references: a fit in the *device space* learned from 19 known devices
+//! references: a fit in the *device space* learned from 20 known devices
 //! ([`crate::device_space`]), or the *closest known device's model,
 //! calibrated* as `scale × model + offset`. Those leave-one-out errors are the
-//! uncertainty a build uses as its margin. The built-in generator whose device
-//! calibrates best answers for the new one ([`Generator::transfer`]): budgets
-//! are placed among its budget embeddings through the calibration, and the
-//! search and refinement score subnets with the new device's predicted latency.
+//! uncertainty a build uses as its margin. A generator answers for the new
+//! device ([`GeneratorChoice`]): by default the built-in one whose device
+//! calibrates best ([`Generator::transfer`]: budgets are placed among its
+//! budget embeddings through the calibration), or the device-conditioned one
+//! conditioned on the probe's latencies ([`crate::generator::conditioned`]);
+//! either way the search and refinement score subnets with the new device's
+//! predicted latency.
 //! `pnag bench devices` measures all of this with every known device held out.
 
 use std::path::Path;
