@@ -54,36 +54,48 @@ rows = b"".join(b"\0" + bytes(v for x in range(w) for v in ((x * 255) // w, (y *
 chunk = lambda t, d: struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d) & 0xFFFFFFFF)
 open(sys.argv[1], "wb").write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0)) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
 PY
-: > "$W/app.txt"
 for b in "$B1" "$B2" "$B3"; do
     sed -e '/^\[\[budget\]\]/,$d' "$W/$NAME.toml" > "$W/app-$b.toml"
     printf '[[budget]]\nname = "balanced"\nlatency_ms = %s\n' "$b" >> "$W/app-$b.toml"
     PNAG_TARGETS="$PWD/$W/app-$b.toml" cargo build --release --locked -q -p classify
-    ./target/release/classify "$W/img.png" --runs 40 --threads "$THREADS" | tee -a "$W/app.txt"
+    cp target/release/classify "$W/classify-$b"
+    : > "$W/app-$b.txt"
 done
-python3 - "$W" "$NAME" "$t0" "$t1" "$t2" "$GENERATOR" > "$REPORT" <<'PY'
+# The three apps in interleaved rounds (40 runs each), as the probe interleaves its
+# references: a slow minute of the VM then hits every budget, not one.
+for round in 1 2 3; do
+    for b in "$B1" "$B2" "$B3"; do
+        "$W/classify-$b" "$W/img.png" --runs 40 --threads "$THREADS" | tee -a "$W/app-$b.txt"
+    done
+done
+python3 - "$W" "$NAME" "$t0" "$t1" "$t2" "$GENERATOR" "$B1" "$B2" "$B3" > "$REPORT" <<'PY'
 import json, sys
 w, name, t0, t1, t2, generator = sys.argv[1], sys.argv[2], *map(float, sys.argv[3:6]), sys.argv[6]
 dev = json.load(open(f"{w}/devices/{name}.json"))
 sel = json.load(open(f"{w}/selection.json"))
-import re
-app = open(f"{w}/app.txt").read()
-meas = [{"median_ms": float(m)} for m in re.findall(r"latency on this machine: median ([0-9.]+) ms", app)]
-archs = re.findall(r"\): arch (\S+)", app)
-assert len(meas) == len(sel["networks"]) == len(archs), app
+import re, statistics
+meas, archs = [], []
+for b in sys.argv[7:]:
+    app = open(f"{w}/app-{b}.txt").read()
+    rounds = [float(m) for m in re.findall(r"latency on this machine: median ([0-9.]+) ms", app)]
+    assert len(rounds) == 3, app
+    meas.append({"median_ms": statistics.median(rounds), "rounds": rounds})
+    archs += sorted(set(re.findall(r"\): arch (\S+)", app)))
+assert len(meas) == len(sel["networks"]) == len(archs), archs
 assert all(a == n["arch"] for a, n in zip(archs, sel["networks"])), "the app embeds what pnag targets chose"
 print(f"# Onboarding this VM at {dev['probe']['threads']} threads, measured\n")
 env = "" if generator == "borrowed" else f"GENERATOR={generator} "
-print(f"Regenerate: `{env}bash scripts/onboard-this-vm.sh` (probe, `pnag device add`, `pnag targets`, then examples/classify built by cargo for each budget and run 40 times; budgets at 25/50/75 % of the probe's reference range).\n")
+print(f"Regenerate: `{env}bash scripts/onboard-this-vm.sh` (probe, `pnag device add`, `pnag targets`, then examples/classify built by cargo for each budget, the three apps run in 3 interleaved rounds of 40 runs; budgets at 25/50/75 % of the probe's reference range).\n")
 print(f"- machine: {dev['probe']['machine']}; tool: {dev['probe']['tool']}")
-print(f"- probe: 20 references × 40 runs in **{t1 - t0:.0f} s**; `pnag device add`: **{t2 - t1:.1f} s**; no training")
+print(f"- probe: 20 references × 40 runs (3 interleaved rounds) in **{t1 - t0:.0f} s**; `pnag device add`: **{t2 - t1:.1f} s**; no training")
 print(f"- chosen latency model: **{dev['method']}** (mean leave-one-out error: " + ", ".join(f"{m} {e*100:.1f} %" for m, e in dev['candidates']) + ")")
 print(f"- leave-one-out error over the references: median {dev['loo_median_error']*100:.1f} %, p90 {dev['loo_p90_error']*100:.1f} % (the smallest margin; each budget's is the largest error of the 5 references predicted nearest it); generator: " + (f"`{dev['generator']}` (borrowed)" if generator == "borrowed" else f"`{generator}`, conditioned on the probe") + "\n")
-print("| budget | chosen subnet (the app's `network!`) | predicted (ms) | the app's measured median (ms) | within budget | measured vs predicted |")
+print("| budget | chosen subnet (the app's `network!`) | predicted (ms) | the app's measured median (ms; the 3 rounds) | within budget | measured vs predicted |")
 print("|---|---|---:|---:|---|---:|")
 for n, m in zip(sel["networks"], meas):
     b, p, med = n["budget"], n["predicted_cost"], m["median_ms"]
     ok = "yes" if med <= b else f"**no** (+{(med / b - 1) * 100:.1f} %)"
-    print(f"| {n['name']} {b} ms | `{n['arch']}` | {p:.2f} | {med:.2f} | {ok} | {(med / p - 1) * 100:+.1f} % |")
+    rounds = " / ".join(f"{r:.2f}" for r in m["rounds"])
+    print(f"| {n['name']} {b} ms | `{n['arch']}` | {p:.2f} | {med:.2f} ({rounds}) | {ok} | {(med / p - 1) * 100:+.1f} % |")
 PY
-cat docs/devices/this-vm.md
+cat "$REPORT"

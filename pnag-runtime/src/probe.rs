@@ -63,6 +63,18 @@ pub fn time_network(
     runs: usize,
     tick: &mut dyn FnMut(),
 ) -> Result<Timing, RuntimeError> {
+    Ok(Timing::from_samples(&time_samples(
+        net, warmup, runs, tick,
+    )?))
+}
+
+/// [`time_network`]'s individual timings (ms).
+pub fn time_samples(
+    net: &Network,
+    warmup: usize,
+    runs: usize,
+    tick: &mut dyn FnMut(),
+) -> Result<Vec<f64>, RuntimeError> {
     let (shape, input) = profile_input(net);
     for _ in 0..warmup {
         net.run(&shape, &input)?;
@@ -75,7 +87,7 @@ pub fn time_network(
         samples.push(start.elapsed().as_secs_f64() * 1e3);
         tick();
     }
-    Ok(Timing::from_samples(&samples))
+    Ok(samples)
 }
 
 /// What to measure with.
@@ -91,6 +103,11 @@ pub struct ProbeOptions {
     pub warmup: usize,
     /// Timed runs per reference (the median is reported).
     pub runs: usize,
+    /// Rounds over the references: each round builds every reference anew, warms
+    /// it up and times its share of `runs`. Interleaving spreads a slow phase of
+    /// the machine (throttling, a neighbour's load) over all references instead
+    /// of a few, so the latency *shape* that describes the device survives it.
+    pub rounds: usize,
 }
 
 impl Default for ProbeOptions {
@@ -101,6 +118,7 @@ impl Default for ProbeOptions {
             width: Width::W1_2,
             warmup: 2,
             runs: 15,
+            rounds: 3,
         }
     }
 }
@@ -116,33 +134,45 @@ pub struct ProbeResult {
     pub timing: Timing,
 }
 
-/// Measures every reference; `progress(done, total)` is called before each.
+/// Measures every reference in [`ProbeOptions::rounds`] interleaved rounds;
+/// `progress(done, total)` is called before each (reference, round) and at the end.
 pub fn measure(
     opts: &ProbeOptions,
     mut progress: impl FnMut(usize, usize),
 ) -> Result<Vec<ProbeResult>, RuntimeError> {
-    let mut out = Vec::with_capacity(REFERENCES.len());
-    for (index, arch) in REFERENCES.iter().enumerate() {
-        progress(index, REFERENCES.len());
-        let spec = NetworkSpec::new(Arch::parse(arch)?, opts.width, opts.resolution)?;
-        // Latency does not depend on the weights' values: seeded synthetic ones.
-        let net = Network::synthetic(
-            spec,
-            0,
-            NetworkOptions {
-                threads: opts.threads,
-                ..NetworkOptions::default()
-            },
-        )?;
-        let t = time_network(&net, opts.warmup, opts.runs.max(1), &mut || {})?;
-        out.push(ProbeResult {
+    let n = REFERENCES.len();
+    let runs = opts.runs.max(1);
+    let rounds = opts.rounds.clamp(1, runs);
+    let mut samples: Vec<Vec<f64>> = vec![Vec::with_capacity(runs); n];
+    for round in 0..rounds {
+        // This round's share of the runs: the first `runs % rounds` rounds take one more.
+        let share = runs / rounds + usize::from(round < runs % rounds);
+        for (index, arch) in REFERENCES.iter().enumerate() {
+            progress(round * n + index, rounds * n);
+            let spec = NetworkSpec::new(Arch::parse(arch)?, opts.width, opts.resolution)?;
+            // Latency does not depend on the weights' values: seeded synthetic ones.
+            let net = Network::synthetic(
+                spec,
+                0,
+                NetworkOptions {
+                    threads: opts.threads,
+                    ..NetworkOptions::default()
+                },
+            )?;
+            samples[index].extend(time_samples(&net, opts.warmup, share, &mut || {})?);
+        }
+    }
+    progress(rounds * n, rounds * n);
+    Ok(REFERENCES
+        .iter()
+        .zip(samples)
+        .enumerate()
+        .map(|(index, (arch, s))| ProbeResult {
             index,
             arch: arch.to_string(),
-            timing: t,
-        });
-    }
-    progress(REFERENCES.len(), REFERENCES.len());
-    Ok(out)
+            timing: Timing::from_samples(&s),
+        })
+        .collect())
 }
 
 /// What the probe ran on, for the file's header.
@@ -165,15 +195,16 @@ pub fn machine_description() -> String {
 }
 
 /// The probe file: `#` header lines (format, tool version, threads, width,
-/// resolution, runs, machine), then `reference,arch,median_ms,p10_ms,p90_ms` (arch quoted).
+/// resolution, runs, rounds, machine), then `reference,arch,median_ms,p10_ms,p90_ms` (arch quoted).
 pub fn to_csv(opts: &ProbeOptions, results: &[ProbeResult]) -> String {
     let mut s = format!(
-        "# pnag-probe format {PROBE_FORMAT}\n# tool = pnag-runtime {}\n# threads = {}\n# width = {}\n# resolution = {}\n# runs = {}\n# machine = {}\nreference,arch,median_ms,p10_ms,p90_ms\n",
+        "# pnag-probe format {PROBE_FORMAT}\n# tool = pnag-runtime {}\n# threads = {}\n# width = {}\n# resolution = {}\n# runs = {}\n# rounds = {}\n# machine = {}\nreference,arch,median_ms,p10_ms,p90_ms\n",
         env!("CARGO_PKG_VERSION"),
         opts.threads,
         opts.width,
         opts.resolution,
         opts.runs,
+        opts.runs.max(1).min(opts.rounds.max(1)),
         machine_description().replace('\n', " "),
     );
     for r in results {

@@ -31,12 +31,15 @@ fn the_probe_measures_every_reference_and_says_how() {
         resolution: 128,
         warmup: 0,
         runs: 3,
+        rounds: 2,
         ..ProbeOptions::default()
     };
     let mut calls = Vec::new();
     let results = measure(&opts, |done, total| calls.push((done, total))).unwrap();
-    assert_eq!(calls.first(), Some(&(0, 20)));
-    assert_eq!(calls.last(), Some(&(20, 20)));
+    // Two interleaved rounds over the 20 references (runs split 2 + 1), then the end.
+    assert_eq!(calls.len(), 41);
+    assert_eq!(calls.first(), Some(&(0, 40)));
+    assert_eq!(calls.last(), Some(&(40, 40)));
     assert_eq!(results.len(), REFERENCES.len());
     for (r, arch) in results.iter().zip(REFERENCES) {
         assert_eq!(r.arch, arch);
@@ -53,6 +56,7 @@ fn the_probe_measures_every_reference_and_says_how() {
         "# width = 1.2",
         "# resolution = 128",
         "# runs = 3",
+        "# rounds = 2",
     ] {
         assert!(csv.contains(line), "{csv}");
     }

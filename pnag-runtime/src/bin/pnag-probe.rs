@@ -11,12 +11,14 @@ use pnag_runtime::Width;
 const HELP: &str = "\
 pnag-probe: latency of PNAG's reference subnets on this device (for `pnag device add`)
 
-Usage: pnag-probe [--threads N] [--runs N] [--warmup N] [--resolution PX] [--width 1.0|1.2] [--out FILE]
+Usage: pnag-probe [--threads N] [--runs N] [--rounds N] [--warmup N] [--resolution PX] [--width 1.0|1.2] [--out FILE]
 
 Options:
   --threads N       worker threads per network, as the app will use [default: 1]
   --runs N          timed runs per reference, the median is kept [default: 15]
-  --warmup N        untimed runs before timing each reference [default: 2]
+  --rounds N        interleaved rounds over the references, the runs split among them
+                    (a slow phase of the machine then hits every reference) [default: 3]
+  --warmup N        untimed runs before timing each reference, per round [default: 2]
   --resolution PX   input resolution [default: 224]
   --width W         supernet width, 1.0 or 1.2 [default: 1.2]
   --out FILE        write the probe file here (default: standard output)
@@ -47,6 +49,7 @@ fn parse() -> Result<Option<(ProbeOptions, Option<PathBuf>)>, String> {
         match flag.as_str() {
             "--threads" => opts.threads = count("--threads", 256)?,
             "--runs" => opts.runs = count("--runs", 1000)?,
+            "--rounds" => opts.rounds = count("--rounds", 100)?,
             "--warmup" => opts.warmup = range("--warmup", 0, 1000)?,
             "--resolution" => {
                 opts.resolution = count("--resolution", 4096)? as u32;
@@ -84,12 +87,19 @@ fn main() -> ExitCode {
         }
     }
     let start = std::time::Instant::now();
+    let n = REFERENCES.len();
     let results = measure(&opts, |done, total| {
         if done < total {
-            eprint!("\rmeasuring reference {}/{total} …", done + 1);
+            let round = done / n + 1;
+            eprint!(
+                "\rround {round}/{}: measuring reference {}/{n} …",
+                total / n,
+                done % n + 1
+            );
         } else {
             eprintln!(
-                "\rmeasured {total} references in {:.0} s",
+                "\rmeasured {n} references in {} round(s) in {:.0} s",
+                total / n,
                 start.elapsed().as_secs_f64()
             );
         }
