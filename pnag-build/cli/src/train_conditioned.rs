@@ -19,11 +19,13 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use pnag_runtime::arch::Arch;
-use pnag_runtime::weights::{serialize_f32, write_atomic};
+use pnag_runtime::weights::write_atomic;
 use tch::nn::{self, OptimizerConfig};
-use tch::{Device, Kind, Tensor};
+use tch::{Device, Tensor};
 
-use crate::train_generator::{restore, rollout, save_vars, snapshot, PolicyVars, TrainError};
+use crate::train_generator::{
+    elite_advantages, reinforce_loss, restore, rollout, save_vars, snapshot, PolicyVars, TrainError,
+};
 use pnag_build::generator::conditioned::{
     ConditionedGenerator, Conditioning, CONDITIONED, DEVICE_PROJECTION,
 };
@@ -191,23 +193,9 @@ pub fn train_conditioned(
         }
         let mut adv = vec![0.0f64; rewards.len()];
         for g in 0..rewards.len() / group {
-            let rows = g * group..(g + 1) * group;
-            let mut sorted = rewards[rows.clone()].to_vec();
-            sorted.sort_by(|a, b| b.total_cmp(a));
-            let keep = ((cfg.elite * group as f64).ceil() as usize).clamp(1, group);
-            let threshold = sorted[keep - 1];
-            for i in rows {
-                adv[i] = (rewards[i] - threshold).max(0.0);
-            }
+            elite_advantages(&rewards, &mut adv, g * group..(g + 1) * group, cfg.elite);
         }
-        let spread = (adv.iter().map(|a| a * a).sum::<f64>() / adv.len() as f64)
-            .sqrt()
-            .max(1e-8);
-        let adv_t =
-            Tensor::from_slice(&adv.iter().map(|a| (a / spread) as f32).collect::<Vec<_>>());
-        let loss = -(&roll.log_prob * adv_t).mean(Kind::Float)
-            - cfg.entropy_coeff * roll.entropy.mean(Kind::Float);
-        opt.backward_step(&loss);
+        opt.backward_step(&reinforce_loss(&roll, &adv, cfg.entropy_coeff));
         progress(iteration + 1, cfg.iterations);
         if let Some(p) = &ckpt {
             if (iteration + 1) % 100 == 0 && iteration + 1 < cfg.iterations {
@@ -255,7 +243,7 @@ pub fn train_conditioned(
     };
     // Feasibility as the pure-Rust generator sees it: per position, the share of
     // 50 samples per training device under that device's budget.
-    let shared = from_tensors(&manifest, &tensors)?;
+    let shared = ConditionedGenerator::from_tensors(&manifest, &tensors)?;
     let mut rate = vec![0.0; cfg.k];
     let mut rng = SplitMix64::new(cfg.seed);
     for d in devices {
@@ -278,24 +266,7 @@ pub fn train_conditioned(
             let _ = std::fs::remove_dir(dir.join(".train"));
         }
     }
-    from_tensors(&manifest, &tensors)
-}
-
-fn from_tensors(
-    manifest: &GeneratorManifest,
-    tensors: &[(String, pnag_runtime::weights::WeightTensor)],
-) -> Result<ConditionedGenerator, TrainError> {
-    let bytes = serialize_f32(tensors.iter().map(|(n, t)| (n.as_str(), t)), None);
-    let manifest = GeneratorManifest {
-        weights_hash: pnag_runtime::selection::content_hash(&bytes),
-        ..manifest.clone()
-    };
-    let json = serde_json::to_vec(&manifest).expect("manifest serializes");
-    Ok(ConditionedGenerator::from_bytes(
-        &json,
-        &bytes,
-        "(trained)",
-    )?)
+    Ok(ConditionedGenerator::from_tensors(&manifest, &tensors)?)
 }
 
 /// Samples with the tch policy holding `tensors` (as trained), conditioned on a

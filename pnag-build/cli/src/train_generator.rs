@@ -449,6 +449,33 @@ pub(crate) fn rollout(p: &PolicyVars, b: &Tensor) -> Result<Rollout, TrainError>
     })
 }
 
+/// Risk-seeking advantages for one group of samples (`rows`): each reward minus
+/// the threshold of the group's best `share`, floored at 0 — only the best learn.
+pub(crate) fn elite_advantages(
+    rewards: &[f64],
+    adv: &mut [f64],
+    rows: std::ops::Range<usize>,
+    share: f64,
+) {
+    let mut sorted = rewards[rows.clone()].to_vec();
+    sorted.sort_by(|a, b| b.total_cmp(a));
+    let keep = ((share * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
+    let threshold = sorted[keep - 1];
+    for i in rows {
+        adv[i] = (rewards[i] - threshold).max(0.0);
+    }
+}
+
+/// REINFORCE with an entropy bonus (Eq. 3–4), advantages scaled to unit spread so
+/// one learning rate fits the learned reward and the hand-made ones alike.
+pub(crate) fn reinforce_loss(roll: &Rollout, adv: &[f64], entropy_coeff: f64) -> Tensor {
+    let spread = (adv.iter().map(|a| a * a).sum::<f64>() / adv.len() as f64)
+        .sqrt()
+        .max(1e-8);
+    let adv_t = Tensor::from_slice(&adv.iter().map(|a| (a / spread) as f32).collect::<Vec<_>>());
+    -(&roll.log_prob * adv_t).mean(Kind::Float) - entropy_coeff * roll.entropy.mean(Kind::Float)
+}
+
 /// Trains evaluator (if the reward needs it) and generator for `objective`.
 /// With `out`, checkpoints go to `out/.train/` and a rerun resumes from them.
 #[allow(clippy::needless_range_loop)] // `k` indexes the budgets, their sample rows and baselines
@@ -566,13 +593,7 @@ pub fn train(
         for k in 0..cfg.k {
             let rows = k * cfg.samples_per_budget..(k + 1) * cfg.samples_per_budget;
             if let Some(share) = cfg.elite {
-                let mut sorted = rewards[rows.clone()].to_vec();
-                sorted.sort_by(|a, b| b.total_cmp(a));
-                let keep = ((share * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
-                let threshold = sorted[keep - 1];
-                for i in rows {
-                    adv[i] = (rewards[i] - threshold).max(0.0);
-                }
+                elite_advantages(&rewards, &mut adv, rows, share);
                 continue;
             }
             let mean = rewards[rows.clone()].iter().sum::<f64>() / cfg.samples_per_budget as f64;
@@ -582,14 +603,7 @@ pub fn train(
             }
             baseline[k] = Some(cfg.baseline_decay * base + (1.0 - cfg.baseline_decay) * mean);
         }
-        let spread = (adv.iter().map(|a| a * a).sum::<f64>() / adv.len() as f64)
-            .sqrt()
-            .max(1e-8);
-        let adv_t =
-            Tensor::from_slice(&adv.iter().map(|a| (a / spread) as f32).collect::<Vec<_>>());
-        let loss = -(&roll.log_prob * adv_t).mean(Kind::Float)
-            - cfg.entropy_coeff * roll.entropy.mean(Kind::Float);
-        opt.backward_step(&loss);
+        opt.backward_step(&reinforce_loss(&roll, &adv, cfg.entropy_coeff));
         progress(Phase::Generator, iteration + 1, cfg.iterations);
         if let Some(p) = &gen_ckpt {
             if (iteration + 1) % 100 == 0 && iteration + 1 < cfg.iterations {

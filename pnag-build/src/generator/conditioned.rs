@@ -70,18 +70,17 @@ impl ConditionedGenerator {
 
     /// Loads `<dir>/generator.json` and `<dir>/generator.safetensors`.
     pub fn load(dir: &Path) -> Result<Self, GeneratorError> {
-        let read = |name: &str| {
-            let p = dir.join(name);
-            std::fs::read(&p).map_err(|source| GeneratorError::Io {
-                path: p.display().to_string(),
-                source,
-            })
-        };
-        Self::from_bytes(
-            &read(super::MANIFEST_FILE)?,
-            &read(super::WEIGHTS_FILE)?,
-            &dir.display().to_string(),
-        )
+        let (manifest, weights) = super::read_model_dir(dir)?;
+        Self::from_bytes(&manifest, &weights, &dir.display().to_string())
+    }
+
+    /// Builds from just-trained tensors (the policy's and [`DEVICE_PROJECTION`]).
+    pub fn from_tensors(
+        manifest: &GeneratorManifest,
+        tensors: &[(String, WeightTensor)],
+    ) -> Result<Self, GeneratorError> {
+        let (json, bytes) = super::model_bytes(manifest.clone(), tensors);
+        Self::from_bytes(&json, &bytes, "(trained)")
     }
 
     /// Parses and checks: the policy as [`Generator::from_bytes`] does, plus the

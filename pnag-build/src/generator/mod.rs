@@ -255,6 +255,32 @@ pub struct Generated {
     pub warning: Option<String>,
 }
 
+/// The manifest and weights files of a model directory.
+fn read_model_dir(dir: &Path) -> Result<(Vec<u8>, Vec<u8>), GeneratorError> {
+    let read = |name: &str| {
+        let p = dir.join(name);
+        std::fs::read(&p).map_err(|source| GeneratorError::Io {
+            path: p.display().to_string(),
+            source,
+        })
+    };
+    Ok((read(MANIFEST_FILE)?, read(WEIGHTS_FILE)?))
+}
+
+/// A manifest and tensors as the two files' bytes (the manifest's `weights_hash` set).
+fn model_bytes(
+    manifest: GeneratorManifest,
+    tensors: &[(String, WeightTensor)],
+) -> (Vec<u8>, Vec<u8>) {
+    let bytes = serialize_f32(tensors.iter().map(|(n, t)| (n.as_str(), t)), None);
+    let manifest = GeneratorManifest {
+        weights_hash: content_hash(&bytes),
+        ..manifest
+    };
+    let json = serde_json::to_vec(&manifest).expect("manifest serializes");
+    (json, bytes)
+}
+
 /// A number for a message: as written for ordinary magnitudes (`25`, `40.5`), in scientific
 /// notation beyond them (`1e308`, not 309 digits).
 pub fn num(x: f64) -> String {
@@ -277,18 +303,8 @@ impl Generator {
 
     /// Loads `<dir>/generator.json` and `<dir>/generator.safetensors`.
     pub fn load(dir: &Path) -> Result<Self, GeneratorError> {
-        let read = |name: &str| {
-            let p = dir.join(name);
-            std::fs::read(&p).map_err(|source| GeneratorError::Io {
-                path: p.display().to_string(),
-                source,
-            })
-        };
-        Self::from_bytes(
-            &read(MANIFEST_FILE)?,
-            &read(WEIGHTS_FILE)?,
-            &dir.display().to_string(),
-        )
+        let (manifest, weights) = read_model_dir(dir)?;
+        Self::from_bytes(&manifest, &weights, &dir.display().to_string())
     }
 
     /// Parses and checks a manifest and its weights.
@@ -389,12 +405,7 @@ impl Generator {
         manifest: GeneratorManifest,
         tensors: &[(String, WeightTensor)],
     ) -> Result<Self, GeneratorError> {
-        let bytes = serialize_f32(tensors.iter().map(|(n, t)| (n.as_str(), t)), None);
-        let manifest = GeneratorManifest {
-            weights_hash: content_hash(&bytes),
-            ..manifest
-        };
-        let json = serde_json::to_vec(&manifest).expect("manifest serializes");
+        let (json, bytes) = model_bytes(manifest, tensors);
         Self::from_bytes(&json, &bytes, "(trained)")
     }
 
