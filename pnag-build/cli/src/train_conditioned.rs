@@ -24,7 +24,8 @@ use tch::nn::{self, OptimizerConfig};
 use tch::{Device, Tensor};
 
 use crate::train_generator::{
-    elite_advantages, reinforce_loss, restore, rollout, save_vars, snapshot, PolicyVars, TrainError,
+    copy_weights, elite_advantages, reinforce_loss, restore, rollout, sampled, save_vars, snapshot,
+    PolicyVars, TrainError,
 };
 use pnag_build::generator::conditioned::{
     ConditionedGenerator, Conditioning, CONDITIONED, DEVICE_PROJECTION,
@@ -141,10 +142,7 @@ pub fn train_conditioned(
     for d in devices {
         let o = &d.objective;
         ranges.push((o.cost(Arch::smallest())?, o.cost(Arch::largest())?));
-        let r = pnag_build::generator::conditioned::device_vector(&d.reference_ms);
-        vectors.push(Tensor::from_slice(
-            &r.iter().map(|&x| x as f32).collect::<Vec<_>>(),
-        ));
+        vectors.push(device_tensor(&d.reference_ms));
     }
     let budget_idx: Vec<usize> = (0..cfg.k)
         .flat_map(|k| std::iter::repeat_n(k, cfg.samples_per_budget))
@@ -287,22 +285,15 @@ pub fn sample_conditioned_with_tch(
         &[HIDDEN as i64, reference_ms.len() as i64],
         nn::Init::Const(0.0),
     );
-    let by_name: HashMap<&str, _> = tensors.iter().map(|(n, t)| (n.as_str(), t)).collect();
-    tch::no_grad(|| {
-        for (name, mut var) in vs.variables() {
-            if let Some(t) = by_name.get(name.as_str()) {
-                var.copy_(&Tensor::from_slice(&t.data).view(var.size().as_slice()));
-            }
-        }
-    });
+    copy_weights(&vs, tensors);
+    let r = device_tensor(reference_ms);
+    sampled(tch::no_grad(|| {
+        rollout(&vars, &(vars.budget_rows(budget_idx) + projection.mv(&r)))
+    })?)
+}
+
+/// The device vector (`conditioned::device_vector`) as a tch tensor.
+fn device_tensor(reference_ms: &[f64]) -> Tensor {
     let r = pnag_build::generator::conditioned::device_vector(reference_ms);
-    let r = Tensor::from_slice(&r.iter().map(|&x| x as f32).collect::<Vec<_>>());
-    let roll =
-        tch::no_grad(|| rollout(&vars, &(vars.budget_rows(budget_idx) + projection.mv(&r))))?;
-    let lp = Vec::<f32>::try_from(roll.log_prob)?;
-    Ok(roll
-        .archs
-        .into_iter()
-        .zip(lp.into_iter().map(f64::from))
-        .collect())
+    Tensor::from_slice(&r.iter().map(|&x| x as f32).collect::<Vec<_>>())
 }

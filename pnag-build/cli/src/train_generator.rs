@@ -685,6 +685,14 @@ pub fn sample_with_tch(
     tch::manual_seed(seed as i64);
     let vs = nn::VarStore::new(Device::Cpu);
     let vars = PolicyVars::new(&vs.root(), k);
+    copy_weights(&vs, tensors);
+    sampled(tch::no_grad(|| {
+        rollout(&vars, &vars.budget_rows(budget_idx))
+    })?)
+}
+
+/// Sets every variable of `vs` that `tensors` names to that tensor's values.
+pub(crate) fn copy_weights(vs: &nn::VarStore, tensors: &[(String, WeightTensor)]) {
     let by_name: HashMap<&str, &WeightTensor> =
         tensors.iter().map(|(n, t)| (n.as_str(), t)).collect();
     tch::no_grad(|| {
@@ -694,7 +702,10 @@ pub fn sample_with_tch(
             }
         }
     });
-    let roll = tch::no_grad(|| rollout(&vars, &vars.budget_rows(budget_idx)))?;
+}
+
+/// Each sampled arch with its log-probability.
+pub(crate) fn sampled(roll: Rollout) -> Result<Vec<(Arch, f64)>, TrainError> {
     let lp = Vec::<f32>::try_from(roll.log_prob)?;
     Ok(roll
         .archs

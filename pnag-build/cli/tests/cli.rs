@@ -698,42 +698,46 @@ fn an_added_device_answers_within_its_true_latency() {
         );
         serde_json::from_slice(&out.stdout).unwrap()
     };
-    let added = json(&[
-        "generate",
-        "--device",
-        "phone",
-        "--devices-dir",
-        d,
-        "--budget",
-        "61",
-        "--budget",
-        "101",
-        "--json",
-    ]);
-    let mut last = 0.0;
-    for (answer, budget) in added.as_array().unwrap().iter().zip([61.0, 101.0]) {
-        let arch = Arch::parse(answer["arch"].as_str().unwrap()).unwrap();
-        let truth = 2.0 * o.cost(arch).unwrap() + 1.0;
-        assert!(truth <= budget, "{truth} > {budget}");
-        assert!(answer["cost"].as_f64().unwrap() <= budget);
-        let top1 = answer["top1"].as_f64().unwrap();
-        assert!(top1 >= last, "a larger budget got a less accurate subnet");
-        last = top1;
-        // `pnag predict` reports the latency `generate` searched with.
-        let arch = answer["arch"].as_str().unwrap();
-        let predicted = json(&[
-            "predict",
+    // Answers within the true (scaled note10) latency, monotone, and `pnag predict`
+    // reports the latency `generate` searched with.
+    let answers_fit = |device: &str| {
+        let answers = json(&[
+            "generate",
             "--device",
-            "phone",
+            device,
             "--devices-dir",
             d,
-            "--arch",
-            arch,
+            "--budget",
+            "61",
+            "--budget",
+            "101",
             "--json",
         ]);
-        assert_eq!(predicted["cost"], answer["cost"]);
-        assert_eq!(predicted["device"], "phone");
-    }
+        let mut last = 0.0;
+        for (answer, budget) in answers.as_array().unwrap().iter().zip([61.0, 101.0]) {
+            let arch = Arch::parse(answer["arch"].as_str().unwrap()).unwrap();
+            let truth = 2.0 * o.cost(arch).unwrap() + 1.0;
+            assert!(truth <= budget, "{device}: {truth} > {budget}");
+            assert!(answer["cost"].as_f64().unwrap() <= budget);
+            let top1 = answer["top1"].as_f64().unwrap();
+            assert!(top1 >= last, "a larger budget got a less accurate subnet");
+            last = top1;
+            let arch = answer["arch"].as_str().unwrap();
+            let predicted = json(&[
+                "predict",
+                "--device",
+                device,
+                "--devices-dir",
+                d,
+                "--arch",
+                arch,
+                "--json",
+            ]);
+            assert_eq!(predicted["cost"], answer["cost"]);
+            assert_eq!(predicted["device"], device);
+        }
+    };
+    answers_fit("phone");
     assert!(fails(&[
         "predict",
         "--device",
@@ -780,26 +784,7 @@ fn an_added_device_answers_within_its_true_latency() {
         file.contains("\"answers_with\": \"device-conditioned\""),
         "{file}"
     );
-    let conditioned = json(&[
-        "generate",
-        "--device",
-        "phone2",
-        "--devices-dir",
-        d,
-        "--budget",
-        "61",
-        "--budget",
-        "101",
-        "--json",
-    ]);
-    let mut last = 0.0;
-    for (answer, budget) in conditioned.as_array().unwrap().iter().zip([61.0, 101.0]) {
-        let arch = Arch::parse(answer["arch"].as_str().unwrap()).unwrap();
-        assert!(2.0 * o.cost(arch).unwrap() + 1.0 <= budget);
-        let top1 = answer["top1"].as_f64().unwrap();
-        assert!(top1 >= last);
-        last = top1;
-    }
+    answers_fit("phone2");
     let e = fails(&[
         "device",
         "add",

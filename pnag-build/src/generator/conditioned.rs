@@ -20,7 +20,7 @@ use pnag_runtime::weights::{parse_safetensors, read_f32, WeightTensor};
 use pnag_runtime::Arch;
 use serde::{Deserialize, Serialize};
 
-use super::{policy, Generator, GeneratorError, GeneratorManifest, HIDDEN};
+use super::{Generator, GeneratorError, GeneratorManifest, Policy, HIDDEN};
 use crate::objective::{ModelIdentity, Objective};
 
 /// Name of the extra weight tensor, `[HIDDEN, references]`.
@@ -55,7 +55,8 @@ pub struct ConditionedGenerator {
     pub manifest: GeneratorManifest,
     /// How it was conditioned.
     pub conditioning: Conditioning,
-    tensors: Vec<(String, WeightTensor)>,
+    /// The shared policy; an instance for a device shifts its budget embeddings.
+    policy: Policy,
     projection: WeightTensor,
     origin: String,
 }
@@ -109,24 +110,6 @@ impl ConditionedGenerator {
         }
         let wpath = format!("{origin}/{}", super::WEIGHTS_FILE);
         let st = parse_safetensors(weights, &wpath)?;
-        let names = [policy::BUDGET_EMBEDDING]
-            .into_iter()
-            .chain(policy::DECISION_EMBEDDINGS)
-            .chain(policy::LSTM)
-            .map(String::from)
-            .chain(
-                policy::HEADS
-                    .iter()
-                    .flat_map(|h| [format!("{h}.weight"), format!("{h}.bias")]),
-            );
-        let mut tensors = Vec::new();
-        for name in names {
-            let shape = st
-                .tensor(&name)
-                .map(|v| v.shape().to_vec())
-                .unwrap_or_default();
-            tensors.push((name.clone(), read_f32(&st, &wpath, &name, &shape)?));
-        }
         let expected = [HIDDEN, conditioning.references];
         let found = st
             .tensor(DEVICE_PROJECTION)
@@ -144,7 +127,7 @@ impl ConditionedGenerator {
         Ok(ConditionedGenerator {
             manifest: shared.manifest,
             conditioning,
-            tensors,
+            policy: shared.policy,
             projection,
             origin: origin.into(),
         })
@@ -180,15 +163,7 @@ impl ConditionedGenerator {
         reference_ms: &[f64],
     ) -> Result<Generator, GeneratorError> {
         let m = &self.manifest;
-        if m.width != objective.width.to_string() || m.resolution != objective.resolution {
-            return Err(GeneratorError::Mismatch {
-                path: self.origin.clone(),
-                what: "width and resolution",
-                trained: format!("w{} {} px", m.width, m.resolution),
-                current: format!("w{} {} px", objective.width, objective.resolution),
-                device: objective.device.clone(),
-            });
-        }
+        super::check_width_resolution(m, &self.origin, objective)?;
         let shift = self.device_shift(reference_ms)?;
         let (lo, hi) = (
             objective.cost(Arch::smallest())?,
@@ -197,19 +172,12 @@ impl ConditionedGenerator {
         if !(lo.is_finite() && hi > lo) {
             return Err(GeneratorError::BadBudget(hi - lo));
         }
-        let tensors: Vec<(String, WeightTensor)> = self
-            .tensors
-            .iter()
-            .map(|(name, t)| {
-                let mut t = t.clone();
-                if name == policy::BUDGET_EMBEDDING {
-                    for row in t.data.chunks_exact_mut(HIDDEN) {
-                        row.iter_mut().zip(&shift).for_each(|(x, s)| *x += s);
-                    }
-                }
-                (name.clone(), t)
-            })
-            .collect();
+        // Interpolation is convex, so shifting every row shifts every budget vector.
+        let mut policy = self.policy.clone();
+        for row in policy.budget_embedding.data.chunks_exact_mut(HIDDEN) {
+            row.iter_mut().zip(&shift).for_each(|(x, s)| *x += s);
+        }
+        // `weights_hash` stays the shared file's: the weights this instance came from.
         let manifest = GeneratorManifest {
             device: objective.device.clone(),
             unit: objective.unit(),
@@ -218,9 +186,11 @@ impl ConditionedGenerator {
             range: [lo, hi],
             ..m.clone()
         };
-        let mut g = Generator::from_tensors(manifest, &tensors)?;
-        g.origin = format!("{} (conditioned on `{}`)", self.origin, objective.device);
-        Ok(g)
+        Ok(Generator {
+            manifest,
+            policy,
+            origin: format!("{} (conditioned on `{}`)", self.origin, objective.device),
+        })
     }
 
     /// The identity a trained conditioned generator records: no single cost

@@ -255,6 +255,25 @@ pub struct Generated {
     pub warning: Option<String>,
 }
 
+/// Refuses to answer for `objective` at another width or resolution than trained
+/// (a transferred or device-conditioned generator checks no device or cost model).
+fn check_width_resolution(
+    m: &GeneratorManifest,
+    origin: &str,
+    objective: &Objective,
+) -> Result<(), GeneratorError> {
+    if m.width != objective.width.to_string() || m.resolution != objective.resolution {
+        return Err(GeneratorError::Mismatch {
+            path: origin.into(),
+            what: "width and resolution",
+            trained: format!("w{} {} px", m.width, m.resolution),
+            current: format!("w{} {} px", objective.width, objective.resolution),
+            device: objective.device.clone(),
+        });
+    }
+    Ok(())
+}
+
 /// The manifest and weights files of a model directory.
 fn read_model_dir(dir: &Path) -> Result<(Vec<u8>, Vec<u8>), GeneratorError> {
     let read = |name: &str| {
@@ -428,15 +447,7 @@ impl Generator {
         offset: f64,
     ) -> Result<Generator, GeneratorError> {
         let m = &self.manifest;
-        if m.width != objective.width.to_string() || m.resolution != objective.resolution {
-            return Err(GeneratorError::Mismatch {
-                path: self.origin.clone(),
-                what: "width and resolution",
-                trained: format!("w{} {} px", m.width, m.resolution),
-                current: format!("w{} {} px", objective.width, objective.resolution),
-                device: objective.device.clone(),
-            });
-        }
+        check_width_resolution(m, &self.origin, objective)?;
         if !(scale.is_finite() && scale > 0.0 && offset.is_finite()) {
             return Err(GeneratorError::BadBudget(scale));
         }
