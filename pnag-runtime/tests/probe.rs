@@ -75,6 +75,10 @@ fn the_probe_binary_explains_bad_options() {
             "--threads `0`: expected a whole number in 1..=256",
         ),
         (&["--runs"][..], "`--runs` needs a value"),
+        (
+            &["--rounds", "0"][..],
+            "--rounds `0`: expected a whole number in 1..=100",
+        ),
         (&["--width", "2.0"][..], "--width `2.0`"),
         (&["--resolution", "100"][..], "--resolution"),
         (&["--fast", "1"][..], "unknown option `--fast`"),
