@@ -156,8 +156,8 @@ fn ofa_predictor_reproduces_reference_values() {
 
 #[test]
 fn shipped_predictors_reproduce_their_reported_test_metrics() {
-    use pnag_build::metrics::Metrics;
     use pnag_build::predictor::embedded;
+    use pnag_build::stats::metrics::Metrics;
     use pnag_cli::datasets::{help_titan_xp, moofa_top1, split};
     for (name, data) in [("titan-xp", help_titan_xp()), ("moofa-w1.0", moofa_top1())] {
         let p = embedded(name).unwrap();

@@ -2,7 +2,7 @@
 //! `get_active_subnet(preserve_weight=True)` (fixtures by make_extract_fixtures.py),
 //! and the extracted subnet's tract logits against OFA's PyTorch subnet.
 
-use pnag_build::extract::{extract, supernet_tensors, synthetic_supernet};
+use pnag_build::weights::extract::{extract, supernet_tensors, synthetic_supernet};
 use pnag_runtime::{Arch, Network, NetworkOptions, NetworkSpec};
 use pnag_tests::{load_extract_reference, sample_positions, synthetic_input, width};
 

@@ -14,7 +14,7 @@ use std::path::Path;
 use pnag_build::generator::{GenerateOptions, Generator};
 use pnag_build::objective::Objective;
 use pnag_build::predictor::LearnedPredictor;
-use pnag_build::sample::SplitMix64;
+use pnag_build::rng::SplitMix64;
 use pnag_build::targets::Targets;
 use pnag_cli::npy;
 use pnag_runtime::weights::{parse_safetensors, read_f32, serialize_f32, WeightTensor};

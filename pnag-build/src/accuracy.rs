@@ -124,7 +124,7 @@ impl AccuracyModel for OfaPredictor {
     }
 
     fn content_hash(&self) -> u64 {
-        crate::cost::fnv1a64([WEIGHTS])
+        pnag_runtime::hash::fnv1a64([WEIGHTS])
     }
 }
 

@@ -2,36 +2,8 @@
 //! as OFA's `sample_active_subnet`): same seed, same archs, on every machine.
 
 use pnag_runtime::arch::{Arch, DEPTHS, EXPANDS, KERNELS, SLOTS, SLOTS_PER_STAGE, STAGES};
-use pnag_runtime::weights::{splitmix64, GOLDEN};
 
-/// A small deterministic generator (splitmix64).
-#[derive(Debug, Clone)]
-pub struct SplitMix64 {
-    state: u64,
-}
-
-impl SplitMix64 {
-    /// A generator seeded with `seed`.
-    pub fn new(seed: u64) -> Self {
-        SplitMix64 { state: seed }
-    }
-
-    /// The next 64 random bits.
-    pub fn next_u64(&mut self) -> u64 {
-        self.state = self.state.wrapping_add(GOLDEN);
-        splitmix64(self.state)
-    }
-
-    /// Uniform in `0..n` (multiply-shift; bias is below 2^-32 for small `n`).
-    pub fn below(&mut self, n: usize) -> usize {
-        (((self.next_u64() >> 32) * n as u64) >> 32) as usize
-    }
-
-    /// A uniformly chosen item of a non-empty slice.
-    pub fn choose<T: Copy>(&mut self, items: &[T]) -> T {
-        items[self.below(items.len())]
-    }
-}
+use crate::rng::SplitMix64;
 
 /// One uniformly random arch: each depth, kernel and expand drawn independently.
 pub fn random_arch(rng: &mut SplitMix64) -> Arch {

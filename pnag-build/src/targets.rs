@@ -33,11 +33,10 @@ use pnag_runtime::arch::{check_resolution, Width};
 use serde::Deserialize;
 use toml::Spanned;
 
-use crate::cost::DEVICES;
+use crate::cost::BuiltinDevice;
 use crate::device::DeviceFile;
 
-/// Most worker threads a network may be given (targets files and the `pnag` CLI alike).
-pub const MAX_THREADS: usize = 256;
+pub use pnag_runtime::MAX_THREADS;
 
 /// Most budgets one targets file may list. Each budget embeds its own network (20–45 MB of
 /// f32 weights), so 64 already means gigabytes of binaries; more is a mistake, not a plan.
@@ -122,8 +121,8 @@ pub struct Budget {
 pub struct Targets {
     /// The file (absolute or as given).
     pub path: PathBuf,
-    /// The device's cost model.
-    pub device: String,
+    /// The device: built in, or added with its probe file.
+    pub device: TargetDevice,
     /// Where the app runs its networks.
     pub runtime: RuntimeKind,
     /// Run on the CPU when CUDA is unusable.
@@ -144,14 +143,56 @@ pub struct Targets {
     pub weights_dtype: WeightsDtype,
     /// The budgets, in file order.
     pub budgets: Vec<Budget>,
-    /// An added device (`device_file = "…"`, written by `pnag device add`), loaded and checked.
-    pub added: Option<Box<DeviceFile>>,
-    /// Where the added device's file is (resolved against the targets file's directory).
-    pub device_file: Option<PathBuf>,
     /// Fraction each budget is shrunk by before generating (`margin`). `None`:
     /// an added device's own margin at each budget ([`DeviceFile::margin_at`]), 0
     /// for built-in devices ([`Targets::margin_at`]).
     pub margin: Option<f64>,
+}
+
+/// The device a targets file builds for.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TargetDevice {
+    /// A device with a built-in cost model and shipped generator.
+    BuiltIn(BuiltinDevice),
+    /// A device added with `pnag device add` (`device_file = "…"`), loaded and checked.
+    Added {
+        /// Where its file is (resolved against the targets file's directory).
+        file: PathBuf,
+        /// The file's contents.
+        device: Box<DeviceFile>,
+    },
+}
+
+impl TargetDevice {
+    /// The device's name (what `device = "…"` says).
+    pub fn name(&self) -> &str {
+        match self {
+            TargetDevice::BuiltIn(d) => d.name(),
+            TargetDevice::Added { device, .. } => &device.name,
+        }
+    }
+
+    /// The added device's file contents, if it is one.
+    pub fn added(&self) -> Option<&DeviceFile> {
+        match self {
+            TargetDevice::BuiltIn(_) => None,
+            TargetDevice::Added { device, .. } => Some(device),
+        }
+    }
+
+    /// Where the added device's file is, if it is one.
+    pub fn file(&self) -> Option<&Path> {
+        match self {
+            TargetDevice::BuiltIn(_) => None,
+            TargetDevice::Added { file, .. } => Some(file),
+        }
+    }
+}
+
+impl std::fmt::Display for TargetDevice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
 }
 
 #[derive(Deserialize)]
@@ -253,7 +294,7 @@ impl Targets {
     /// The fraction `budget` is shrunk by before generating (see [`Targets::margin`]).
     pub fn margin_at(&self, budget: f64) -> f64 {
         self.margin
-            .unwrap_or_else(|| self.added.as_ref().map_or(0.0, |d| d.margin_at(budget)))
+            .unwrap_or_else(|| self.device.added().map_or(0.0, |d| d.margin_at(budget)))
     }
 
     /// Reads and validates `path`.
@@ -287,15 +328,16 @@ impl Targets {
         };
         let base = path.parent().unwrap_or(Path::new(".")).to_path_buf();
 
-        let device = raw.device.get_ref().clone();
-        let (device_file, added) = added_device(&mut c, &raw, &base).unzip();
-        if added.is_none() && raw.device_file.is_none() && !DEVICES.contains(&device.as_str()) {
+        let device_name = raw.device.get_ref().clone();
+        let added = added_device(&mut c, &raw, &base);
+        let builtin = BuiltinDevice::from_name(&device_name);
+        if added.is_none() && raw.device_file.is_none() && builtin.is_none() {
             c.error(
                 Some(raw.device.span()),
                 "device",
                 format!(
-                    "unknown device `{device}`; expected one of {}, or an added device with `device_file = \"devices/{device}.json\"` (`pnag device add`)",
-                    DEVICES.join(", ")
+                    "unknown device `{device_name}`; expected one of {}, or an added device with `device_file = \"devices/{device_name}.json\"` (`pnag device add`)",
+                    BuiltinDevice::names()
                 ),
             );
         }
@@ -395,7 +437,7 @@ impl Targets {
                 }
             },
         };
-        let unit_is_macs = device == "macs";
+        let unit_is_macs = device_name == "macs";
         let mut budgets = Vec::new();
         match &raw.budgets {
             None => c.error(
@@ -423,7 +465,7 @@ impl Targets {
                 }
             }
         }
-        if let (Some(d), Some(file)) = (&added, &raw.device_file) {
+        if let (Some((_, d)), Some(file)) = (&added, &raw.device_file) {
             if (d.probe.width, d.probe.resolution) != (width, resolution) {
                 c.error(
                     Some(file.span()),
@@ -435,6 +477,12 @@ impl Targets {
                 );
             }
         }
+        let device = match (added, builtin) {
+            (Some((file, device)), _) => TargetDevice::Added { file, device },
+            (None, Some(d)) if raw.device_file.is_none() => TargetDevice::BuiltIn(d),
+            // Already reported: an unknown name, or a device file that did not load.
+            _ => return Err(c.errors),
+        };
         if !c.errors.is_empty() {
             return Err(c.errors);
         }
@@ -451,8 +499,6 @@ impl Targets {
             weights,
             weights_dtype,
             budgets,
-            device_file,
-            added,
             margin,
         })
     }

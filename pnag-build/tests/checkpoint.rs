@@ -1,17 +1,19 @@
 //! PyTorch checkpoints written by `torch.save` itself (fixtures from
-//! tests/fixtures/make_checkpoint_fixtures.py, torch 2.13): both formats give
+//! pnag-build/tests/fixtures/make_checkpoint_fixtures.py, torch 2.13): both formats give
 //! exactly the tensors torch had; hostile and damaged files get one error and
 //! nothing is acted on; mutated and truncated files never panic.
 
 use std::path::{Path, PathBuf};
 
-use pnag_build::checkpoint::{detect, read_state_dict, CheckpointError, Format, PickleError};
-use pnag_build::sample::SplitMix64;
+use pnag_build::rng::SplitMix64;
+use pnag_build::weights::checkpoint::{
+    detect, read_state_dict, CheckpointError, Format, PickleError,
+};
 use pnag_runtime::weights::{f16_to_f32, f32_to_f16};
 use serde_json::Value;
 
 fn dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/checkpoints")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/checkpoints")
 }
 
 fn read(name: &str) -> Vec<u8> {

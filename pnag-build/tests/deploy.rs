@@ -4,11 +4,11 @@
 
 use std::path::{Path, PathBuf};
 
-use pnag_build::deploy::{BudgetError, BuildProblem};
-use pnag_build::extract::{extract, synthetic_supernet};
+use pnag_build::config::{BudgetError, BuildProblem};
 use pnag_build::generator::GeneratorError;
 use pnag_build::generator::{GenerateOptions, Generator};
 use pnag_build::objective::Objective;
+use pnag_build::weights::extract::{extract, synthetic_supernet};
 use pnag_build::Config;
 use pnag_runtime::selection::{selection_path, Selection};
 use pnag_runtime::{NetworkSpec, Weights, Width};

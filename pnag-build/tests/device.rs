@@ -194,8 +194,11 @@ fn targets_files_deploy_to_an_added_device() {
     };
     let parse = |text: &str| Targets::parse(&dir.join("t.toml"), text);
     let t = parse(&toml("")).unwrap();
-    assert_eq!(t.added.as_deref(), Some(&d));
-    assert_eq!(t.device_file, Some(dir.join("devices/phone.json")));
+    assert_eq!(t.device.added(), Some(&d));
+    assert_eq!(
+        t.device.file(),
+        Some(dir.join("devices/phone.json").as_path())
+    );
     assert_eq!(t.margin, None);
     assert_eq!(t.margin_at(40.0), d.margin_at(40.0));
     assert!(d.margin_at(40.0) >= d.loo_p90_error);

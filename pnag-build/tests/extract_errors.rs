@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use pnag_build::extract::{extract, supernet_tensors, synthetic_supernet, ExtractError};
+use pnag_build::weights::extract::{extract, supernet_tensors, synthetic_supernet, ExtractError};
 use pnag_runtime::{Arch, RuntimeError, Weights, Width};
 use safetensors::tensor::TensorView;
 use safetensors::{Dtype, SafeTensors};

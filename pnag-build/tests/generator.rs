@@ -4,16 +4,16 @@
 
 use std::path::Path;
 
-use pnag_build::cost::DEVICES;
 use pnag_build::generator::refine::{neighbours, swap, Seen};
 use pnag_build::generator::{
     GenerateOptions, Generator, GeneratorError, MANIFEST_FILE, WEIGHTS_FILE,
 };
 use pnag_build::objective::{Objective, Scored, DEFAULT_RESOLUTION, DEFAULT_WIDTH};
+use pnag_build::BuiltinDevice;
 use pnag_runtime::{Arch, NetworkSpec};
 
 /// The device-conditioned generator (one test binary: fewer release links in CI).
-#[path = "generator/conditioned.rs"]
+#[path = "generator/device_conditioned.rs"]
 mod conditioned;
 
 fn setup(device: &str) -> (Generator, Objective) {
@@ -24,7 +24,7 @@ fn setup(device: &str) -> (Generator, Objective) {
 
 #[test]
 fn every_device_ships_a_generator_whose_answers_are_feasible_and_scored_by_its_models() {
-    for device in DEVICES {
+    for device in BuiltinDevice::ALL.map(BuiltinDevice::name) {
         let (g, o) = setup(device);
         let [lo, hi] = g.manifest.range;
         // (Up to float rounding: the learned predictors' summation order may
@@ -323,7 +323,7 @@ fn a_manifest_refuses_another_trainings_weights() {
         "{err}"
     );
     // Every shipped generator names its own weights.
-    for device in DEVICES {
+    for device in BuiltinDevice::ALL.map(BuiltinDevice::name) {
         Generator::embedded(device).unwrap();
     }
 }
@@ -361,13 +361,13 @@ fn larger_budgets_never_get_less_accurate_answers() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(10_000);
-    for device in DEVICES {
+    for device in BuiltinDevice::ALL.map(BuiltinDevice::name) {
         let (g, o) = setup(device);
         let opts = GenerateOptions::default();
         let mut frontier = g.frontier(&o, &opts).unwrap();
         let [lo, hi] = g.manifest.range;
         let (from, to) = ((lo * 0.98).ln(), (hi * 1.5).ln());
-        let mut rng = pnag_build::sample::SplitMix64::new(21);
+        let mut rng = pnag_build::rng::SplitMix64::new(21);
         let mut ask = |b: f64| frontier.answer(b).ok().map(|r| (r.top1, r.cost, r.arch));
         let mut answered = 0;
         for _ in 0..pairs {

@@ -316,7 +316,7 @@ pub fn expand(input: NetworkInput) -> syn::Result<TokenStream> {
     // only the depthwise kernel variants this subnet uses are instantiated.
     let block_calls = spec.blocks.iter().enumerate().map(|(i, b)| {
         let (k, s) = (b.kernel, b.stride);
-        quote!(graph.block_with(&BLOCKS[#i], __pnag::depthwise::DepthwiseKernel::new::<#k, #s>()).map_err(tract("building the tract graph"))?;)
+        quote!(graph.block_with(&BLOCKS[#i], __pnag::ops::DepthwiseKernel::new::<#k, #s>()).map_err(tract("building the tract graph"))?;)
     });
     let untrained = chosen.synthetic_seed.is_some();
     let origin = &chosen.weights_origin;
@@ -462,9 +462,9 @@ pub fn expand(input: NetworkInput) -> syn::Result<TokenStream> {
 
             /// Builds this subnet in tract, block by block, and optimizes it.
             pub fn build(options: __pnag::NetworkOptions) -> ::core::result::Result<__pnag::Network, __pnag::RuntimeError> {
-                use __pnag::error::tract_err as tract;
+                use __pnag::__private::tract_err as tract;
                 let weights = weights()?;
-                let mut graph = __pnag::graph::SubnetGraph::stem(&weights, &options, RESOLUTION).map_err(tract("building the tract graph"))?;
+                let mut graph = __pnag::__private::SubnetGraph::stem(&weights, &options, RESOLUTION).map_err(tract("building the tract graph"))?;
                 #(#block_calls)*
                 let model = graph.head(#final_size).map_err(tract("building the tract graph"))?;
                 __pnag::Network::from_model(spec(), weights.source.clone(), model, options)

@@ -1,4 +1,4 @@
-//! The size baseline for `scripts/deploy-proof.sh`: the same tract runtime,
+//! The size baseline for `scripts/ci/deploy-proof.sh`: the same tract runtime,
 //! but the arch is read at run time and the weights from a file (nothing embedded).
 //!
 //! `plain_tract ARCH [WEIGHTS.safetensors]` (synthetic UNTRAINED weights without a file).

@@ -18,13 +18,13 @@ pub enum RuntimeError {
         /// The OS error.
         source: std::io::Error,
     },
-    #[error("weights {origin}: not a valid safetensors file ({reason})")]
+    #[error("weights {origin}: not a valid safetensors file ({source})")]
     /// The bytes are not a safetensors file.
     NotSafetensors {
         /// Where the weights came from.
         origin: String,
-        /// The parser's message.
-        reason: String,
+        /// The parser's error.
+        source: safetensors::SafeTensorError,
     },
     #[error("weights {origin}: missing {} tensor(s) this subnet needs: {}", names.len(), names.join(", "))]
     /// Tensors the subnet needs are absent.

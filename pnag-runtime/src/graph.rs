@@ -15,9 +15,10 @@ use tract_core::ops::change_axes::AxisOp;
 use tract_core::ops::cnn::{Conv, KernelFormat, PaddingSpec, PoolSpec};
 use tract_core::ops::nn::{DataFormat, Reduce, Reducer};
 
-use crate::depthwise::{DepthwiseConv, DepthwiseKernel};
-use crate::network::{Kernels, NetworkOptions};
-use crate::pointwise::{Im2colConv, MatVec, PointwiseConv, SqueezeExcite};
+use crate::ops::{
+    DepthwiseConv, DepthwiseKernel, Im2colConv, MatVec, PointwiseConv, SqueezeExcite,
+};
+use crate::options::{Kernels, NetworkOptions};
 use crate::spec::{Activation, BlockSpec, NetworkSpec};
 use crate::weights::Weights;
 

@@ -58,3 +58,7 @@ impl fmt::Display for CostUnit {
         f.write_str(self.label())
     }
 }
+
+/// The most worker threads a network is built with — the one bound of targets files'
+/// `threads`, `--threads` flags, probe files and `pnag-probe`.
+pub const MAX_THREADS: usize = 256;

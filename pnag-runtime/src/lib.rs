@@ -6,16 +6,17 @@
 //! - [`kinds`]: typed values the selection hands to the app ([`RuntimeKind`], [`CostUnit`]).
 //! - [`spec`]: the layer plan of one subnet (channels, strides, MACs, params).
 //! - [`weights`]: OFA-named safetensors weights and a seeded *untrained* initializer.
-//! - [`graph`] / [`network`]: the tract graph and the runnable [`Network`].
-//! - [`depthwise`]: depthwise convs specialized by kernel size and stride (a tract op).
-//! - [`pointwise`]: 1x1 convs with bias, activation and residual fused (a tract op).
+//! - [`Network`] ([`network`]): one subnet built in tract and run; [`NetworkOptions`]
+//!   ([`options`]): batch, threads, device, kernels.
+//! - [`ops`]: our tract ops — depthwise per kernel size and stride, the fused 1×1 conv,
+//!   the stem, squeeze-excite and the head's matrix-vector.
 //! - [`references`] / [`probe`]: the reference subnets a device is described by, and
-//!   measuring them (the `pnag-probe` binary).
+//!   measuring them (the `pnag-probe` binary); [`stats`]: the one quantile.
 //!
 //! - [`selection`] (feature `selection`): what `pnag-build` hands the `network!` macro.
 //!
 //! With `default-features = false` only `arch`, `encoding` and `spec` are compiled (no tract):
-//! what the proc macro uses. Feature `weights` adds [`weights`] and [`error`] without tract:
+//! what the proc macro uses. Feature `weights` adds [`weights`] and [`RuntimeError`] without tract:
 //! what `pnag-build` (inside an app's `build.rs`) uses.
 
 #![deny(unsafe_op_in_unsafe_fn)]
@@ -27,22 +28,21 @@ pub mod hash;
 pub mod kinds;
 pub mod references;
 pub mod spec;
+pub mod stats;
 
 #[cfg(feature = "selection")]
 pub mod selection;
 
-#[cfg(feature = "engine")]
-pub mod depthwise;
 #[cfg(feature = "weights")]
-pub mod error;
+mod error;
 #[cfg(feature = "engine")]
-pub mod graph;
+mod graph;
 #[cfg(feature = "engine")]
 pub mod network;
 #[cfg(feature = "engine")]
-mod ops;
+pub mod ops;
 #[cfg(feature = "engine")]
-pub mod pointwise;
+pub mod options;
 #[cfg(feature = "engine")]
 pub mod probe;
 #[cfg(feature = "engine")]
@@ -53,14 +53,26 @@ mod threads;
 pub mod weights;
 
 pub use arch::{Arch, ArchError, Width};
-pub use kinds::{CostUnit, RuntimeKind};
+pub use kinds::{CostUnit, RuntimeKind, MAX_THREADS};
 pub use spec::{Activation, BlockSpec, NetworkSpec};
 
 #[cfg(feature = "weights")]
 pub use error::RuntimeError;
 #[cfg(feature = "engine")]
-pub use network::{Device, Kernels, Logits, Network, NetworkOptions};
+pub use network::{Logits, Network};
+#[cfg(feature = "engine")]
+pub use options::{Device, Kernels, NetworkOptions};
 #[cfg(feature = "engine")]
 pub use simd::Simd;
 #[cfg(feature = "weights")]
 pub use weights::{Weights, WeightsSource};
+
+/// What `pnag_macros::network!` expands into and the `pnag` CLI's single-layer benchmarks
+/// build on: not part of the API (no semver promise), as serde's `__private`.
+#[doc(hidden)]
+pub mod __private {
+    #[cfg(feature = "engine")]
+    pub use crate::error::tract_err;
+    #[cfg(feature = "engine")]
+    pub use crate::graph::{depthwise_layer, pointwise_layer, SubnetGraph};
+}

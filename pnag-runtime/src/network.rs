@@ -9,57 +9,9 @@ use tract_linalg::multithread::Executor;
 
 use crate::error::{tract_err, Result, RuntimeError};
 use crate::graph::build_model;
+use crate::options::{check_options, Device, NetworkOptions};
 use crate::spec::{NetworkSpec, NUM_CLASSES};
 use crate::weights::{Weights, WeightsSource};
-
-/// Where the network runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Device {
-    /// tract on the CPU with this crate's kernels (or tract's, see [`Kernels`]).
-    #[default]
-    Cpu,
-    /// tract's CUDA runtime (feature `cuda`); without a usable GPU the build fails
-    /// with [`RuntimeError::Cuda`], or runs on the CPU when `fallback_to_cpu`.
-    Cuda {
-        /// Run on the CPU instead of failing when no GPU is usable.
-        fallback_to_cpu: bool,
-    },
-}
-
-/// Which code runs the depthwise and 1x1 convolutions on the CPU.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Kernels {
-    /// PNAG-rs's ops: [`crate::depthwise::DepthwiseConv`] (specialized per kernel
-    /// size and stride) and [`crate::pointwise::PointwiseConv`], bias, activation
-    /// and residual add fused (several times faster than tract's on OFA's layers).
-    #[default]
-    Specialized,
-    /// tract's own `Conv`, activation and add nodes (for comparisons; always used on CUDA).
-    Tract,
-}
-
-/// How a network is prepared.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct NetworkOptions {
-    /// Images per run (the graph is specialized to it).
-    pub batch: usize,
-    /// Worker threads for tract's kernels and ours (1 = run on the calling thread).
-    pub threads: usize,
-    /// Where the graph runs.
-    pub device: Device,
-    /// Whose convolution kernels the graph uses.
-    pub kernels: Kernels,
-}
-
-impl NetworkOptions {
-    /// What the graph uses: tract's CUDA runtime knows tract's ops only.
-    pub(crate) fn graph_kernels(&self) -> Kernels {
-        match self.device {
-            Device::Cpu => self.kernels,
-            Device::Cuda { .. } => Kernels::Tract,
-        }
-    }
-}
 
 /// The prepared plan: tract's CPU plan (which `run_profiled` can step through) or
 /// another tract runtime's runnable (CUDA).
@@ -68,17 +20,6 @@ enum Plan {
     Cpu(Arc<TypedRunnableModel>),
     #[allow(dead_code)] // only built with the `cuda` feature
     Runtime(Arc<dyn tract_core::runtime::Runnable>),
-}
-
-impl Default for NetworkOptions {
-    fn default() -> Self {
-        NetworkOptions {
-            batch: 1,
-            threads: 1,
-            device: Device::Cpu,
-            kernels: Kernels::Specialized,
-        }
-    }
 }
 
 /// Class scores `[batch, 1000]`, row-major.
@@ -103,16 +44,6 @@ impl Logits {
         idx.truncate(k);
         idx
     }
-}
-
-fn check_options(options: NetworkOptions) -> Result<()> {
-    if options.batch == 0 || options.threads == 0 {
-        return Err(RuntimeError::Options(format!(
-            "batch and threads must be at least 1 (got batch {}, threads {})",
-            options.batch, options.threads
-        )));
-    }
-    Ok(())
 }
 
 /// A subnet ready to run: tract graph built, batch norm folded, optimized.
@@ -153,7 +84,7 @@ impl Network {
         Self::from_model(spec, weights.source.clone(), model, options)
     }
 
-    /// Optimizes and prepares a graph built elsewhere (by [`crate::graph::SubnetGraph`],
+    /// Optimizes and prepares a graph built elsewhere (by `SubnetGraph`,
     /// as the code `pnag_macros::network!` emits does) for the subnet `spec`.
     pub fn from_model(
         spec: NetworkSpec,

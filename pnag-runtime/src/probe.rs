@@ -32,16 +32,9 @@ impl Timing {
         }
     }
 
-    /// The `p` quantile (0..=1) with linear interpolation; NaN for no samples.
+    /// The `p` quantile (0..=1) with linear interpolation ([`crate::stats::quantile`]).
     pub fn quantile(samples: &[f64], p: f64) -> f64 {
-        let mut s = samples.to_vec();
-        s.sort_by(f64::total_cmp);
-        if s.is_empty() {
-            return f64::NAN;
-        }
-        let x = p * (s.len() - 1) as f64;
-        let (lo, hi) = (x.floor() as usize, x.ceil() as usize);
-        s[lo] + (s[hi] - s[lo]) * (x - lo as f64)
+        crate::stats::quantile(samples, p)
     }
 }
 

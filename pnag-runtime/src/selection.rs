@@ -35,12 +35,12 @@ pub enum SelectionError {
         source: std::io::Error,
     },
     /// Not JSON of this layout (or an arch / width outside the search space).
-    #[error("PNAG selection `{path}` is not valid: {reason}")]
+    #[error("PNAG selection `{path}` is not valid: {source}")]
     Invalid {
         /// The selection path.
         path: PathBuf,
-        /// The parser's message (line and column).
-        reason: String,
+        /// The parser's error (line and column).
+        source: serde_json::Error,
     },
     /// Written by another version of pnag-build.
     #[error("PNAG selection `{path}` has format {found}, this pnag-macros reads format {SELECTION_FORMAT}: use the same version of pnag-build and pnag-macros")]
@@ -127,9 +127,9 @@ impl Selection {
         struct Header {
             format: u32,
         }
-        let invalid = |e: serde_json::Error| SelectionError::Invalid {
+        let invalid = |source: serde_json::Error| SelectionError::Invalid {
             path: path.into(),
-            reason: e.to_string(),
+            source,
         };
         let header: Header = serde_json::from_str(&text).map_err(invalid)?;
         if header.format != SELECTION_FORMAT {

@@ -314,9 +314,9 @@ impl Weights {
 
 /// Parses a safetensors header, naming `origin` on failure.
 pub fn parse_safetensors<'a>(bytes: &'a [u8], origin: &str) -> Result<SafeTensors<'a>> {
-    SafeTensors::deserialize(bytes).map_err(|e| RuntimeError::NotSafetensors {
+    SafeTensors::deserialize(bytes).map_err(|source| RuntimeError::NotSafetensors {
         origin: origin.into(),
-        reason: e.to_string(),
+        source,
     })
 }
 

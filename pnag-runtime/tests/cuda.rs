@@ -1,6 +1,6 @@
 //! `Device::Cuda` on a machine without a usable GPU (like CI): a clear error, or
 //! the CPU when the caller allows the fallback. Built with and without the
-//! `cuda` feature (scripts/test.sh runs both).
+//! `cuda` feature (scripts/ci/test.sh runs both).
 
 use pnag_runtime::{
     Arch, Device, Kernels, Network, NetworkOptions, NetworkSpec, RuntimeError, Weights, Width,

@@ -3,9 +3,10 @@
 //! tract plan: every kernel size × stride × activation, odd and tiny maps
 //! (borders everywhere), channel counts off the SIMD width, batch 2, 1 and 2
 //! threads, the AVX2/NEON path and the portable one. On aarch64 (run under
-//! qemu by scripts/cross.sh) `Simd::Best` is the NEON code.
+//! qemu by scripts/ci/cross.sh) `Simd::Best` is the NEON code.
 
-use pnag_runtime::depthwise::{DepthwiseConv, DepthwiseKernel, Simd};
+use pnag_runtime::ops::{DepthwiseConv, DepthwiseKernel};
+use pnag_runtime::Simd;
 use pnag_runtime::{Activation, Arch, Kernels, Network, NetworkOptions, NetworkSpec};
 use pnag_runtime::{Weights, Width};
 

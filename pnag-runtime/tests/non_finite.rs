@@ -6,7 +6,8 @@ mod common;
 
 use std::collections::BTreeMap;
 
-use pnag_runtime::depthwise::{DepthwiseConv, DepthwiseKernel, Simd};
+use pnag_runtime::ops::{DepthwiseConv, DepthwiseKernel};
+use pnag_runtime::Simd;
 use pnag_runtime::{
     Activation, Arch, Network, NetworkOptions, NetworkSpec, RuntimeError, Weights, WeightsSource,
     Width,

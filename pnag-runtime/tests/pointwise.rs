@@ -4,9 +4,9 @@
 //! off the 6-row tile, pixel counts off the 8/16-pixel tile (1x1, 7x7, 3x5, …),
 //! with and without the squeeze-excite input scale,
 //! batch 2, 1 and 2 threads, the AVX2/NEON path and the portable one. On
-//! aarch64 (run under qemu by scripts/cross.sh) `Simd::Best` is the NEON code.
+//! aarch64 (run under qemu by scripts/ci/cross.sh) `Simd::Best` is the NEON code.
 
-use pnag_runtime::pointwise::{MatVec, PointwiseConv, SqueezeExcite};
+use pnag_runtime::ops::{MatVec, PointwiseConv, SqueezeExcite};
 use pnag_runtime::{Activation, Simd};
 use tract_core::internal::*;
 
@@ -248,7 +248,7 @@ fn bad_weights_and_shapes_are_errors() {
         "{err:?}"
     );
     // The im2col conv names the channel count it expects.
-    use pnag_runtime::pointwise::Im2colConv;
+    use pnag_runtime::ops::Im2colConv;
     let conv = Im2colConv::new(3, 2, &[0.0; 2 * 3 * 9], vec![0.0; 2], None).unwrap();
     let err = model.wire_node("stem", conv, &[x]).unwrap_err();
     assert!(
@@ -261,7 +261,7 @@ fn bad_weights_and_shapes_are_errors() {
 /// 3×3 and 5×5, stride 1 and 2, odd and tiny maps, batch 2.
 #[test]
 fn im2col_conv_matches_a_direct_convolution() {
-    use pnag_runtime::pointwise::Im2colConv;
+    use pnag_runtime::ops::Im2colConv;
     for (k, s) in [(3, 2), (3, 1), (5, 2)] {
         for (h, w) in [(1, 1), (2, 5), (7, 7), (9, 4), (16, 16)] {
             let (batch, cin, cout) = (2, 3, 7);

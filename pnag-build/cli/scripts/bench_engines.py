@@ -25,7 +25,7 @@ optimized graph: NCHWc convs with fused ReLU, layout reorders).
 Exits at end of input.
 
 Needs: torch==2.13.0, torchvision==0.28.*, pillow, numpy, safetensors, onnx,
-onnxruntime, and `ofa` installed with --no-deps (scripts/python-env.sh).
+onnxruntime, and `ofa` installed with --no-deps (scripts/setup/python-env.sh).
 """
 import json
 import os

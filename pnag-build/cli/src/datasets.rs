@@ -4,7 +4,7 @@
 
 use pnag_runtime::Arch;
 
-use pnag_build::sample::SplitMix64;
+use pnag_build::rng::SplitMix64;
 
 const HELP_CSV: &str = include_str!("../data/help_ofa_latency.csv");
 const MOOFA_CSV: &str = include_str!("../data/moofa_ofa_w1.0_accuracy.csv");

@@ -1,13 +1,14 @@
 //! The known devices: what the device space is learned from
-//! (`pnag train device-space`) and what `pnag bench devices` holds out one at
+//! (`pnag device space`) and what `pnag bench devices` holds out one at
 //! a time. Each has a *true model* at 224 px (its cost model, or for measured
 //! sets a stand-in predictor fit on all its rows, labelled as such) and a
 //! *test set*: real measurements at 224 px where the data has them.
 
-use pnag_build::device_space::{fit_additive, ridge};
+use pnag_build::device::space::fit_additive;
 use pnag_build::objective::{Objective, DEFAULT_RESOLUTION, DEFAULT_WIDTH};
 use pnag_build::predictor::features;
 use pnag_build::sample::{covering_archs, macs_quantiles, random_archs};
+use pnag_build::stats::ridge;
 use pnag_runtime::{Arch, Width};
 
 const HELP_CSV: &str = include_str!("../data/help_ofa_latency.csv");
@@ -16,7 +17,7 @@ const OFANAS_CSV: &str = include_str!("../data/ofanas_latency.csv");
 const THIS_VM_2T: &str = include_str!("../data/this-vm_2t_ours.csv");
 const THIS_VM_TRACT_OPS: &str = include_str!("../data/this-vm_1t_tract-ops.csv");
 
-/// The setting the onboarding study (`scripts/onboard-this-vm.sh`) adds as a new
+/// The setting the onboarding study (`scripts/bench/onboard-this-vm.sh`) adds as a new
 /// device: held out in `pnag bench devices` like every other, and never in the
 /// shipped device space.
 pub const ONBOARDING_DEVICE: &str = "this-vm-2t";

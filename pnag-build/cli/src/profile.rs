@@ -20,7 +20,7 @@ pub struct ProfileSettings {
     /// Seed of the synthetic (untrained) weights; latency does not depend on values.
     pub weights_seed: u64,
     /// Our ops (what ships) or tract's own.
-    pub kernels: pnag_runtime::network::Kernels,
+    pub kernels: pnag_runtime::Kernels,
 }
 
 /// One CSV row of `pnag profile`.

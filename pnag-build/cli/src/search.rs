@@ -10,7 +10,8 @@ use std::collections::HashMap;
 use pnag_runtime::arch::{Arch, DEPTHS, EXPANDS, KERNELS, SLOTS, STAGES};
 
 use pnag_build::objective::{Objective, ObjectiveError, Scored};
-use pnag_build::sample::{random_arch, SplitMix64};
+use pnag_build::rng::SplitMix64;
+use pnag_build::sample::random_arch;
 
 /// Settings of OFA's evolution finder.
 #[derive(Debug, Clone, Copy)]

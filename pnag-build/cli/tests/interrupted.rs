@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use pnag_build::sample::SplitMix64;
+use pnag_build::rng::SplitMix64;
 use pnag_runtime::selection::{content_hash, selection_path, Selection};
 
 /// Kill points per run of the test.

@@ -4,7 +4,7 @@
 
 use pnag_build::predictor::Target;
 use pnag_cli::datasets::help_titan_xp;
-use pnag_cli::train::{train_best, train_predictor, PredictorTask, TrainConfig};
+use pnag_cli::train::predictor::{train_best, train_predictor, PredictorTask, TrainConfig};
 
 fn task() -> PredictorTask {
     PredictorTask {

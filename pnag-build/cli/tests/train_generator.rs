@@ -8,11 +8,11 @@ use std::path::Path;
 
 use pnag_build::generator::{policy, Generator, WEIGHTS_FILE};
 use pnag_build::objective::{Objective, DEFAULT_RESOLUTION, DEFAULT_WIDTH};
-use pnag_cli::train_generator::{sample_with_tch, train, PnagConfig};
+use pnag_cli::train::generator::{sample_with_tch, train, PnagConfig};
 use pnag_runtime::weights::{parse_safetensors, read_f32, WeightTensor};
 
 /// The device-conditioned generator's training (one test binary: fewer release links in CI).
-#[path = "train_generator/conditioned.rs"]
+#[path = "train_generator/device_conditioned.rs"]
 mod conditioned;
 
 /// libtorch's random generator is global: tests that train take turns.

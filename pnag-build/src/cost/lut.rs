@@ -21,7 +21,7 @@ pub struct LatencyTable {
     /// Rows already looked up, by their unformatted key: hashing ten numbers
     /// is much cheaper than formatting the key (a refinement costs ~1,000
     /// archs of ~25 layers per budget).
-    memo: RwLock<super::FxMap<LayerKey, f64>>,
+    memo: RwLock<crate::fxhash::FxMap<LayerKey, f64>>,
 }
 
 impl LatencyTable {

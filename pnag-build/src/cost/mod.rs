@@ -2,10 +2,12 @@
 //! plus MACs as a device-independent cost. The registry lists what `pnag
 //! devices` shows; every table is embedded, so no files are needed at run time.
 
+pub mod host;
 mod lut;
 
 pub use lut::{note10_keys, nsganetv2_keys, LatencyTable, LayerKey};
 
+use pnag_runtime::hash::fnv1a64;
 use pnag_runtime::{Arch, ArchError, NetworkSpec, Width};
 use serde::Serialize;
 
@@ -56,6 +58,17 @@ pub enum CostError {
     /// A learned or fitted model could not be loaded.
     #[error("cost model: {0}")]
     Model(String),
+    /// An embedded model file is not JSON of its layout.
+    #[error("cost model {file}: {source}")]
+    Json {
+        /// The model's file.
+        file: &'static str,
+        /// The parser's error (line and column).
+        source: serde_json::Error,
+    },
+    /// The learned latency predictor could not be loaded.
+    #[error("cost model: {0}")]
+    Predictor(#[from] crate::predictor::PredictorError),
     /// The arch is not in the search space.
     #[error(transparent)]
     Arch(#[from] ArchError),
@@ -114,46 +127,6 @@ pub trait CostModel: Send + Sync {
     /// against a cost model that has changed since it was trained.
     fn content_hash(&self) -> u64;
 }
-
-/// A word-at-a-time hasher (rustc's "Fx" hash) for the hot memo tables keyed
-/// by small plain values (archs, layer keys): several times cheaper than the
-/// default SipHash there, and nothing in them comes from an adversary.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct FxHasher(u64);
-
-impl std::hash::Hasher for FxHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        let mut chunks = bytes.chunks_exact(8);
-        for c in &mut chunks {
-            self.add(u64::from_le_bytes(c.try_into().expect("8 bytes")));
-        }
-        for &b in chunks.remainder() {
-            self.add(b as u64);
-        }
-    }
-    fn write_u64(&mut self, v: u64) {
-        self.add(v);
-    }
-    fn write_usize(&mut self, v: usize) {
-        self.add(v as u64);
-    }
-}
-
-impl FxHasher {
-    fn add(&mut self, word: u64) {
-        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x517c_c1b7_2722_0a95);
-    }
-}
-
-/// A `HashMap` hashed with [`FxHasher`].
-pub type FxMap<K, V> = std::collections::HashMap<K, V, std::hash::BuildHasherDefault<FxHasher>>;
-/// A `HashSet` hashed with [`FxHasher`].
-pub type FxSet<K> = std::collections::HashSet<K, std::hash::BuildHasherDefault<FxHasher>>;
-
-pub use pnag_runtime::hash::fnv1a64;
 
 /// OFA's Samsung Note10 lookup tables (mobile, w1.2, 160–224 px in steps of 16).
 pub struct Note10 {
@@ -259,8 +232,7 @@ impl TitanXp {
     /// Loads the embedded TITAN Xp predictor.
     pub fn new() -> Result<Self, CostError> {
         Ok(TitanXp {
-            predictor: crate::predictor::embedded("titan-xp")
-                .map_err(|e| CostError::Model(e.to_string()))?,
+            predictor: crate::predictor::embedded("titan-xp")?,
         })
     }
 }
@@ -315,19 +287,21 @@ const HOST_MODEL: &str = include_str!("../../models/host/host.json");
 /// This machine, measured with tract (`pnag profile-device host` writes
 /// `models/host/host.json`; the embedded default was measured on the machine type in it).
 pub struct Host {
-    model: crate::host::HostModel,
+    model: crate::cost::host::HostModel,
 }
 
 impl Host {
     /// Loads the embedded host model.
     pub fn new() -> Result<Self, CostError> {
-        let model = serde_json::from_str(HOST_MODEL)
-            .map_err(|e| CostError::Model(format!("models/host/host.json: {e}")))?;
+        let model = serde_json::from_str(HOST_MODEL).map_err(|source| CostError::Json {
+            file: "models/host/host.json",
+            source,
+        })?;
         Ok(Host { model })
     }
 
     /// The fitted model and how it was measured.
-    pub fn model(&self) -> &crate::host::HostModel {
+    pub fn model(&self) -> &crate::cost::host::HostModel {
         &self.model
     }
 }
@@ -396,17 +370,87 @@ impl CostModel for Macs {
     }
 }
 
-/// Names of the registered devices, in `pnag devices` order.
-pub const DEVICES: [&str; 5] = ["note10", "i7-8700k", "titan-xp", "host", "macs"];
+/// A device with a built-in cost model (and, but for `macs`, a shipped generator).
+/// Added devices (`pnag device add`) are files instead: see [`crate::targets::TargetDevice`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum BuiltinDevice {
+    /// Samsung Note10 (OFA's lookup tables), ms.
+    Note10,
+    /// Intel i7-8700K (NSGANetV2's lookup table), ms.
+    I7_8700k,
+    /// NVIDIA TITAN Xp (learned from HELP's measurements), ms per batch of 64.
+    TitanXp,
+    /// This project's CI host, measured with tract (`pnag profile-device host`), ms.
+    Host,
+    /// Multiply-accumulates, the device-independent cost, M.
+    Macs,
+}
 
-/// The cost model registered as `name`.
-pub fn device(name: &str) -> Result<Box<dyn CostModel>, CostError> {
-    match name {
-        "note10" => Ok(Box::new(Note10::new()?)),
-        "i7-8700k" => Ok(Box::new(I7_8700k::new()?)),
-        "titan-xp" => Ok(Box::new(TitanXp::new()?)),
-        "host" => Ok(Box::new(Host::new()?)),
-        "macs" => Ok(Box::new(Macs)),
-        other => Err(CostError::UnknownDevice(other.to_string())),
+impl BuiltinDevice {
+    /// Every built-in device, in `pnag devices` order.
+    pub const ALL: [BuiltinDevice; 5] = [
+        BuiltinDevice::Note10,
+        BuiltinDevice::I7_8700k,
+        BuiltinDevice::TitanXp,
+        BuiltinDevice::Host,
+        BuiltinDevice::Macs,
+    ];
+
+    /// The devices a known latency model calibrates added devices from (all but `macs`).
+    pub const WITH_LATENCY: [BuiltinDevice; 4] = [
+        BuiltinDevice::Note10,
+        BuiltinDevice::I7_8700k,
+        BuiltinDevice::TitanXp,
+        BuiltinDevice::Host,
+    ];
+
+    /// The name used in targets files, `--device` and model directories.
+    pub fn name(self) -> &'static str {
+        match self {
+            BuiltinDevice::Note10 => "note10",
+            BuiltinDevice::I7_8700k => "i7-8700k",
+            BuiltinDevice::TitanXp => "titan-xp",
+            BuiltinDevice::Host => "host",
+            BuiltinDevice::Macs => "macs",
+        }
     }
+
+    /// The built-in device called `name`, if any.
+    pub fn from_name(name: &str) -> Option<BuiltinDevice> {
+        Self::ALL.into_iter().find(|d| d.name() == name)
+    }
+
+    /// Every name, comma-separated (for error messages).
+    pub fn names() -> String {
+        Self::ALL.map(BuiltinDevice::name).join(", ")
+    }
+
+    /// Its cost model.
+    pub fn cost_model(self) -> Result<Box<dyn CostModel>, CostError> {
+        Ok(match self {
+            BuiltinDevice::Note10 => Box::new(Note10::new()?),
+            BuiltinDevice::I7_8700k => Box::new(I7_8700k::new()?),
+            BuiltinDevice::TitanXp => Box::new(TitanXp::new()?),
+            BuiltinDevice::Host => Box::new(Host::new()?),
+            BuiltinDevice::Macs => Box::new(Macs),
+        })
+    }
+}
+
+impl std::fmt::Display for BuiltinDevice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for BuiltinDevice {
+    type Err = CostError;
+    fn from_str(s: &str) -> Result<Self, CostError> {
+        Self::from_name(s).ok_or_else(|| CostError::UnknownDevice(s.to_string()))
+    }
+}
+
+/// The cost model of the built-in device called `name`.
+pub fn device(name: &str) -> Result<Box<dyn CostModel>, CostError> {
+    name.parse::<BuiltinDevice>()?.cost_model()
 }

@@ -3,9 +3,9 @@
 //! interpolate the budget embedding, sample candidates, keep the feasible
 //! ones under the device's cost model (paper, Section 3.5), refine the best
 //! few by hill climbing ([`refine`]) and return the most accurate. Training
-//! is `crate::train_generator` (feature `train`).
+//! is `pnag_cli::train::generator` (feature `train`).
 
-pub mod conditioned;
+pub mod device_conditioned;
 mod frontier;
 pub mod policy;
 pub mod refine;
@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::cost::CostUnit;
 use crate::objective::{ModelIdentity, Objective, ObjectiveError, RewardKind, Scored};
-use crate::sample::SplitMix64;
+use crate::rng::SplitMix64;
 use frontier::{generated, Search, Work};
 pub use frontier::{Frontier, GRID_SEARCHES};
 pub use policy::{Policy, HIDDEN};
@@ -43,6 +43,14 @@ pub enum GeneratorError {
         path: String,
         /// The OS error.
         source: std::io::Error,
+    },
+    /// The manifest is not JSON of the generator layout.
+    #[error("generator manifest `{path}`: {source}")]
+    ManifestJson {
+        /// The manifest.
+        path: String,
+        /// The parser's error (line and column).
+        source: serde_json::Error,
     },
     #[error("generator manifest `{path}`: {reason}")]
     /// The manifest is invalid.
@@ -149,9 +157,9 @@ pub struct GeneratorManifest {
     pub seed: u64,
     /// Training settings and outcomes.
     pub training: TrainingReport,
-    /// Set for the device-conditioned generator ([`conditioned`]).
+    /// Set for the device-conditioned generator ([`device_conditioned`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub conditioning: Option<conditioned::Conditioning>,
+    pub conditioning: Option<device_conditioned::Conditioning>,
 }
 
 /// Training settings and measured outcomes, for audit and for the README.
@@ -338,7 +346,10 @@ impl Generator {
             reason,
         };
         let manifest: GeneratorManifest =
-            serde_json::from_slice(manifest).map_err(|e| bad(e.to_string()))?;
+            serde_json::from_slice(manifest).map_err(|source| GeneratorError::ManifestJson {
+                path: path.clone(),
+                source,
+            })?;
         if manifest.format != FORMAT {
             return Err(bad(format!(
                 "format {} (this pnag reads format {FORMAT}; retrain)",
@@ -606,7 +617,7 @@ impl Generator {
         let b = self.policy.budget_vector(&self.manifest.budgets, budget);
         // Each budget gets its own stream, so adding a budget never changes another's search.
         let mut rng = SplitMix64::new(opts.seed ^ budget.to_bits());
-        let (mut seen, mut feasible) = (crate::cost::FxSet::default(), Vec::new());
+        let (mut seen, mut feasible) = (crate::fxhash::FxSet::default(), Vec::new());
         let (mut drawn, mut cheapest) = (0, f64::INFINITY);
         for _ in 0..opts.max_rounds.max(1) {
             for _ in 0..opts.samples.max(1) {

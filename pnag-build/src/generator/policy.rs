@@ -1,7 +1,7 @@
 //! The generator's policy π(α | B; θ) in pure Rust: an LSTM cell (hidden 64)
 //! that decides, stage by stage, the depth and then each used layer's kernel
 //! size and expand ratio. The same equations are trained with tch in
-//! `crate::train_generator`; the tensor names below are the contract between
+//! `pnag_cli::train::generator`; the tensor names below are the contract between
 //! the two.
 //!
 //! Step t: input x_t = b + e(a_{t−1}) (budget vector plus the embedding of
@@ -13,7 +13,7 @@
 use pnag_runtime::arch::{Arch, DEPTHS, EXPANDS, KERNELS, SLOTS, SLOTS_PER_STAGE, STAGES};
 use pnag_runtime::weights::WeightTensor;
 
-use crate::sample::SplitMix64;
+use crate::rng::SplitMix64;
 
 /// LSTM hidden size and budget-embedding size (paper: 64).
 pub const HIDDEN: usize = 64;

@@ -13,7 +13,7 @@
 
 use pnag_runtime::arch::{Arch, DEPTHS, EXPANDS, KERNELS, SLOTS, SLOTS_PER_STAGE, STAGES};
 
-use crate::cost::FxMap;
+use crate::fxhash::FxMap;
 use crate::objective::{Objective, ObjectiveError, Scored};
 
 /// One decision changed: a used layer's kernel or expand ratio, or a stage's depth.
@@ -102,9 +102,9 @@ const CHUNK: usize = 32;
 
 fn shuffle(items: &mut [(Arch, f64)], seed: &Arch) {
     use std::hash::{Hash, Hasher};
-    let mut h = crate::cost::FxHasher::default();
+    let mut h = crate::fxhash::FxHasher::default();
     seed.hash(&mut h);
-    let mut rng = crate::sample::SplitMix64::new(h.finish());
+    let mut rng = crate::rng::SplitMix64::new(h.finish());
     for i in (1..items.len()).rev() {
         items.swap(i, rng.below(i + 1));
     }
@@ -254,7 +254,7 @@ pub fn swap(
     let mut downs: Vec<(Move, f64)> = cheaper.iter().map(|&&(m, a)| (m, seen.top1[&a])).collect();
     downs.sort_by(|a, b| b.1.total_cmp(&a.1));
     downs.truncate(SWAP_DOWNS);
-    let (mut pairs, mut unique) = (Vec::new(), crate::cost::FxSet::default());
+    let (mut pairs, mut unique) = (Vec::new(), crate::fxhash::FxSet::default());
     for &(up, _) in ups.iter().take(SWAP_UPS) {
         let Some(raised) = up.apply(&current.arch) else {
             continue;

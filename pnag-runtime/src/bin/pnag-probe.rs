@@ -47,7 +47,7 @@ fn parse() -> Result<Option<(ProbeOptions, Option<PathBuf>)>, String> {
         };
         let count = |what: &str, max: usize| range(what, 1, max);
         match flag.as_str() {
-            "--threads" => opts.threads = count("--threads", 256)?,
+            "--threads" => opts.threads = count("--threads", pnag_runtime::MAX_THREADS)?,
             "--runs" => opts.runs = count("--runs", 1000)?,
             "--rounds" => opts.rounds = count("--rounds", 100)?,
             "--warmup" => opts.warmup = range("--warmup", 0, 1000)?,
