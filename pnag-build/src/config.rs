@@ -23,10 +23,10 @@ use std::path::{Path, PathBuf};
 
 use std::collections::HashSet;
 
+use pnag_runtime::files::write_atomic;
 use pnag_runtime::selection::{
     content_hash, selection_path, SelectedNetwork, Selection, SELECTION_FORMAT,
 };
-use pnag_runtime::weights::write_atomic;
 use pnag_runtime::{ArchError, NetworkSpec, RuntimeError, Weights, WeightsSource, Width};
 
 use crate::generator::{Frontier, GenerateOptions, Generator, GeneratorError};
@@ -435,13 +435,15 @@ impl Config {
         let supernet = match &targets.weights {
             WeightsPlan::Supernet(p) => {
                 self.cargo(format!("rerun-if-changed={}", p.display()));
-                let bytes = std::fs::read(p).map_err(|source| {
-                    BuildError::one(BuildProblem::Supernet {
-                        at: file.clone(),
-                        path: p.clone(),
-                        source,
-                    })
-                })?;
+                let bytes =
+                    pnag_runtime::files::read_input(p, pnag_runtime::files::MAX_WEIGHTS_BYTES)
+                        .map_err(|source| {
+                            BuildError::one(BuildProblem::Supernet {
+                                at: file.clone(),
+                                path: p.clone(),
+                                source,
+                            })
+                        })?;
                 Some(bytes)
             }
             _ => None,
@@ -454,7 +456,17 @@ impl Config {
                 source,
             })
         })?;
-        remove_temporaries(&dir);
+        // One writer at a time per output directory (two `pnag targets --out D` at once, or
+        // a user's run beside cargo's): the second waits; the lock goes with the process.
+        let _lock = lock_dir(&dir).map_err(|source| {
+            BuildError::one(BuildProblem::CreateDir {
+                dir: dir.clone(),
+                source,
+            })
+        })?;
+        pnag_runtime::files::remove_dead_temporaries(&dir, None);
+        // What this tool wrote there before (the files the previous selection names).
+        let previous = Selection::read(&selection_path(&out_dir)).ok();
         let ctx = BudgetContext {
             targets: &targets,
             generator: &generator,
@@ -496,7 +508,9 @@ impl Config {
         let json = serde_json::to_string_pretty(&selection).expect("selection serializes");
         write_atomic(&selection_path(&out_dir), json.as_bytes())
             .map_err(|e| BuildError::one(BuildProblem::Write(e)))?;
-        remove_unreferenced(&dir, &selection);
+        if let Some(previous) = previous {
+            remove_replaced(&dir, &previous, &selection);
+        }
         Ok(selection)
     }
 }
@@ -593,30 +607,39 @@ impl Config {
     }
 }
 
-/// Removes temporary files a killed earlier run left in the output directory (cargo never
-/// runs two build scripts of one crate in one `OUT_DIR` at once).
-fn remove_temporaries(dir: &Path) {
-    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if name.starts_with('.') && name.contains(".tmp") {
-            let _ = std::fs::remove_file(entry.path());
-        }
-    }
+/// Takes the output directory's lock file (`.lock`), waiting for another writer to finish.
+fn lock_dir(dir: &Path) -> std::io::Result<std::fs::File> {
+    let lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(dir.join(".lock"))?;
+    lock.lock()?;
+    Ok(lock)
 }
 
-/// After the new selection is committed: weights files it does not name are stale.
-fn remove_unreferenced(dir: &Path, selection: &Selection) {
-    let keep: Vec<PathBuf> = selection
+/// After the new selection is committed: removes the weights files the previous selection
+/// named that the new one does not. Only those: this tool's own files (content-hash names it
+/// wrote and recorded), never anything else in the directory — a user's weights kept there
+/// are inputs, not outputs.
+fn remove_replaced(dir: &Path, previous: &Selection, selection: &Selection) {
+    let keep: HashSet<&str> = selection
         .networks
         .iter()
-        .map(|n| PathBuf::from(&n.weights_file))
+        .map(|n| n.weights_hash.as_str())
         .collect();
-    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-        let path = entry.path();
-        let stale = path.extension().is_some_and(|e| e == "safetensors")
-            && !keep.iter().any(|k| k.file_name() == path.file_name());
-        if stale {
-            let _ = std::fs::remove_file(path);
+    for old in &previous.networks {
+        let own_name =
+            old.weights_hash.len() == 16 && old.weights_hash.bytes().all(|b| b.is_ascii_hexdigit());
+        if !own_name || keep.contains(old.weights_hash.as_str()) {
+            continue;
+        }
+        let file = dir.join(format!("{}.safetensors", old.weights_hash));
+        // Only the file of that name in this directory, and only if it still is what was
+        // recorded (a user may have replaced it since).
+        let recorded = std::fs::canonicalize(&old.weights_file).ok();
+        if recorded.is_some() && recorded == std::fs::canonicalize(&file).ok() {
+            let _ = std::fs::remove_file(file);
         }
     }
 }

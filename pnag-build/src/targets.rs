@@ -217,7 +217,9 @@ struct RawTargets {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawWeights {
-    source: Spanned<String>,
+    /// Default: synthetic (what the README calls the default), so `[weights] dtype = "f16"`
+    /// alone is a complete table.
+    source: Option<Spanned<String>>,
     seed: Option<u64>,
     path: Option<Spanned<String>>,
     dtype: Option<Spanned<String>>,
@@ -267,6 +269,10 @@ fn added_device(
 ) -> Option<(PathBuf, Box<DeviceFile>)> {
     let file = raw.device_file.as_ref()?;
     let span = Some(file.span());
+    if let Err(e) = crate::device::check_name(raw.device.get_ref()) {
+        c.error(Some(raw.device.span()), "device", e.to_string());
+        return None;
+    }
     let path = base.join(file.get_ref());
     match DeviceFile::load(&path) {
         Err(e) => {
@@ -299,15 +305,16 @@ impl Targets {
 
     /// Reads and validates `path`.
     pub fn load(path: &Path) -> Result<Self, Vec<TargetsError>> {
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            vec![TargetsError {
-                file: path.into(),
-                line: 0,
-                column: 0,
-                field: String::new(),
-                message: format!("cannot read the targets file: {e}"),
-            }]
-        })?;
+        let text = pnag_runtime::files::read_input_text(path, pnag_runtime::files::MAX_TEXT_BYTES)
+            .map_err(|e| {
+                vec![TargetsError {
+                    file: path.into(),
+                    line: 0,
+                    column: 0,
+                    field: String::new(),
+                    message: format!("cannot read the targets file: {e}"),
+                }]
+            })?;
         Self::parse(path, &text)
     }
 
@@ -343,6 +350,16 @@ impl Targets {
         }
         let margin = match &raw.margin {
             None => None,
+            // A built-in device's model is its own: a margin there would shrink every budget
+            // unasked (`pnag generate --margin` refuses it too).
+            Some(m) if raw.device_file.is_none() => {
+                c.error(
+                    Some(m.span()),
+                    "margin",
+                    format!("`margin` applies to added devices (with `device_file`); built-in `{device_name}` has its own model"),
+                );
+                None
+            }
             Some(m) if (0.0..0.9).contains(m.get_ref()) => Some(*m.get_ref()),
             Some(m) => {
                 c.error(
@@ -519,7 +536,8 @@ fn check_weights(
     };
     let inner = w.get_ref();
     let path = inner.path.as_ref();
-    match inner.source.get_ref().as_str() {
+    let source = inner.source.as_ref();
+    match source.map_or("synthetic", |s| s.get_ref().as_str()) {
         "synthetic" => {
             if let Some(p) = path {
                 c.error(
@@ -554,7 +572,7 @@ fn check_weights(
             }
         }
         other => {
-            c.error(Some(inner.source.span()), "weights.source", format!("unknown weights source `{other}`; expected \"synthetic\", \"supernet\" or \"subnets\""));
+            c.error(source.map(|s| s.span()), "weights.source", format!("unknown weights source `{other}`; expected \"synthetic\", \"supernet\" or \"subnets\""));
             WeightsPlan::Synthetic { seed: 0 }
         }
     }
@@ -740,5 +758,24 @@ mod tests {
             "{}",
             e[0]
         );
+    }
+
+    #[test]
+    fn a_margin_is_for_added_devices_only() {
+        let e = errors(
+            "device = \"note10\"\nmargin = 0.1\n[[budget]]\nname = \"a\"\nlatency_ms = 30\n",
+        );
+        assert!(e[0].contains("`margin` applies to added devices"), "{e:?}");
+    }
+
+    #[test]
+    fn a_weights_table_without_source_means_synthetic() {
+        let t = Targets::parse(
+            Path::new("t.toml"),
+            "device = \"note10\"\n[weights]\ndtype = \"f16\"\n[[budget]]\nname = \"a\"\nlatency_ms = 30\n",
+        )
+        .unwrap();
+        assert_eq!(t.weights, WeightsPlan::Synthetic { seed: 0 });
+        assert_eq!(t.weights_dtype, WeightsDtype::F16);
     }
 }

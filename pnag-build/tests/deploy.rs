@@ -126,7 +126,8 @@ fn a_rebuild_commits_its_selection_then_removes_stale_weights() {
     assert_eq!(weight_files(&dir), named);
     assert!(!std::path::Path::new(&first.networks[1].weights_file).exists());
     // A temporary file a killed run left behind is removed by the next run.
-    let leftover = dir.join("out/pnag/.x.safetensors.tmp12345");
+    // (A pid above Linux's largest, 2^22: never a live process.)
+    let leftover = dir.join("out/pnag/.x.safetensors.tmp4194305");
     std::fs::write(&leftover, b"partial").unwrap();
     compile(&dir, only_fast).unwrap();
     assert!(!leftover.exists());
@@ -305,4 +306,87 @@ fn half_precision_weights_are_half_the_bytes_and_load_as_the_rounded_weights() {
         e.contains("t.toml:5") && e.contains("weights.dtype") && e.contains("\"f16\""),
         "{e}"
     );
+}
+
+/// The output directory holds the user's files too: only what an earlier selection of this
+/// tool named (its content-hash weights files) is ever removed.
+#[test]
+fn files_the_tool_did_not_write_are_never_deleted() {
+    let dir = tmp("keep");
+    let first = compile(&dir, NOTE10).unwrap();
+    // The user keeps subnet weights for these archs in OUT/pnag and builds from them
+    // (the issue's `source = "subnets"`, `path = "OUT/pnag"`), plus other files there.
+    for n in &first.networks {
+        let spec = NetworkSpec::new(n.arch, n.width, n.resolution).unwrap();
+        Weights::synthetic(&spec, 9)
+            .save(dir.join(format!("out/pnag/{}.safetensors", n.name)))
+            .unwrap();
+    }
+    let others = [
+        dir.join("out/pnag/mine.safetensors"),
+        dir.join("out/pnag/0123456789abcdef.safetensors"),
+    ];
+    for f in &others {
+        std::fs::write(f, b"the user's").unwrap();
+    }
+    let subnets = format!("{NOTE10}[weights]\nsource = \"subnets\"\npath = \"out/pnag\"\n");
+    for _ in 0..2 {
+        let sel = compile(&dir, &subnets).unwrap();
+        assert!(sel
+            .networks
+            .iter()
+            .all(|n| std::path::Path::new(&n.weights_file).exists()));
+    }
+    // Back to synthetic weights: the subnets build's own files go, the user's stay.
+    compile(&dir, NOTE10).unwrap();
+    for n in &first.networks {
+        assert!(
+            dir.join(format!("out/pnag/{}.safetensors", n.name))
+                .exists(),
+            "{}",
+            n.name
+        );
+    }
+    for f in &others {
+        assert_eq!(std::fs::read(f).unwrap(), b"the user's");
+    }
+}
+
+/// Two builds into one output directory at once (two `pnag targets --out D`): serialized
+/// by the directory's lock, so the selection on disk always names files that exist.
+#[test]
+fn concurrent_builds_into_one_directory_never_tear_the_selection() {
+    let dir = tmp("concurrent");
+    let other = "device = \"note10\"\nseed = 5\n[[budget]]\nname = \"mid\"\nlatency_ms = 40\n";
+    std::fs::write(dir.join("a.toml"), NOTE10).unwrap();
+    std::fs::write(dir.join("b.toml"), other).unwrap();
+    for _ in 0..3 {
+        let runs: Vec<_> = ["a.toml", "b.toml"]
+            .into_iter()
+            .map(|file| {
+                let dir = dir.clone();
+                std::thread::spawn(move || {
+                    Config::new()
+                        .targets(file)
+                        .manifest_dir(&dir)
+                        .out_dir(dir.join("out"))
+                        .cargo_metadata(false)
+                        .compile()
+                        .map(|_| ())
+                        .map_err(|e| e.to_string())
+                })
+            })
+            .collect();
+        for r in runs {
+            r.join().unwrap().unwrap();
+        }
+        let sel = Selection::read(&selection_path(&dir.join("out"))).unwrap();
+        for n in &sel.networks {
+            assert!(
+                std::path::Path::new(&n.weights_file).exists(),
+                "{} is gone",
+                n.weights_file
+            );
+        }
+    }
 }

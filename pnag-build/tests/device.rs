@@ -2,7 +2,7 @@
 //! of a built-in model exactly, and every kind of bad probe or device file gets one
 //! error naming the line or field.
 
-use pnag_build::device::{calibrate, DeviceError, DeviceFile, ProbeFile};
+use pnag_build::device::{calibrate, check_name, DeviceError, DeviceFile, ProbeFile};
 use pnag_build::objective::Objective;
 use pnag_runtime::references::REFERENCES;
 use pnag_runtime::{Arch, Width};
@@ -242,5 +242,95 @@ fn targets_files_deploy_to_an_added_device() {
         e.contains("was probed at w1.2 224 px; this file builds w1.2 192 px"),
         "{e}"
     );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Probes whose latencies cannot come from timing the references name the real cause.
+#[test]
+fn implausible_latencies_name_the_real_cause() {
+    let good = probe_text("note10", 1.0, 0.0);
+    let rows = |f: &dyn Fn(usize, f64) -> f64| {
+        let mut out = String::new();
+        for line in good.lines() {
+            match line.split('"').collect::<Vec<_>>()[..] {
+                [i, arch, rest] if !line.starts_with('#') => {
+                    let i: usize = i.trim_end_matches(',').parse().unwrap();
+                    let ms: f64 = rest
+                        .trim_start_matches(',')
+                        .split(',')
+                        .next()
+                        .unwrap()
+                        .parse()
+                        .unwrap();
+                    let v = f(i, ms);
+                    out += &format!("{i},\"{arch}\",{v},{v},{v}\n");
+                }
+                _ => out += &format!("{line}\n"),
+            }
+        }
+        out
+    };
+    let parse = |text: String| ProbeFile::parse(&text, "p.csv").unwrap_err().to_string();
+    let e = parse(rows(&|_, _| 5.0));
+    assert!(e.contains("all 20 reference latencies are 5 ms"), "{e}");
+    let e = parse(rows(&|_, ms| 1000.0 / ms));
+    assert!(e.contains("fall as the reference subnets grow"), "{e}");
+    let e = parse(rows(&|_, ms| ms * 1e-310));
+    assert!(e.contains("is not a measured time"), "{e}");
+    let e = parse(rows(&|_, ms| ms * 1e-300));
+    assert!(e.contains("is not a measured time"), "{e}");
+    // A byte-order mark is not part of the file; control characters in `machine` are not
+    // passed to a terminal.
+    let marked = format!(
+        "\u{feff}{}",
+        good.replace("# machine = test", "# machine = a\u{1b}[31mred\u{202e}x")
+    );
+    let p = ProbeFile::parse(&marked, "p.csv").unwrap();
+    assert_eq!(p.machine, "a\u{fffd}[31mred\u{fffd}x");
+}
+
+/// A device file is checked as a probe is: names, threads, the number and size of its
+/// latencies, and that it is named after its device.
+#[test]
+fn device_files_are_checked_like_probes() {
+    let dir = std::env::temp_dir().join(format!("pnag-device-checks-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let probe = ProbeFile::parse(&probe_text("note10", 1.3, 1.0), "p.csv").unwrap();
+    let d = calibrate("phone", &probe, &[]).unwrap();
+    let write = |name: &str, d: &DeviceFile| {
+        let path = dir.join(name);
+        std::fs::write(&path, serde_json::to_string(d).unwrap()).unwrap();
+        DeviceFile::load(&path)
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    };
+    write("phone.json", &d).unwrap();
+    // Copied under another name: it would answer as `phone`.
+    let e = write("tablet.json", &d).unwrap_err();
+    assert!(e.contains("describes device `phone`"), "{e}");
+    for threads in [0, 1_000_000] {
+        let mut bad = d.clone();
+        bad.probe.threads = threads;
+        let e = write("phone.json", &bad).unwrap_err();
+        assert!(
+            e.contains(&format!("`threads` is {threads}; expected 1..=256")),
+            "{e}"
+        );
+    }
+    let mut bad = d.clone();
+    bad.probe.latency_ms.push(3.0);
+    let e = write("phone.json", &bad).unwrap_err();
+    assert!(
+        e.contains("21 reference latencies; a probe has exactly 20"),
+        "{e}"
+    );
+    let mut bad = d.clone();
+    bad.probe.latency_ms.iter_mut().for_each(|x| *x *= 1e-300);
+    let e = write("phone.json", &bad).unwrap_err();
+    assert!(e.contains("is not a measured latency"), "{e}");
+    for name in ["../x", "", "a b", "x\u{1b}"] {
+        let e = check_name(name).unwrap_err().to_string();
+        assert!(e.contains("expected 1–64 letters"), "{name:?}: {e}");
+    }
     std::fs::remove_dir_all(&dir).unwrap();
 }

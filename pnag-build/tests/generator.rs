@@ -266,10 +266,10 @@ fn missing_corrupt_or_foreign_models_are_refused() {
     // Corrupt manifest.
     copy_model("note10", &dir);
     std::fs::write(dir.join(MANIFEST_FILE), b"{ not json").unwrap();
-    assert!(matches!(
-        Generator::load(&dir).unwrap_err(),
-        GeneratorError::Manifest { .. }
-    ));
+    let e = Generator::load(&dir).unwrap_err();
+    assert!(matches!(e, GeneratorError::ManifestJson { .. }), "{e}");
+    // The parser's error is kept as the source, not flattened into a string.
+    assert!(std::error::Error::source(&e).is_some());
     // Truncated weights.
     copy_model("note10", &dir);
     let w = std::fs::read(dir.join(WEIGHTS_FILE)).unwrap();

@@ -125,6 +125,12 @@ pub enum RuntimeError {
         /// The OS error.
         source: std::io::Error,
     },
+    /// A `torch.save` file given where safetensors weights are expected.
+    #[error("weights file `{}` is a PyTorch checkpoint (torch.save), not safetensors: extract the subnet with `pnag extract --supernet {} --width W --arch A --out subnet.safetensors` (a supernet), or convert it to safetensors", path.display(), path.display())]
+    TorchCheckpoint {
+        /// The file.
+        path: std::path::PathBuf,
+    },
     /// An output path exists and is not a regular file (never replaced silently).
     #[error("refusing to write `{}`: it is {kind}, and outputs only create or replace regular files", path.display())]
     OutputNotAFile {

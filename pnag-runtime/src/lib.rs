@@ -35,6 +35,7 @@ pub mod selection;
 
 #[cfg(feature = "weights")]
 mod error;
+pub mod files;
 #[cfg(feature = "engine")]
 mod graph;
 #[cfg(feature = "engine")]

@@ -118,10 +118,12 @@ impl SelectedNetwork {
 impl Selection {
     /// Reads and checks a selection file; the error says what to do.
     pub fn read(path: &Path) -> Result<Self, SelectionError> {
-        let text = std::fs::read_to_string(path).map_err(|source| SelectionError::Missing {
-            path: path.into(),
-            source,
-        })?;
+        let text = crate::files::read_input_text(path, crate::files::MAX_TEXT_BYTES).map_err(
+            |source| SelectionError::Missing {
+                path: path.into(),
+                source,
+            },
+        )?;
         // The format first, so an older layout is reported as such, not as a parse error.
         #[derive(Deserialize)]
         struct Header {

@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use safetensors::{Dtype, SafeTensors};
 
 use crate::error::{Result, RuntimeError};
+use crate::files::write_atomic;
 use crate::spec::{NetworkSpec, NUM_CLASSES};
 
 /// One f32 tensor in row-major order.
@@ -154,10 +155,19 @@ impl Weights {
     /// Reads and validates a safetensors file for `spec`.
     pub fn load(path: impl AsRef<Path>, spec: &NetworkSpec) -> Result<Self> {
         let path = path.as_ref();
-        let bytes = std::fs::read(path).map_err(|source| RuntimeError::Io {
-            path: path.into(),
-            source,
-        })?;
+        let bytes =
+            crate::files::read_input(path, crate::files::MAX_WEIGHTS_BYTES).map_err(|source| {
+                RuntimeError::Io {
+                    path: path.into(),
+                    source,
+                }
+            })?;
+        // A PyTorch checkpoint is not safetensors: say what it is and what to do.
+        let legacy_pickle =
+            bytes.len() > 14 && bytes[0] == 0x80 && bytes[2] == 0x8a && bytes[3] == 10;
+        if bytes.starts_with(b"PK\x03\x04") || legacy_pickle {
+            return Err(RuntimeError::TorchCheckpoint { path: path.into() });
+        }
         Self::from_safetensors(&bytes, WeightsSource::File(path.into()), spec)
     }
 
@@ -417,124 +427,6 @@ pub fn check_finite(origin: &str, name: &str, data: &[f32]) -> Result<()> {
             value,
         }),
     }
-}
-
-/// The one way PNAG-rs writes a file: `bytes` go to a sibling temporary file, which is
-/// flushed to disk and renamed over `path` (then the directory is synced), so an interrupted
-/// run never leaves a half-written artifact. An existing `path` must be a regular file:
-/// symbolic links, devices, FIFOs, sockets and directories are refused ([`check_output`]).
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    use std::io::Write;
-    check_output(path)?;
-    let err = |source| RuntimeError::Write {
-        path: path.into(),
-        source,
-    };
-    let file_name = path
-        .file_name()
-        .map(|f| f.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = path.with_file_name(format!(".{file_name}.tmp{}", std::process::id()));
-    let written = std::fs::File::create(&tmp).and_then(|mut f| {
-        f.write_all(bytes)?;
-        f.sync_all()
-    });
-    if let Err(e) = written.and_then(|()| std::fs::rename(&tmp, path)) {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(err(e));
-    }
-    // The rename itself is durable once the directory is synced (best effort: not every
-    // platform can open a directory).
-    if let Ok(d) = std::fs::File::open(parent_dir(path)) {
-        let _ = d.sync_all();
-    }
-    Ok(())
-}
-
-/// Checks an output path before any work: it may be absent (its directory must exist) or a
-/// regular file; anything else is refused with what it is.
-pub fn check_output(path: &Path) -> Result<()> {
-    match std::fs::symlink_metadata(path) {
-        Ok(meta) => match file_kind(&meta.file_type()) {
-            None => Ok(()),
-            Some(kind) => Err(RuntimeError::OutputNotAFile {
-                path: path.into(),
-                kind,
-            }),
-        },
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            let dir = parent_dir(path);
-            if dir.is_dir() {
-                Ok(())
-            } else {
-                Err(RuntimeError::Write {
-                    path: path.into(),
-                    source: std::io::Error::new(
-                        std::io::ErrorKind::NotFound,
-                        format!("directory `{}` does not exist", dir.display()),
-                    ),
-                })
-            }
-        }
-        Err(source) => Err(RuntimeError::Write {
-            path: path.into(),
-            source,
-        }),
-    }
-}
-
-/// The directory `path` is in (`.` for a bare file name).
-fn parent_dir(path: &Path) -> &Path {
-    match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    }
-}
-
-/// Refuses an output path that is (the same file as) one of the run's inputs.
-pub fn check_not_input(output: &Path, inputs: &[&Path]) -> Result<()> {
-    let Ok(out) = std::fs::canonicalize(output) else {
-        return Ok(()); // does not exist yet: cannot be an input
-    };
-    for input in inputs {
-        if std::fs::canonicalize(input).is_ok_and(|i| i == out) {
-            return Err(RuntimeError::OutputIsInput {
-                path: output.into(),
-                input: input.to_path_buf(),
-            });
-        }
-    }
-    Ok(())
-}
-
-/// What a non-regular file is, for [`check_output`]'s message; `None` for a regular file.
-fn file_kind(t: &std::fs::FileType) -> Option<&'static str> {
-    if t.is_file() {
-        return None;
-    }
-    if t.is_symlink() {
-        return Some("a symbolic link");
-    }
-    if t.is_dir() {
-        return Some("a directory");
-    }
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::FileTypeExt;
-        if t.is_char_device() {
-            return Some("a character device");
-        }
-        if t.is_block_device() {
-            return Some("a block device");
-        }
-        if t.is_fifo() {
-            return Some("a FIFO");
-        }
-        if t.is_socket() {
-            return Some("a socket");
-        }
-    }
-    Some("not a regular file")
 }
 
 /// Serializes named f32 tensors as safetensors bytes, with one optional metadata entry.

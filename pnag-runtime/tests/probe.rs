@@ -82,6 +82,8 @@ fn the_probe_binary_explains_bad_options() {
         (&["--width", "2.0"][..], "--width `2.0`"),
         (&["--resolution", "100"][..], "--resolution"),
         (&["--fast", "1"][..], "unknown option `--fast`"),
+        (&["foo"][..], "unexpected argument `foo`"),
+        (&["\u{1b}[31m"][..], "unexpected argument `\\u{1b}[31m`"),
     ] {
         let out = Command::new(probe).args(args).output().unwrap();
         assert_eq!(out.status.code(), Some(2), "{args:?}");
@@ -91,4 +93,14 @@ fn the_probe_binary_explains_bad_options() {
             "{args:?}: {err}"
         );
     }
+    // Help on a full disk: one error, no panic.
+    let full = std::fs::File::create("/dev/full").unwrap();
+    let out = Command::new(probe)
+        .arg("--help")
+        .stdout(full)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("error: writing to standard output"), "{err}");
 }

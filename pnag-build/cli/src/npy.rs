@@ -61,10 +61,11 @@ fn header_field<'h>(header: &'h str, key: &str) -> Option<&'h str> {
 /// Reads a float32 `.npy` file.
 pub fn read_f32(path: impl AsRef<Path>) -> Result<NpyArray, NpyError> {
     let path = path.as_ref();
-    let bytes = std::fs::read(path).map_err(|source| NpyError::Io {
-        path: path.into(),
-        source,
-    })?;
+    let bytes = pnag_runtime::files::read_input(path, pnag_runtime::files::MAX_WEIGHTS_BYTES)
+        .map_err(|source| NpyError::Io {
+            path: path.into(),
+            source,
+        })?;
     parse_f32(path, &bytes)
 }
 
@@ -165,7 +166,7 @@ pub fn to_bytes(shape: &[usize], data: &[f32]) -> Vec<u8> {
 /// Writes a float32 `.npy` file atomically.
 pub fn write_f32(path: impl AsRef<Path>, shape: &[usize], data: &[f32]) -> Result<(), NpyError> {
     let path = path.as_ref();
-    Ok(pnag_runtime::weights::write_atomic(
+    Ok(pnag_runtime::files::write_atomic(
         path,
         &to_bytes(shape, data),
     )?)

@@ -118,5 +118,5 @@ pub fn to_csv(rows: &[ProfileRow]) -> String {
 
 /// Writes the CSV atomically.
 pub fn write_csv(path: &Path, rows: &[ProfileRow]) -> Result<(), RuntimeError> {
-    pnag_runtime::weights::write_atomic(path, to_csv(rows).as_bytes())
+    pnag_runtime::files::write_atomic(path, to_csv(rows).as_bytes())
 }

@@ -142,9 +142,23 @@ fn ctrl_c_removes_the_temporary_directory() {
         .stderr(Stdio::null())
         .spawn()
         .expect("run pnag");
-    let run_dir = tmp.join(format!("pnag-targets-{}", child.id()));
+    // The run's directory: `pnag-targets-<pid>-<random>` (unpredictable, created exclusively).
+    let prefix = format!("pnag-targets-{}-", child.id());
+    let find = || {
+        std::fs::read_dir(&tmp)
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .find(|p| {
+                p.file_name()
+                    .is_some_and(|n| n.to_string_lossy().starts_with(&prefix))
+            })
+    };
     let start = Instant::now();
-    while !run_dir.join("pnag").exists() {
+    let run_dir = loop {
+        if let Some(d) = find().filter(|d| d.join("pnag").exists()) {
+            break d;
+        }
         assert!(
             start.elapsed() < Duration::from_secs(60),
             "no temporary directory"
@@ -154,7 +168,7 @@ fn ctrl_c_removes_the_temporary_directory() {
             "finished before Ctrl-C"
         );
         std::thread::sleep(Duration::from_millis(5));
-    }
+    };
     let sent = Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()
@@ -167,5 +181,6 @@ fn ctrl_c_removes_the_temporary_directory() {
         "interrupted, not finished: {status}"
     );
     assert!(!run_dir.exists(), "{} left behind", run_dir.display());
+    assert!(find().is_none(), "a temporary directory left behind");
     std::fs::remove_dir_all(&tmp).unwrap();
 }

@@ -92,6 +92,17 @@ pub enum DeviceError {
         /// What is wrong.
         reason: String,
     },
+    /// Not a name a device may have.
+    #[error("device name `{name}`: {reason}")]
+    Name {
+        /// The name (shortened, control characters escaped).
+        name: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// No known device's latencies are an increasing affine map of the probe's.
+    #[error("no known device's latencies rise with these reference latencies (every calibration has a scale ≤ 0), so nothing can predict this device; re-run pnag-probe on it")]
+    NoCalibration,
     /// Nothing known covers the probe's setting (the device space and generators are at 224 px).
     #[error("the device space and the shipped generators cover 224 px; the probe ran w{width} at {resolution} px (run pnag-probe --resolution 224)")]
     NoBase {
@@ -100,6 +111,28 @@ pub enum DeviceError {
         /// The probe's resolution.
         resolution: u32,
     },
+}
+
+/// Checks a device name where one enters (`pnag device add`, `--device`, targets files,
+/// device files): 1–64 ASCII letters, digits, `-` or `_` (it becomes a file name), and not
+/// a built-in device's.
+pub fn check_name(name: &str) -> Result<(), DeviceError> {
+    let bad = |reason: &str| DeviceError::Name {
+        name: probe_file::printable(&name.chars().take(64).collect::<String>()),
+        reason: reason.into(),
+    };
+    let valid = !name.is_empty()
+        && name.len() <= 64
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if !valid {
+        return Err(bad("expected 1–64 letters, digits, `-` or `_`"));
+    }
+    if BuiltinDevice::from_name(name).is_some() {
+        return Err(bad("shadows a built-in device; choose another"));
+    }
+    Ok(())
 }
 
 /// How many references near a budget set its default margin ([`DeviceFile::margin_at`]).
@@ -267,13 +300,13 @@ pub fn describe(
     space: &DeviceSpace,
     exclude: &[&str],
 ) -> Result<DeviceFile, DeviceError> {
-    let no_base = || DeviceError::NoBase {
-        width: probe.width,
-        resolution: probe.resolution,
-    };
-    if probe.resolution != space.resolution || space.known.is_empty() {
-        return Err(no_base());
+    if probe.resolution != space.resolution {
+        return Err(DeviceError::NoBase {
+            width: probe.width,
+            resolution: probe.resolution,
+        });
     }
+    let no_base = || DeviceError::NoCalibration;
     let refs = reference_archs();
     let ms = &probe.latency_ms;
     let both = predict(space, &refs, ms, exclude)?.ok_or_else(no_base)?;
@@ -415,10 +448,11 @@ impl DeviceFile {
     /// Reads and checks a device file (JSON).
     pub fn load(path: &Path) -> Result<Self, DeviceError> {
         let origin = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|source| DeviceError::Io {
-            path: origin.clone(),
-            source,
-        })?;
+        let text = pnag_runtime::files::read_input_text(path, pnag_runtime::files::MAX_TEXT_BYTES)
+            .map_err(|source| DeviceError::Io {
+                path: origin.clone(),
+                source,
+            })?;
         let bad = |reason: String| DeviceError::File {
             origin: origin.clone(),
             reason,
@@ -433,9 +467,17 @@ impl DeviceFile {
                 d.format
             )));
         }
-        if BuiltinDevice::from_name(&d.name).is_some() {
-            return Err(bad(format!("name `{}` shadows a built-in device", d.name)));
+        check_name(&d.name)?;
+        // A device file answers for the device it is named after: a copy under another
+        // name would silently answer as the original.
+        let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned());
+        if stem.as_deref() != Some(d.name.as_str()) {
+            return Err(bad(format!(
+                "it describes device `{}`; a device file is `<name>.json` after its device (re-run `pnag device add` under the new name)",
+                d.name
+            )));
         }
+        d.probe.check(&origin)?;
         // Edited by hand into inconsistency? Everything must follow from the probe.
         let again = calibrate(&d.name, &d.probe, &[]).map_err(|e| DeviceError::Recalibrate {
             origin: origin.clone(),

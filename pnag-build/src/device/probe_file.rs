@@ -35,6 +35,8 @@ impl ProbeFile {
         let mut header = std::collections::BTreeMap::new();
         let mut latency: Vec<Option<f64>> = vec![None; REFERENCES.len()];
         let mut saw_columns = false;
+        // A byte-order mark (editors on Windows add one) is not part of the first line.
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
         for (i, raw) in text.lines().enumerate() {
             let n = i + 1;
             let line = raw.trim();
@@ -104,10 +106,10 @@ impl ProbeFile {
                     ),
                 ));
             };
-            if !(median.is_finite() && median > 0.0 && median < 1e6) {
+            if !(MIN_LATENCY_MS..MAX_LATENCY_MS).contains(&median) {
                 return Err(err(
                     n,
-                    format!("median latency {median} ms is not a plausible positive time"),
+                    format!("median latency {median} ms is not a measured time (expected {MIN_LATENCY_MS} ms to {MAX_LATENCY_MS:e} ms)"),
                 ));
             }
             if !(p10 <= median && median <= p90) {
@@ -151,17 +153,103 @@ impl ProbeFile {
             .ok()
             .and_then(|r| pnag_runtime::arch::check_resolution(r).ok())
             .ok_or_else(|| err(0, "`resolution` is not a valid input resolution".into()))?;
-        Ok(ProbeFile {
+        let probe = ProbeFile {
             threads,
             width,
             resolution,
-            tool: get("tool")?,
-            machine: header.get("machine").cloned().unwrap_or_default(),
-            latency_ms: latency.into_iter().map(|l| l.expect("checked")).collect(),
-        })
+            tool: printable(&get("tool")?),
+            machine: printable(&header.get("machine").cloned().unwrap_or_default()),
+            latency_ms: latency.into_iter().flatten().collect(),
+        };
+        probe.check(origin)?;
+        Ok(probe)
     }
 }
 
 fn short(s: &str) -> String {
-    s.chars().take(80).collect()
+    printable(&s.chars().take(80).collect::<String>())
+}
+
+/// The shortest latency a probe may report: below a microsecond nothing was timed.
+pub const MIN_LATENCY_MS: f64 = 1e-3;
+
+/// The longest latency a probe may report (a million seconds is not a network).
+pub const MAX_LATENCY_MS: f64 = 1e6;
+
+impl ProbeFile {
+    /// Checks what a probe says, wherever it was read from (a probe CSV, or a device
+    /// file's copy of one): the settings in range and latencies that can come from timing
+    /// the references. Every refusal names the real cause.
+    pub fn check(&self, origin: &str) -> Result<(), DeviceError> {
+        let err = |reason: String| DeviceError::Probe {
+            origin: origin.into(),
+            line: 0,
+            reason,
+        };
+        if !(1..=pnag_runtime::MAX_THREADS).contains(&self.threads) {
+            return Err(err(format!(
+                "`threads` is {}; expected 1..={}",
+                self.threads,
+                pnag_runtime::MAX_THREADS
+            )));
+        }
+        let n = REFERENCES.len();
+        if self.latency_ms.len() != n {
+            return Err(err(format!(
+                "{} reference latencies; a probe has exactly {n}, one per reference subnet",
+                self.latency_ms.len()
+            )));
+        }
+        for (i, &ms) in self.latency_ms.iter().enumerate() {
+            if !(MIN_LATENCY_MS..MAX_LATENCY_MS).contains(&ms) {
+                return Err(err(format!(
+                    "reference {i}: {ms} ms is not a measured latency (expected {MIN_LATENCY_MS} ms to {MAX_LATENCY_MS:e} ms)"
+                )));
+            }
+        }
+        let (lo, hi) = self
+            .latency_ms
+            .iter()
+            .fold((f64::INFINITY, 0.0f64), |(lo, hi), &x| {
+                (lo.min(x), hi.max(x))
+            });
+        if hi <= lo * 1.001 {
+            return Err(err(format!(
+                "all {n} reference latencies are {lo} ms: subnets of very different sizes \
+                 cannot take equal times, so nothing was timed (a coarse clock?)"
+            )));
+        }
+        let rho = size_correlation(&self.latency_ms);
+        if rho < 0.0 {
+            return Err(err(format!(
+                "the latencies fall as the reference subnets grow (Spearman ρ = {rho:.2} against \
+                 their MACs): rows of another file, or columns in another order?"
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// Spearman's ρ between latencies in [`REFERENCES`] order and the references' MACs.
+fn size_correlation(latency_ms: &[f64]) -> f64 {
+    let macs: Vec<f64> = REFERENCES
+        .iter()
+        .map(|a| {
+            let arch = pnag_runtime::Arch::parse(a).expect("the references parse");
+            pnag_runtime::NetworkSpec::new(arch, Width::W1_2, 224).map_or(0.0, |s| s.macs() as f64)
+        })
+        .collect();
+    crate::stats::metrics::spearman(latency_ms, &macs)
+}
+
+/// `s` with control and bidirectional-override characters replaced (a probe's machine
+/// string is printed by `pnag devices`; a terminal must not interpret it).
+pub fn printable(s: &str) -> String {
+    s.chars()
+        .take(200)
+        .map(|c| {
+            let bidi = matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200e}' | '\u{200f}');
+            if c.is_control() || bidi { '\u{fffd}' } else { c }
+        })
+        .collect()
 }

@@ -12,10 +12,9 @@ pub mod refine;
 
 use std::path::Path;
 
+use pnag_runtime::files::write_atomic;
 use pnag_runtime::selection::content_hash;
-use pnag_runtime::weights::{
-    parse_safetensors, read_f32, serialize_f32, write_atomic, WeightTensor,
-};
+use pnag_runtime::weights::{parse_safetensors, read_f32, serialize_f32, WeightTensor};
 use pnag_runtime::{Arch, RuntimeError};
 use serde::{Deserialize, Serialize};
 
@@ -286,10 +285,12 @@ fn check_width_resolution(
 fn read_model_dir(dir: &Path) -> Result<(Vec<u8>, Vec<u8>), GeneratorError> {
     let read = |name: &str| {
         let p = dir.join(name);
-        std::fs::read(&p).map_err(|source| GeneratorError::Io {
-            path: p.display().to_string(),
-            source,
-        })
+        pnag_runtime::files::read_input(&p, pnag_runtime::files::MAX_WEIGHTS_BYTES).map_err(
+            |source| GeneratorError::Io {
+                path: p.display().to_string(),
+                source,
+            },
+        )
     };
     Ok((read(MANIFEST_FILE)?, read(WEIGHTS_FILE)?))
 }

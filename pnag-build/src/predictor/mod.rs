@@ -265,10 +265,12 @@ impl LearnedPredictor {
         let json_path = dir.join(format!("{name}.json"));
         let st_path = dir.join(format!("{name}.safetensors"));
         let read = |p: &Path| {
-            std::fs::read(p).map_err(|source| PredictorError::Io {
-                path: p.display().to_string(),
-                source,
-            })
+            pnag_runtime::files::read_input(p, pnag_runtime::files::MAX_WEIGHTS_BYTES).map_err(
+                |source| PredictorError::Io {
+                    path: p.display().to_string(),
+                    source,
+                },
+            )
         };
         Self::from_bytes(
             &read(&json_path)?,
@@ -364,9 +366,9 @@ impl LearnedPredictor {
             weights_hash: pnag_runtime::selection::content_hash(&bytes),
             ..self.manifest.clone()
         };
-        pnag_runtime::weights::write_atomic(&dir.join(format!("{name}.safetensors")), &bytes)?;
+        pnag_runtime::files::write_atomic(&dir.join(format!("{name}.safetensors")), &bytes)?;
         let json = serde_json::to_string_pretty(&manifest).expect("manifest serializes");
-        pnag_runtime::weights::write_atomic(&dir.join(format!("{name}.json")), json.as_bytes())?;
+        pnag_runtime::files::write_atomic(&dir.join(format!("{name}.json")), json.as_bytes())?;
         Ok(())
     }
 }

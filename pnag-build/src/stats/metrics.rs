@@ -59,6 +59,11 @@ pub fn ranks(x: &[f64]) -> Vec<f64> {
     r
 }
 
+/// Spearman's rank correlation ρ of two equally long series.
+pub fn spearman(a: &[f64], b: &[f64]) -> f64 {
+    pearson(&ranks(a), &ranks(b))
+}
+
 /// Pearson correlation of two equally long series.
 pub fn pearson(a: &[f64], b: &[f64]) -> f64 {
     let n = a.len() as f64;

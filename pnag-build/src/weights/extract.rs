@@ -202,10 +202,11 @@ fn active_kernel(
 
 /// Reads a supernet checkpoint and extracts the subnet `arch` at `width`.
 pub fn extract_file(path: &Path, width: Width, arch: Arch) -> Result<Weights, ExtractError> {
-    let bytes = std::fs::read(path).map_err(|source| ExtractError::Io {
-        path: path.into(),
-        source,
-    })?;
+    let bytes = pnag_runtime::files::read_input(path, pnag_runtime::files::MAX_WEIGHTS_BYTES)
+        .map_err(|source| ExtractError::Io {
+            path: path.into(),
+            source,
+        })?;
     extract(&bytes, &format!("`{}`", path.display()), width, arch)
 }
 

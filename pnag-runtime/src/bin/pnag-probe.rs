@@ -33,6 +33,12 @@ fn parse() -> Result<Option<(ProbeOptions, Option<PathBuf>)>, String> {
         if flag == "-h" || flag == "--help" {
             return Ok(None);
         }
+        if !flag.starts_with("--") {
+            return Err(format!(
+                "unexpected argument `{}` (options only; see --help)",
+                printable(&flag)
+            ));
+        }
         let value = args
             .next()
             .ok_or_else(|| format!("`{flag}` needs a value (see --help)"))?;
@@ -62,26 +68,48 @@ fn parse() -> Result<Option<(ProbeOptions, Option<PathBuf>)>, String> {
                     .map_err(|e| format!("--width `{value}`: {e}"))?
             }
             "--out" => out = Some(PathBuf::from(value)),
-            other => return Err(format!("unknown option `{other}` (see --help)")),
+            other => {
+                return Err(format!(
+                    "unknown option `{}` (see --help)",
+                    printable(other)
+                ))
+            }
         }
     }
     Ok(Some((opts, out)))
 }
 
+/// Writes `text` to standard output: a closed pipe ends quietly (status 141, as SIGPIPE
+/// would), any other error (a full disk) is one error line and status 1 — never a panic.
+fn stdout(text: &str) -> ExitCode {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::from(141),
+        Err(e) => {
+            eprintln!("error: writing to standard output: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// An argument as typed, shortened and with control characters escaped (for messages).
+fn printable(s: &str) -> String {
+    s.chars().take(64).flat_map(char::escape_debug).collect()
+}
+
 fn main() -> ExitCode {
     let (opts, out) = match parse() {
         Ok(Some(p)) => p,
-        Ok(None) => {
-            print!("{HELP}");
-            return ExitCode::SUCCESS;
-        }
+        Ok(None) => return stdout(HELP),
         Err(e) => {
             eprintln!("error: {e}");
             return ExitCode::from(2);
         }
     };
     if let Some(path) = &out {
-        if let Err(e) = pnag_runtime::weights::check_output(path) {
+        if let Err(e) = pnag_runtime::files::check_output(path) {
             eprintln!("error: {e}");
             return ExitCode::FAILURE;
         }
@@ -114,9 +142,9 @@ fn main() -> ExitCode {
     debug_assert_eq!(results.len(), REFERENCES.len());
     let csv = to_csv(&opts, &results);
     match out {
-        None => print!("{csv}"),
+        None => return stdout(&csv),
         Some(path) => {
-            if let Err(e) = pnag_runtime::weights::write_atomic(&path, csv.as_bytes()) {
+            if let Err(e) = pnag_runtime::files::write_atomic(&path, csv.as_bytes()) {
                 eprintln!("error: {e}");
                 return ExitCode::FAILURE;
             }

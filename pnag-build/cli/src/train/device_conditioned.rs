@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use pnag_runtime::arch::Arch;
-use pnag_runtime::weights::write_atomic;
+use pnag_runtime::files::write_atomic;
 use tch::nn::{self, OptimizerConfig};
 use tch::{Device, Tensor};
 

@@ -18,9 +18,8 @@ use std::time::Instant;
 
 use pnag_runtime::arch::{Arch, DEPTHS, EXPANDS, KERNELS, SLOTS, SLOTS_PER_STAGE, STAGES};
 use pnag_runtime::encoding::{pnag_onehot, PNAG_FEATURES};
-use pnag_runtime::weights::{
-    parse_safetensors, read_f32, serialize_f32, write_atomic, WeightTensor,
-};
+use pnag_runtime::files::write_atomic;
+use pnag_runtime::weights::{parse_safetensors, read_f32, serialize_f32, WeightTensor};
 use tch::nn::{self, Module, OptimizerConfig};
 use tch::{Device, Kind, Tensor};
 

@@ -10,6 +10,7 @@ mod help;
 mod infer;
 mod outputs;
 mod profile;
+mod reliability;
 mod targets;
 
 pub use std::os::unix::fs::FileTypeExt;

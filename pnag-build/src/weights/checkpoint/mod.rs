@@ -18,15 +18,16 @@
 //!   the same code as for safetensors.
 
 mod pickle;
+mod value;
 mod zip;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 
 use pnag_runtime::weights::{f16_to_f32, WeightTensor};
 
 pub use pickle::PickleError;
-use pickle::{Dtype, Global, StorageRef, TensorRef, Value};
+use value::{shorten, Dtype, Global, StorageRef, TensorRef, Value};
 
 /// A checkpoint file's container format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -93,6 +94,25 @@ pub fn read_state_dict(
         }
     };
     let dict = state_dict(&object).map_err(invalid)?;
+    // Tensors are copied out of their storages: however the pickle shares storages
+    // between views, the copies may not exceed what the file's bytes can justify.
+    let budget = 2 * bytes.len() as u64 + (1 << 20);
+    let mut total = 0u64;
+    for (name, t) in &dict {
+        let numel = t.shape.iter().try_fold(1u64, |a, &d| a.checked_mul(d));
+        total = numel
+            .and_then(|n| n.checked_mul(4))
+            .and_then(|b| total.checked_add(b))
+            .filter(|&t| t <= budget)
+            .ok_or_else(|| {
+                invalid(format!(
+                    "tensor `{}`: the tensors hold more float32 data than twice the file's {} bytes \
+                     (storages viewed again and again); refused",
+                    shorten(name),
+                    bytes.len()
+                ))
+            })?;
+    }
     let names: Vec<&str> = dict.iter().map(|(n, _)| n.as_str()).collect();
     let strip = !names.is_empty() && names.iter().all(|n| n.starts_with("module."));
     dict.iter()
@@ -172,12 +192,16 @@ fn read_zip(bytes: &[u8]) -> Result<(Value, StorageData<'_>), ReadError> {
     let mut persistent = |pid: &[Value]| -> Result<Value, String> {
         // ('storage', storage_type, key, location, numel)
         let (storage, []) = storage_id(pid, &mut storages)? else {
-            return Err(format!("persistent id {pid:?} has extra fields"));
+            return Err(format!(
+                "persistent id {} has extra fields",
+                describe_id(pid)
+            ));
         };
         let key = &storage.key;
-        let record = entries
-            .get(&format!("{prefix}data/{key}"))
-            .ok_or_else(|| format!("storage `{key}` has no record `{prefix}data/{key}`"))?;
+        let record = entries.get(&format!("{prefix}data/{key}")).ok_or_else(|| {
+            let key = shorten(key);
+            format!("storage `{key}` has no record `{prefix}data/{key}`")
+        })?;
         data.insert(key.clone(), &bytes[record.clone()]);
         Ok(Value::Storage(storage))
     };
@@ -198,7 +222,7 @@ fn read_legacy(bytes: &[u8]) -> Result<(Value, StorageData<'_>), ReadError> {
     let (sys_info, at) = pickle::load(bytes, at, &mut none)?;
     if let Value::Dict(d) = &sys_info {
         let big = d.borrow().iter().any(
-            |(k, v)| matches!((k, v), (Value::Str(k), Value::Bool(false)) if k == "little_endian"),
+            |(k, v)| matches!((k, v), (Value::Str(k), Value::Bool(false)) if &**k == "little_endian"),
         );
         if big {
             return Err("big-endian checkpoint (sys_info.little_endian is False)"
@@ -210,7 +234,10 @@ fn read_legacy(bytes: &[u8]) -> Result<(Value, StorageData<'_>), ReadError> {
     let mut persistent = |pid: &[Value]| -> Result<Value, String> {
         // ('storage', storage_type, root_key, location, numel, view_metadata)
         let (root, [view]) = storage_id(pid, &mut storages)? else {
-            return Err(format!("persistent id {pid:?} is not a legacy storage"));
+            return Err(format!(
+                "persistent id {} is not a legacy storage",
+                describe_id(pid)
+            ));
         };
         let view = match view {
             Value::None => None,
@@ -218,9 +245,14 @@ fn read_legacy(bytes: &[u8]) -> Result<(Value, StorageData<'_>), ReadError> {
                 [_, Value::Int(off), Value::Int(size)] if *off >= 0 && *size >= 0 => {
                     Some((*off as u64, *size as u64))
                 }
-                _ => return Err(format!("storage view {v:?} is not (key, offset, size)")),
+                _ => {
+                    return Err(format!(
+                        "storage view {} is not (key, offset, size)",
+                        describe_id(v)
+                    ))
+                }
             },
-            other => return Err(format!("storage view metadata {other:?}")),
+            other => return Err(format!("storage view metadata {}", other.describe())),
         };
         Ok(Value::Storage(match view {
             None => root,
@@ -238,24 +270,27 @@ fn read_legacy(bytes: &[u8]) -> Result<(Value, StorageData<'_>), ReadError> {
     let mut data = StorageData::new();
     for key in keys.borrow().iter() {
         let Value::Str(key) = key else {
-            return Err(format!("storage key {key:?} is not a string").into());
+            return Err(format!("storage key {} is not a string", key.describe()).into());
         };
         let s = storages
-            .get(key)
-            .ok_or_else(|| format!("storage `{key}` is listed but no tensor uses it"))?;
+            .get(&**key)
+            .ok_or_else(|| format!("storage `{}` is listed but no tensor uses it", shorten(key)))?;
         let numel = bytes
             .get(at..at + 8)
             .map(|b| u64::from_le_bytes(b.try_into().unwrap()))
-            .ok_or_else(|| format!("storage `{key}`: file truncated at byte {at}"))?;
+            .ok_or_else(|| format!("storage `{}`: file truncated at byte {at}", shorten(key)))?;
         let len = numel
             .checked_mul(s.dtype.size() as u64)
             .and_then(|n| usize::try_from(n).ok())
             .and_then(|n| (at + 8).checked_add(n))
             .filter(|&end| end <= bytes.len())
             .ok_or_else(|| {
-                format!("storage `{key}` of {numel} elements runs past the end of the file")
+                format!(
+                    "storage `{}` of {numel} elements runs past the end of the file",
+                    shorten(key)
+                )
             })?;
-        data.insert(key.clone(), &bytes[at + 8..len]);
+        data.insert(key.to_string(), &bytes[at + 8..len]);
         at = len;
     }
     Ok((object, data))
@@ -271,22 +306,29 @@ fn storage_id<'p>(
         pid
     else {
         return Err(format!(
-            "persistent id {pid:?} is not a storage of an allowed type"
+            "persistent id {} is not a storage of an allowed type",
+            describe_id(pid)
         ));
     };
-    if tag != "storage" || *numel < 0 {
-        return Err(format!("persistent id {pid:?} is not a storage"));
+    if &**tag != "storage" || *numel < 0 {
+        return Err(format!(
+            "persistent id {} is not a storage",
+            describe_id(pid)
+        ));
     }
-    let s = storages.entry(key.clone()).or_insert_with(|| {
+    let s = storages.entry(key.to_string()).or_insert_with(|| {
         Rc::new(StorageRef {
             dtype: *dtype,
-            key: key.clone(),
+            key: key.to_string(),
             numel: *numel as u64,
             view: None,
         })
     });
     if s.dtype != *dtype {
-        return Err(format!("storage `{key}` is read as two element types"));
+        return Err(format!(
+            "storage `{}` is read as two element types",
+            shorten(key)
+        ));
     }
     Ok((s.clone(), rest))
 }
@@ -300,21 +342,38 @@ fn state_dict(object: &Value) -> Result<Vec<(String, Rc<TensorRef>)>, String> {
         ));
     };
     let inner = top.borrow().iter().find_map(|(k, v)| match (k, v) {
-        (Value::Str(k), Value::Dict(d)) if k == "state_dict" => Some(d.clone()),
+        (Value::Str(k), Value::Dict(d)) if &**k == "state_dict" => Some(d.clone()),
         _ => None,
     });
     let dict = inner.unwrap_or_else(|| top.clone());
     let dict = dict.borrow();
+    let mut seen = HashSet::new();
     dict.iter()
         .map(|(k, v)| match (k, v) {
-            (Value::Str(k), Value::Tensor(t)) => Ok((k.clone(), t.clone())),
+            (Value::Str(k), Value::Tensor(_)) if !seen.insert(k.clone()) => Err(format!(
+                "entry `{}` is set twice (a state dict names each tensor once)",
+                shorten(k)
+            )),
+            (Value::Str(k), Value::Tensor(t)) => Ok((k.to_string(), t.clone())),
             (Value::Str(k), other) => Err(format!(
-                "entry `{k}` is a {}, expected a tensor",
+                "entry `{}` is a {}, expected a tensor",
+                shorten(k),
                 other.kind()
             )),
             (k, _) => Err(format!("a key is a {}, expected a tensor name", k.kind())),
         })
         .collect()
+}
+
+/// A persistent id or view tuple for messages: its first items, each bounded.
+fn describe_id(items: &[Value]) -> String {
+    let shown: Vec<String> = items.iter().take(6).map(Value::describe).collect();
+    let more = if items.len() > 6 {
+        format!(", … ({} items)", items.len())
+    } else {
+        String::new()
+    };
+    format!("({}{more})", shown.join(", "))
 }
 
 /// Copies a strided view of its storage into a row-major f32 tensor.
@@ -329,13 +388,14 @@ fn materialize(t: &TensorRef, data: &StorageData<'_>) -> Result<WeightTensor, St
     let s = &t.storage;
     let raw = *data
         .get(&s.key)
-        .ok_or_else(|| format!("storage `{}` has no data", s.key))?;
+        .ok_or_else(|| format!("storage `{}` has no data", shorten(&s.key)))?;
     let size = s.dtype.size() as u64;
     let have = raw.len() as u64 / size;
     if have < s.numel {
         return Err(format!(
             "storage `{}` declares {} elements but holds {have}",
-            s.key, s.numel
+            shorten(&s.key),
+            s.numel
         ));
     }
     // A legacy view is a window [offset, offset + size) of its root storage.
@@ -344,7 +404,8 @@ fn materialize(t: &TensorRef, data: &StorageData<'_>) -> Result<WeightTensor, St
         Some((off, n)) => {
             return Err(format!(
                 "view [{off}, {off}+{n}) outside storage `{}` of {} elements",
-                s.key, s.numel
+                shorten(&s.key),
+                s.numel
             ))
         }
         None => (0, s.numel),

@@ -7,115 +7,20 @@
 //! global (`os.system`, `builtins.eval`, …), any other opcode, a truncated
 //! stream or inconsistent data is one [`PickleError`] naming what was found.
 //! Nothing is allocated beyond what the input's own length justifies: every
-//! length is checked against the bytes left before it is read.
+//! length is checked against the bytes left before it is read, memo fetches share
+//! (strings and bytes are reference-counted, never copied), a container may not
+//! contain itself (refused when the cycle would close), and containers are dropped
+//! with an explicit work list, so a million nested lists cannot overflow the stack.
+//! Messages show values through [`Value::describe`]: bounded, never recursive.
 //!
 //! (serde-pickle, the maintained general crate, has no persistent ids — how
 //! every PyTorch file refers to its tensor data — and resolves only builtins;
 //! candle's reader comes with candle-core. This one is small and strict.)
 
-use std::cell::RefCell;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 
-/// Element types a storage may have (the allow-list).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Dtype {
-    /// `torch.FloatStorage`
-    F32,
-    /// `torch.HalfStorage`
-    F16,
-    /// `torch.DoubleStorage`
-    F64,
-    /// `torch.LongStorage`
-    I64,
-}
-
-impl Dtype {
-    /// Bytes per element.
-    pub fn size(self) -> usize {
-        match self {
-            Dtype::F16 => 2,
-            Dtype::F32 => 4,
-            Dtype::F64 | Dtype::I64 => 8,
-        }
-    }
-}
-
-/// A storage a tensor views (data resolved by the container format).
-#[derive(Debug, Clone, PartialEq)]
-pub struct StorageRef {
-    /// Element type.
-    pub dtype: Dtype,
-    /// The key naming its data (zip entry `data/<key>`, or legacy record key).
-    pub key: String,
-    /// Elements, as the pickle says (checked against the data later).
-    pub numel: u64,
-    /// Legacy format only: a view `(offset, size)` of the root storage.
-    pub view: Option<(u64, u64)>,
-}
-
-/// A tensor: a strided view of a storage.
-#[derive(Debug, Clone, PartialEq)]
-pub struct TensorRef {
-    /// Its storage.
-    pub storage: Rc<StorageRef>,
-    /// Offset into the storage, in elements.
-    pub offset: u64,
-    /// Shape.
-    pub shape: Vec<u64>,
-    /// Strides, in elements.
-    pub stride: Vec<u64>,
-}
-
-/// A callable the reader knows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Global {
-    OrderedDict,
-    RebuildTensorV2,
-    RebuildTensor,
-    RebuildParameter,
-    Storage(Dtype),
-}
-
-/// A value on the pickle machine's stack (floats and bytes are only ever shown in messages).
-#[derive(Debug, Clone)]
-#[allow(dead_code)]
-pub enum Value {
-    None,
-    Bool(bool),
-    Int(i64),
-    /// An integer wider than 64 bits (the legacy format's magic number), little-endian bytes.
-    BigInt(Vec<u8>),
-    Float(f64),
-    Str(String),
-    Bytes(Vec<u8>),
-    Tuple(Rc<Vec<Value>>),
-    List(Rc<RefCell<Vec<Value>>>),
-    Dict(Rc<RefCell<Vec<(Value, Value)>>>),
-    Global(Global),
-    Storage(Rc<StorageRef>),
-    Tensor(Rc<TensorRef>),
-}
-
-impl Value {
-    /// Its Python type, for messages.
-    pub fn kind(&self) -> &'static str {
-        match self {
-            Value::None => "None",
-            Value::Bool(_) => "bool",
-            Value::Int(_) | Value::BigInt(_) => "int",
-            Value::Float(_) => "float",
-            Value::Str(_) => "str",
-            Value::Bytes(_) => "bytes",
-            Value::Tuple(_) => "tuple",
-            Value::List(_) => "list",
-            Value::Dict(_) => "dict",
-            Value::Global(_) => "class",
-            Value::Storage(_) => "storage",
-            Value::Tensor(_) => "tensor",
-        }
-    }
-}
+use super::value::{shorten, Dtype, Global, Items, TensorRef, Value};
 
 /// Why a pickle was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -131,7 +36,7 @@ pub enum PickleError {
         /// Its offset in the pickle.
         at: usize,
     },
-    /// A global outside the allow-list (never resolved, never called).
+    /// A global outside the allow-list (never resolved, never called; shown shortened).
     #[error("pickle global `{0}` is not allowed in a state dict (only OrderedDict, torch's tensor rebuild functions and float32/float16/float64/int64 storages)")]
     Global(String),
     /// Well-formed opcodes that do not make a state dict.
@@ -143,6 +48,11 @@ pub enum PickleError {
         reason: String,
     },
 }
+
+/// Container items the cycle checks may visit per byte of the pickle before the
+/// structure is refused as too intricate for a state dict (torch's files need none: their
+/// containers hold tensors, strings and ints).
+const VISITS_PER_BYTE: usize = 4;
 
 /// Resolves a persistent id (`BINPERSID`) to a storage; the format decides how.
 pub type Persistent<'a> = dyn FnMut(&[Value]) -> Result<Value, String> + 'a;
@@ -159,6 +69,7 @@ pub fn load(
         stack: Vec::new(),
         marks: Vec::new(),
         memo: HashMap::new(),
+        visits_left: bytes.len().saturating_mul(VISITS_PER_BYTE).max(1 << 16),
     }
     .run(persistent)
 }
@@ -169,6 +80,8 @@ struct Machine<'b> {
     stack: Vec<Value>,
     marks: Vec<usize>,
     memo: HashMap<u32, Value>,
+    /// What the cycle checks may still visit ([`VISITS_PER_BYTE`]).
+    visits_left: usize,
 }
 
 impl Machine<'_> {
@@ -196,9 +109,9 @@ impl Machine<'_> {
     }
 
     /// `n` bytes whose length came from the file: checked against what is left first.
-    fn sized(&mut self, n: u64) -> Result<Vec<u8>, PickleError> {
+    fn sized(&mut self, n: u64) -> Result<&[u8], PickleError> {
         let n = usize::try_from(n).map_err(|_| PickleError::Truncated(self.bytes.len()))?;
-        Ok(self.take(n)?.to_vec())
+        self.take(n)
     }
 
     fn line(&mut self) -> Result<String, PickleError> {
@@ -248,10 +161,15 @@ impl Machine<'_> {
     }
 
     fn str(&mut self, n: u64) -> Result<Value, PickleError> {
+        let at = self.pos;
         let b = self.sized(n)?;
-        String::from_utf8(b)
-            .map(Value::Str)
-            .map_err(|_| self.invalid("string is not UTF-8"))
+        match std::str::from_utf8(b) {
+            Ok(s) => Ok(Value::Str(s.into())),
+            Err(_) => Err(PickleError::Invalid {
+                at,
+                reason: "string is not UTF-8".into(),
+            }),
+        }
     }
 
     fn global(&self, module: &str, name: &str) -> Result<Global, PickleError> {
@@ -264,7 +182,7 @@ impl Machine<'_> {
             ("torch", "HalfStorage") => Global::Storage(Dtype::F16),
             ("torch", "DoubleStorage") => Global::Storage(Dtype::F64),
             ("torch", "LongStorage") => Global::Storage(Dtype::I64),
-            _ => return Err(PickleError::Global(format!("{module}.{name}"))),
+            _ => return Err(PickleError::Global(shorten(&format!("{module}.{name}")))),
         })
     }
 
@@ -306,8 +224,8 @@ impl Machine<'_> {
                 }
                 0x8a => {
                     let n = self.u8()? as usize;
-                    let b = self.take(n)?.to_vec();
-                    self.stack.push(long(&b));
+                    let v = long(self.take(n)?);
+                    self.stack.push(v);
                 }
                 b'G' => {
                     let v = f64::from_be_bytes(self.take(8)?.try_into().unwrap());
@@ -330,20 +248,20 @@ impl Machine<'_> {
                 }
                 b'T' | b'B' => {
                     let n = self.u32()?.into();
-                    let b = self.sized(n)?;
-                    self.stack.push(Value::Bytes(b));
+                    let b = Value::Bytes(self.sized(n)?.into());
+                    self.stack.push(b);
                 }
                 b'U' | b'C' => {
                     let n = self.u8()?.into();
-                    let b = self.sized(n)?;
-                    self.stack.push(Value::Bytes(b));
+                    let b = Value::Bytes(self.sized(n)?.into());
+                    self.stack.push(b);
                 }
                 b'}' => self.stack.push(Value::Dict(Default::default())),
                 b']' => self.stack.push(Value::List(Default::default())),
-                b')' => self.stack.push(Value::Tuple(Rc::new(Vec::new()))),
+                b')' => self.stack.push(Value::Tuple(Default::default())),
                 b't' => {
                     let items = self.pop_mark()?;
-                    self.stack.push(Value::Tuple(Rc::new(items)));
+                    self.stack.push(Value::Tuple(Rc::new(Items(items))));
                 }
                 0x85..=0x87 => {
                     let n = (op - 0x84) as usize;
@@ -351,7 +269,7 @@ impl Machine<'_> {
                         return Err(self.invalid("stack underflow"));
                     }
                     let items = self.stack.split_off(self.stack.len() - n);
-                    self.stack.push(Value::Tuple(Rc::new(items)));
+                    self.stack.push(Value::Tuple(Rc::new(Items(items))));
                 }
                 b'q' => {
                     let i = self.u8()?.into();
@@ -383,10 +301,10 @@ impl Machine<'_> {
                 0x93 => {
                     let name = self.pop()?;
                     let module = self.pop()?;
-                    let (Value::Str(module), Value::Str(name)) = (module, name) else {
+                    let (Value::Str(module), Value::Str(name)) = (&module, &name) else {
                         return Err(self.invalid("STACK_GLOBAL needs two strings"));
                     };
-                    let g = self.global(&module, &name)?;
+                    let g = self.global(module, name)?;
                     self.stack.push(Value::Global(g));
                 }
                 b's' => {
@@ -435,8 +353,8 @@ impl Machine<'_> {
                             pid.kind()
                         )));
                     };
-                    let v =
-                        persistent(&items).map_err(|reason| PickleError::Invalid { at, reason })?;
+                    let v = persistent(&items[..])
+                        .map_err(|reason| PickleError::Invalid { at, reason })?;
                     self.stack.push(v);
                 }
                 _ => return Err(PickleError::Opcode { op, at }),
@@ -461,9 +379,11 @@ impl Machine<'_> {
     }
 
     fn dict_insert(&mut self, items: Vec<Value>) -> Result<(), PickleError> {
-        let Value::Dict(d) = self.top()?.clone() else {
+        let top = self.top()?.clone();
+        let Value::Dict(d) = &top else {
             return Err(self.invalid("SETITEM(S) on a value that is not a dict"));
         };
+        self.refuse_cycles(&top, &items)?;
         let mut it = items.into_iter();
         while let (Some(k), Some(v)) = (it.next(), it.next()) {
             d.borrow_mut().push((k, v));
@@ -472,10 +392,78 @@ impl Machine<'_> {
     }
 
     fn list_extend(&mut self, items: Vec<Value>) -> Result<(), PickleError> {
-        let Value::List(l) = self.top()?.clone() else {
+        let top = self.top()?.clone();
+        let Value::List(l) = &top else {
             return Err(self.invalid("APPEND(S) on a value that is not a list"));
         };
+        self.refuse_cycles(&top, &items)?;
         l.borrow_mut().extend(items);
+        Ok(())
+    }
+
+    /// Refuses to put `items` into `target` when one of them reaches `target` (the
+    /// container would contain itself). Each check walks the items' containers once
+    /// (shared ones are visited once); every container visited and every item it holds
+    /// count against the load's budget ([`VISITS_PER_BYTE`]), so hostile sharing cannot
+    /// make the checks quadratic.
+    fn refuse_cycles(&mut self, target: &Value, items: &[Value]) -> Result<(), PickleError> {
+        let Some(goal) = target.container() else {
+            return Ok(());
+        };
+        let cycle = || PickleError::Invalid {
+            at: self.pos,
+            reason: format!(
+                "{} would contain itself (a cycle; a state dict has none)",
+                target.describe()
+            ),
+        };
+        // Containers to walk, each once (by address), cloned only when first met.
+        let mut seen = HashSet::new();
+        let mut work = Vec::new();
+        for v in items {
+            if let Some(at) = v.container() {
+                if at == goal {
+                    return Err(cycle());
+                }
+                if seen.insert(at) {
+                    work.push(v.clone());
+                }
+            }
+        }
+        while let Some(v) = work.pop() {
+            let len = match &v {
+                Value::Tuple(t) => t.len(),
+                Value::List(l) => l.borrow().len(),
+                Value::Dict(d) => 2 * d.borrow().len(),
+                _ => 0,
+            };
+            if 1 + len > self.visits_left {
+                return Err(self.invalid(format!(
+                    "nested containers too intricate for a state dict (more than {VISITS_PER_BYTE} visits per byte of the pickle)"
+                )));
+            }
+            self.visits_left -= 1 + len;
+            let mut visit = |c: &Value| -> Result<(), PickleError> {
+                if let Some(at) = c.container() {
+                    if at == goal {
+                        return Err(cycle());
+                    }
+                    if seen.insert(at) {
+                        work.push(c.clone());
+                    }
+                }
+                Ok(())
+            };
+            match &v {
+                Value::Tuple(t) => t.iter().try_for_each(&mut visit)?,
+                Value::List(l) => l.borrow().iter().try_for_each(&mut visit)?,
+                Value::Dict(d) => d
+                    .borrow()
+                    .iter()
+                    .try_for_each(|(k, v)| visit(k).and_then(|()| visit(v)))?,
+                _ => {}
+            }
+        }
         Ok(())
     }
 
@@ -515,7 +503,8 @@ impl Machine<'_> {
         match v {
             Value::Int(i) if *i >= 0 => Ok(*i as u64),
             other => Err(self.invalid(format!(
-                "tensor {what} must be a non-negative int, found {other:?}"
+                "tensor {what} must be a non-negative int, found {}",
+                other.describe()
             ))),
         }
     }
@@ -534,7 +523,7 @@ impl Machine<'_> {
 /// LONG1's little-endian two's-complement bytes.
 fn long(b: &[u8]) -> Value {
     if b.len() > 8 {
-        return Value::BigInt(b.to_vec());
+        return Value::BigInt(b.into());
     }
     if b.is_empty() {
         return Value::Int(0);

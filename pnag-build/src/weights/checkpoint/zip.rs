@@ -17,19 +17,22 @@ const CENTRAL: u32 = 0x0201_4b50;
 const LOCAL: u32 = 0x0403_4b50;
 
 fn u16_at(b: &[u8], at: usize) -> Result<u16, String> {
-    b.get(at..at + 2)
+    at.checked_add(2)
+        .and_then(|end| b.get(at..end))
         .map(|s| u16::from_le_bytes(s.try_into().unwrap()))
         .ok_or_else(|| format!("zip truncated at byte {at}"))
 }
 
 fn u32_at(b: &[u8], at: usize) -> Result<u32, String> {
-    b.get(at..at + 4)
+    at.checked_add(4)
+        .and_then(|end| b.get(at..end))
         .map(|s| u32::from_le_bytes(s.try_into().unwrap()))
         .ok_or_else(|| format!("zip truncated at byte {at}"))
 }
 
 fn u64_at(b: &[u8], at: usize) -> Result<u64, String> {
-    b.get(at..at + 8)
+    at.checked_add(8)
+        .and_then(|end| b.get(at..end))
         .map(|s| u64::from_le_bytes(s.try_into().unwrap()))
         .ok_or_else(|| format!("zip truncated at byte {at}"))
 }

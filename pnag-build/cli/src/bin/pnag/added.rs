@@ -6,20 +6,24 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
-use pnag_build::device::DeviceFile;
+use pnag_build::device::{check_name, DeviceFile};
 use pnag_build::generator::{GenerateOptions, Generated};
 use pnag_build::BuiltinDevice;
 
 /// Where added devices live unless `--dir` says otherwise.
 pub const DEFAULT_DIR: &str = "devices";
 
-/// The file of device `name` in `dir`.
+/// The file of device `name` in `dir` (`name` checked by [`check_name`] first).
 pub fn device_path(dir: &Path, name: &str) -> PathBuf {
     dir.join(format!("{name}.json"))
 }
 
 /// The added device `name` in `dir`, or one error saying it is neither built in nor added.
 pub fn open(dir: &Path, name: &str) -> Result<DeviceFile> {
+    if BuiltinDevice::from_name(name).is_none() {
+        // Never a path outside `dir` (`../x`), never an empty name.
+        check_name(name)?;
+    }
     let path = device_path(dir, name);
     if !path.exists() {
         bail!(
@@ -31,20 +35,26 @@ pub fn open(dir: &Path, name: &str) -> Result<DeviceFile> {
     Ok(DeviceFile::load(&path)?)
 }
 
-/// The added devices in `dir` (none if it does not exist), by name.
-pub fn list(dir: &Path) -> Result<Vec<DeviceFile>> {
+/// The added devices in `dir` (none if it does not exist), by name, and one line for each
+/// file there that is not a usable device file (listed, not fatal: one bad file must not
+/// hide the others).
+pub fn list(dir: &Path) -> (Vec<DeviceFile>, Vec<String>) {
     let Ok(entries) = std::fs::read_dir(dir) else {
-        return Ok(Vec::new());
+        return (Vec::new(), Vec::new());
     };
-    let mut out = Vec::new();
+    let (mut out, mut problems) = (Vec::new(), Vec::new());
     for e in entries.flatten() {
         let p = e.path();
         if p.extension().is_some_and(|x| x == "json") {
-            out.push(DeviceFile::load(&p)?);
+            match DeviceFile::load(&p) {
+                Ok(d) => out.push(d),
+                Err(e) => problems.push(e.to_string()),
+            }
         }
     }
     out.sort_by(|a, b| a.name.cmp(&b.name));
-    Ok(out)
+    problems.sort();
+    (out, problems)
 }
 
 /// `pnag generate` for an added device: its predicted latency decides feasibility

@@ -57,10 +57,10 @@ pub struct InferenceArgs {
     #[arg(long, default_value_t = GenerateOptions::default().samples, value_parser = parse_samples)]
     samples: usize,
     /// Hill-climbing moves after sampling (0 = the paper's inference alone: the best sample).
-    #[arg(long, default_value_t = GenerateOptions::default().refine_steps)]
+    #[arg(value_parser = crate::args::count(0, 100_000), long, default_value_t = GenerateOptions::default().refine_steps)]
     refine_steps: usize,
     /// Best sampled candidates the refinement starts from.
-    #[arg(long, default_value_t = GenerateOptions::default().refine_starts)]
+    #[arg(value_parser = crate::args::count(0, 1_000), long, default_value_t = GenerateOptions::default().refine_starts)]
     refine_starts: usize,
 }
 
@@ -80,5 +80,40 @@ pub fn parse_samples(s: &str) -> Result<usize, String> {
     match s.parse::<usize>() {
         Ok(n) if (1..=100_000).contains(&n) => Ok(n),
         _ => Err("expected a whole number of samples in 1..=100000".into()),
+    }
+}
+
+/// A count flag's parser: a whole number in `lo..=hi`, one error naming the range otherwise
+/// (no count a user can type makes a command allocate without bound).
+pub fn count(lo: u64, hi: u64) -> clap::builder::RangedU64ValueParser<usize> {
+    clap::builder::RangedU64ValueParser::<usize>::new().range(lo..=hi)
+}
+
+/// `--device`: a built-in device, or the name of a device added with `pnag device add`
+/// (checked, and its file read, when the command opens it).
+#[derive(Debug, Clone)]
+pub enum DeviceArg {
+    /// A device with a built-in cost model.
+    BuiltIn(pnag_build::BuiltinDevice),
+    /// An added device's name.
+    Added(String),
+}
+
+impl std::str::FromStr for DeviceArg {
+    type Err = std::convert::Infallible;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(match pnag_build::BuiltinDevice::from_name(s) {
+            Some(d) => DeviceArg::BuiltIn(d),
+            None => DeviceArg::Added(s.to_string()),
+        })
+    }
+}
+
+impl std::fmt::Display for DeviceArg {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DeviceArg::BuiltIn(d) => f.write_str(d.name()),
+            DeviceArg::Added(name) => f.write_str(name),
+        }
     }
 }

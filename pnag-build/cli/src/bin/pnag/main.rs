@@ -4,6 +4,9 @@
 //! it), the benchmarks under `bench/`, arguments several commands share in `args.rs`, the
 //! added-devices directory in `added.rs`. This file only parses and dispatches.
 
+#[macro_use]
+mod output;
+
 mod added;
 mod args;
 mod bench;

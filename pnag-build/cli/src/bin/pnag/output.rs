@@ -1,7 +1,7 @@
 //! Standard output that never panics (`println!` does when stdout is closed or full): a
 //! closed pipe ends the program quietly with status 141, as SIGPIPE would (`pnag … | head`);
 //! any other write error (a full disk, `>/dev/full`) is one error line and status 1.
-//! Commands print through [`outln!`] and [`out!`], which flush as they go so no error is
+//! Commands print through `outln!` and `out!`, which flush as they go so no error is
 //! left in a buffer that is only flushed, unchecked, at exit.
 
 use std::io::Write;
@@ -22,8 +22,6 @@ macro_rules! out {
         $crate::output::write(format_args!($($arg)*))
     };
 }
-
-pub(crate) use {out, outln};
 
 /// Writes and flushes; on failure ends the process (see the module docs).
 pub fn write(args: std::fmt::Arguments<'_>) {

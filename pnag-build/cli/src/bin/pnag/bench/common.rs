@@ -63,12 +63,12 @@ pub fn write_report(
     md: &str,
     json: &impl serde::Serialize,
 ) -> Result<()> {
-    pnag_runtime::weights::write_atomic(&dir.join(format!("{stem}.md")), md.as_bytes())?;
-    pnag_runtime::weights::write_atomic(
+    pnag_runtime::files::write_atomic(&dir.join(format!("{stem}.md")), md.as_bytes())?;
+    pnag_runtime::files::write_atomic(
         &dir.join(format!("{stem}.json")),
         serde_json::to_string_pretty(json)?.as_bytes(),
     )?;
-    print!("{md}");
+    out!("{md}");
     eprintln!("wrote {}", dir.join(format!("{stem}.md")).display());
     Ok(())
 }

@@ -21,7 +21,7 @@ use pnag_cli::device_bank::{
 };
 use pnag_cli::plot::frontier_svg;
 use pnag_cli::search::{evolution, EvolutionConfig};
-use pnag_runtime::weights::write_atomic;
+use pnag_runtime::files::write_atomic;
 use pnag_runtime::Arch;
 use serde::Serialize;
 
@@ -30,7 +30,7 @@ use super::frontier::FRACTIONS;
 #[derive(Debug, Args)]
 pub struct DevicesBenchArgs {
     /// Reference counts to compare (≤ 20: a spread of the probe's; more: extra archs).
-    #[arg(long, value_delimiter = ',', default_value = "5,10,20,40")]
+    #[arg(value_parser = crate::args::count(1, 10_000), long, value_delimiter = ',', default_value = "5,10,20,40")]
     references: Vec<usize>,
     /// Output directory (leave-out.md, leave-out.json, SVGs).
     #[arg(long, default_value = "docs/devices")]
@@ -39,7 +39,7 @@ pub struct DevicesBenchArgs {
     #[arg(long)]
     no_generation: bool,
     /// Evolution iterations (the oracle and the zero-shot evolution baseline).
-    #[arg(long, default_value_t = 500)]
+    #[arg(value_parser = crate::args::count(1, 1_000_000), long, default_value_t = 500)]
     evolution_iterations: usize,
     /// Seed of the searches.
     #[arg(long, default_value_t = 0)]
@@ -210,7 +210,7 @@ pub fn devices(a: &DevicesBenchArgs) -> Result<()> {
         );
         write_atomic(&a.out.join(file), svg.as_bytes())?;
     }
-    println!("{report}");
+    outln!("{report}");
     eprintln!(
         "wrote {} in {:.0} s",
         a.out.display(),

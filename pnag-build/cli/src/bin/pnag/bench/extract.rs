@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
-use pnag_runtime::weights::write_atomic;
+use pnag_runtime::files::write_atomic;
 use pnag_runtime::{Arch, Width};
 
 use pnag_cli::profile::Timing;
@@ -16,7 +16,7 @@ pub struct ExtractBenchArgs {
     #[arg(long, default_value = "1.2")]
     pub width: Width,
     /// Timed extractions.
-    #[arg(long, default_value_t = 5)]
+    #[arg(value_parser = crate::args::count(1, 100_000), long, default_value_t = 5)]
     pub runs: usize,
     /// Output directory (holds the synthetic supernet checkpoint).
     #[arg(long, default_value = "bench-out/extract")]
@@ -99,6 +99,6 @@ pub fn extract(a: &ExtractBenchArgs) -> Result<()> {
         );
     }
     write_atomic(&a.out.join("extract.md"), md.as_bytes())?;
-    print!("{md}");
+    out!("{md}");
     Ok(())
 }

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Result};
 use pnag_cli::profile::Timing;
-use pnag_runtime::weights::write_atomic;
+use pnag_runtime::files::write_atomic;
 use pnag_runtime::{Arch, Width};
 
 #[derive(Debug, clap::Args)]
@@ -14,7 +14,7 @@ pub struct F16BenchArgs {
     #[arg(long, default_value = "1.2")]
     pub width: Width,
     /// Timed loads per subnet and dtype.
-    #[arg(long, default_value_t = 9)]
+    #[arg(value_parser = crate::args::count(1, 100_000), long, default_value_t = 9)]
     pub runs: usize,
     /// Output directory (`f16.md`).
     #[arg(long, default_value = "bench-out/f16")]
@@ -93,6 +93,6 @@ pub fn f16(a: &F16BenchArgs) -> Result<()> {
     );
     std::fs::create_dir_all(&a.out)?;
     write_atomic(&a.out.join("f16.md"), md.as_bytes())?;
-    print!("{md}");
+    out!("{md}");
     Ok(())
 }

@@ -17,10 +17,10 @@ use tract_linalg::multithread::Executor;
 #[derive(Debug, clap::Args)]
 pub struct LayerTiming {
     /// Thread counts to measure (comma-separated).
-    #[arg(long, value_delimiter = ',', default_value = "1,2")]
+    #[arg(value_parser = crate::args::count(0, 256), long, value_delimiter = ',', default_value = "1,2")]
     pub threads: Vec<usize>,
     /// Timed runs per layer and variant (after 5 warm-up runs); the median is reported.
-    #[arg(long, default_value_t = 50)]
+    #[arg(value_parser = crate::args::count(0, 100_000), long, default_value_t = 50)]
     pub runs: usize,
     /// Evict the caches before every timed run (a 64 MB sweep), so the layer
     /// reads its input from DRAM as it can inside a whole network.

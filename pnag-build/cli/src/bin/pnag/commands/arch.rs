@@ -23,9 +23,9 @@ pub fn arch(a: ArchArgs) -> Result<()> {
     let spec = NetworkSpec::new(a.arch, a.net.width, a.net.resolution)?;
     let report = ArchReport::new(&spec);
     if a.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        outln!("{}", serde_json::to_string_pretty(&report)?);
     } else {
-        print!("{}", report.to_text());
+        out!("{}", report.to_text());
     }
     Ok(())
 }

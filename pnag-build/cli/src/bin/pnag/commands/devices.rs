@@ -23,19 +23,26 @@ pub fn devices(a: DevicesArgs) -> Result<()> {
         .iter()
         .map(|d| d.cost_model().map(|m| m.info()))
         .collect::<Result<Vec<_>, _>>()?;
-    let added = added::list(&a.dir)?;
+    let (added, problems) = added::list(&a.dir);
+    for p in &problems {
+        eprintln!("warning: skipped {p}");
+    }
     if a.json {
         let json = serde_json::json!({"built_in": infos, "added": added});
-        println!("{}", serde_json::to_string_pretty(&json)?);
+        outln!("{}", serde_json::to_string_pretty(&json)?);
         return Ok(());
     }
-    println!(
+    outln!(
         "{:<10} {:<26} {:<6} {:<9} {:<20} model",
-        "device", "kind", "unit", "widths", "resolutions"
+        "device",
+        "kind",
+        "unit",
+        "widths",
+        "resolutions"
     );
     for i in infos {
         let unit = i.unit.label();
-        println!(
+        outln!(
             "{:<10} {:<26} {:<6} {:<9} {:<20} {} [{}]",
             i.name,
             i.kind,
@@ -47,7 +54,7 @@ pub fn devices(a: DevicesArgs) -> Result<()> {
         );
     }
     for d in &added {
-        println!(
+        outln!(
             "{:<10} {:<26} {:<6} {:<9} {:<20} {}, `{}` generator (leave-one-out error p90 {:.1} %) [{}/{}.json, probed on {}]",
             d.name,
             "added (pnag-probe)",

@@ -25,8 +25,8 @@ pub struct ExtractArgs {
 }
 
 pub fn extract(a: ExtractArgs) -> Result<()> {
-    pnag_runtime::weights::check_output(&a.out)?;
-    pnag_runtime::weights::check_not_input(&a.out, &[&a.supernet])?;
+    pnag_runtime::files::check_output(&a.out)?;
+    pnag_runtime::files::check_not_input(&a.out, &[&a.supernet])?;
     let start = std::time::Instant::now();
     let weights = pnag_build::weights::extract::extract_file(&a.supernet, a.width, a.arch)?;
     weights.save(&a.out)?;

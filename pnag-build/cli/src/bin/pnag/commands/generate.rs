@@ -8,13 +8,13 @@ use clap::Args;
 use pnag_build::generator::{GenerateOptions, Generated, Generator};
 use pnag_build::objective::Objective;
 
-use crate::args::InferenceArgs;
+use crate::args::{DeviceArg, InferenceArgs};
 
 #[derive(Args)]
 pub struct GenerateArgs {
     /// Device (see `pnag devices`).
     #[arg(long)]
-    device: String,
+    device: DeviceArg,
     /// Latency budget in the device's unit (ms; MMACs for `macs`); repeat for several.
     #[arg(long = "budget", required = true, allow_negative_numbers = true)]
     budgets: Vec<f64>,
@@ -33,44 +33,21 @@ pub struct GenerateArgs {
     devices_dir: PathBuf,
     /// Added devices: shrink each budget by this fraction before generating (default:
     /// the device's own margin at each budget, from its references' leave-one-out errors).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     margin: Option<f64>,
 }
 
 pub fn generate(a: GenerateArgs) -> Result<()> {
-    if pnag_build::cost::device(&a.device).is_err() {
-        let device = crate::added::open(&a.devices_dir, &a.device)?;
-        let opts = GenerateOptions {
-            seed: a.seed,
-            ..a.inference.options()
-        };
-        let results = crate::added::generate(&device, &a.budgets, a.margin, &opts)?;
-        for w in results.iter().filter_map(|r| r.warning.as_ref()) {
-            eprintln!("warning: {w}");
-        }
-        if a.json {
-            println!("{}", serde_json::to_string_pretty(&results)?);
-            return Ok(());
-        }
-        println!(
-            "device {} (added: {}, `{}` generator, margin {}); cost and top-1 are model predictions",
-            device.name,
-            device.method,
-            device.generator_name(),
-            a.margin.map_or("the device's own per budget".into(), |m| format!("{:.1} %", m * 100.0))
-        );
-        print_table(&results, "ms");
-        return Ok(());
-    }
+    let builtin = match &a.device {
+        DeviceArg::BuiltIn(d) => *d,
+        DeviceArg::Added(name) => return generate_added(&a, name),
+    };
     if a.margin.is_some() {
-        bail!(
-            "--margin applies to added devices (built-in `{}` has its own model)",
-            a.device
-        );
+        bail!("--margin applies to added devices (built-in `{builtin}` has its own model)");
     }
     let generator = match &a.model {
         Some(dir) => Generator::load(dir)?,
-        None => Generator::embedded(&a.device)?,
+        None => Generator::embedded(builtin.name())?,
     };
     // `Generator::generate` refuses a model trained for another device or model version.
     let width = generator
@@ -78,7 +55,7 @@ pub fn generate(a: GenerateArgs) -> Result<()> {
         .width
         .parse()
         .context("generator manifest width")?;
-    let objective = Objective::new(&a.device, width, generator.manifest.resolution)?;
+    let objective = Objective::new(builtin.name(), width, generator.manifest.resolution)?;
     let opts = GenerateOptions {
         seed: a.seed,
         ..a.inference.options()
@@ -103,11 +80,11 @@ pub fn generate(a: GenerateArgs) -> Result<()> {
         }
     }
     if a.json {
-        println!("{}", serde_json::to_string_pretty(&results)?);
+        outln!("{}", serde_json::to_string_pretty(&results)?);
         return Ok(());
     }
     let unit = generator.manifest.unit.label();
-    println!(
+    outln!(
         "device {} (w{} r{}), reward {}; cost and top-1 are model predictions",
         a.device,
         generator.manifest.width,
@@ -118,8 +95,38 @@ pub fn generate(a: GenerateArgs) -> Result<()> {
     Ok(())
 }
 
+/// `pnag generate` for a device added with `pnag device add`.
+fn generate_added(a: &GenerateArgs, name: &str) -> Result<()> {
+    let device = crate::added::open(&a.devices_dir, name)?;
+    let opts = GenerateOptions {
+        seed: a.seed,
+        ..a.inference.options()
+    };
+    let results = crate::added::generate(&device, &a.budgets, a.margin, &opts)?;
+    for w in results.iter().filter_map(|r| r.warning.as_ref()) {
+        eprintln!("warning: {w}");
+    }
+    if a.json {
+        outln!("{}", serde_json::to_string_pretty(&results)?);
+        return Ok(());
+    }
+    outln!(
+        "device {} (added: {}, `{}` generator, margin {}); cost and top-1 are model predictions",
+        device.name,
+        device.method,
+        device.generator_name(),
+        a.margin
+            .map_or("the device's own per budget".into(), |m| format!(
+                "{:.1} %",
+                m * 100.0
+            ))
+    );
+    print_table(&results, "ms");
+    Ok(())
+}
+
 fn print_table(results: &[Generated], unit: &str) {
-    println!(
+    outln!(
         "{:>10}  {:>10}  {:>7}  {:>7}  {:>7}  arch",
         format!("budget {unit}"),
         format!("cost {unit}"),
@@ -133,9 +140,14 @@ fn print_table(results: &[Generated], unit: &str) {
         } else {
             pnag_build::generator::num(r.budget)
         };
-        println!(
+        outln!(
             "{:>10}  {:>10.2}  {:>7.2}  {:>7.0}  {:>7.2}  {}",
-            budget, r.cost, r.top1, r.mmacs, r.params_m, r.arch
+            budget,
+            r.cost,
+            r.top1,
+            r.mmacs,
+            r.params_m,
+            r.arch
         );
     }
 }

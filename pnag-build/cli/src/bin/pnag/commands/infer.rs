@@ -36,12 +36,12 @@ pub struct InferArgs {
 
 pub fn infer(a: InferArgs) -> Result<()> {
     // Outputs are checked before any work: never a device, link or one of the inputs.
-    pnag_runtime::weights::check_output(&a.output)?;
+    pnag_runtime::files::check_output(&a.output)?;
     let inputs: Vec<&std::path::Path> = [Some(a.input.as_path()), a.weights.as_deref()]
         .into_iter()
         .flatten()
         .collect();
-    pnag_runtime::weights::check_not_input(&a.output, &inputs)?;
+    pnag_runtime::files::check_not_input(&a.output, &inputs)?;
     let spec = NetworkSpec::new(a.arch, a.net.width, a.net.resolution)?;
     let input = npy::read_f32(&a.input)?;
     let r = spec.resolution;
@@ -81,6 +81,21 @@ pub fn infer(a: InferArgs) -> Result<()> {
         },
     )?;
     let logits = net.run(&input.shape, &input.data)?;
+    // Finite weights and inputs can still overflow float32 inside the network (weights of
+    // 1e38, say): the logits are then NaN or infinite, which is reported like bad inputs.
+    let bad_logits = logits.data.iter().filter(|v| !v.is_finite()).count();
+    if bad_logits > 0 && non_finite == 0 {
+        let largest = weights
+            .tensors()
+            .flat_map(|(_, t)| t.data.iter())
+            .fold(0f32, |m, v| m.max(v.abs()));
+        eprintln!(
+            "warning: {bad_logits} of {} logits are NaN or infinite although every input value \
+             is finite: the network overflows float32 (largest |weight| {largest:e}); these \
+             weights are not a trained network's",
+            logits.data.len()
+        );
+    }
     npy::write_f32(&a.output, &[logits.batch, 1000], &logits.data)?;
     eprintln!(
         "wrote logits [{}, 1000] to {}",

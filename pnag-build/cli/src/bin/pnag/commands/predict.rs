@@ -6,13 +6,13 @@ use pnag_build::cost;
 use pnag_runtime::{Arch, NetworkSpec};
 
 use crate::added;
-use crate::args::{ArchParser, NetArgs};
+use crate::args::{ArchParser, DeviceArg, NetArgs};
 
 #[derive(Args)]
 pub struct PredictArgs {
     /// Device cost model (see `pnag devices`; added devices too).
     #[arg(long)]
-    device: String,
+    device: DeviceArg,
     /// Where added devices live (`pnag device add`).
     #[arg(long, default_value = added::DEFAULT_DIR)]
     devices_dir: std::path::PathBuf,
@@ -42,14 +42,13 @@ pub struct Prediction {
 }
 
 pub fn predict(a: PredictArgs) -> Result<()> {
-    let added = match cost::device(&a.device) {
-        Ok(_) => None,
-        Err(_) => Some(added::open(&a.devices_dir, &a.device)?),
-    };
     // An added device's latency is what `generate` and builds use (`DeviceFile::cost_model`).
-    let model: Box<dyn cost::CostModel> = match &added {
-        None => cost::device(&a.device)?,
-        Some(d) => Box::new(d.cost_model()),
+    let (model, added): (Box<dyn cost::CostModel>, _) = match &a.device {
+        DeviceArg::BuiltIn(d) => (d.cost_model()?, None),
+        DeviceArg::Added(name) => {
+            let d = added::open(&a.devices_dir, name)?;
+            (Box::new(d.cost_model()), Some(d))
+        }
     };
     let mut info = model.info();
     if added.is_some() {
@@ -66,7 +65,7 @@ pub fn predict(a: PredictArgs) -> Result<()> {
         arch: a.arch.to_string(),
         width: a.net.width.to_string(),
         resolution: a.net.resolution,
-        device: a.device.clone(),
+        device: a.device.to_string(),
         cost: c,
         cost_unit: info.unit,
         cost_model: info.model,
@@ -76,22 +75,25 @@ pub fn predict(a: PredictArgs) -> Result<()> {
         params_m: spec.params() as f64 / 1e6,
     };
     if a.json {
-        println!("{}", serde_json::to_string_pretty(&out)?);
+        outln!("{}", serde_json::to_string_pretty(&out)?);
         return Ok(());
     }
     let unit = info.unit.label();
-    println!(
+    outln!(
         "arch        {}\nwidth       {}   resolution {}",
-        out.arch, out.width, out.resolution
+        out.arch,
+        out.width,
+        out.resolution
     );
-    println!("{:<11} {:.2} {unit}   [{}]", a.device, c, info.model);
+    outln!("{:<11} {:.2} {unit}   [{}]", a.device, c, info.model);
     match (top1, acc_name) {
-        (Some(t), Some(n)) => println!("top-1       {t:.2} %   [{n}]"),
-        _ => println!("top-1       — (no accuracy model for w{} yet)", out.width),
+        (Some(t), Some(n)) => outln!("top-1       {t:.2} %   [{n}]"),
+        _ => outln!("top-1       — (no accuracy model for w{} yet)", out.width),
     }
-    println!(
+    outln!(
         "MACs        {:.1} M\nparams      {:.3} M",
-        out.macs_m, out.params_m
+        out.macs_m,
+        out.params_m
     );
     Ok(())
 }

@@ -17,7 +17,7 @@ pub struct ProfileArgs {
     #[arg(value_parser = ArchParser, long, required_unless_present = "random")]
     arch: Vec<Arch>,
     /// Time N random archs instead (seeded, see --seed).
-    #[arg(long, conflicts_with = "arch")]
+    #[arg(value_parser = crate::args::count(1, 100_000), long, conflicts_with = "arch")]
     random: Option<usize>,
     /// Seed of the random archs.
     #[arg(long, default_value_t = 0)]
@@ -28,10 +28,10 @@ pub struct ProfileArgs {
     #[arg(long, default_value_t = 1, value_parser = parse_threads)]
     threads: usize,
     /// Untimed runs before timing.
-    #[arg(long, default_value_t = 5)]
+    #[arg(value_parser = crate::args::count(0, 10_000), long, default_value_t = 5)]
     warmup: usize,
     /// Timed runs per arch.
-    #[arg(long, default_value_t = 20)]
+    #[arg(value_parser = crate::args::count(0, 10_000), long, default_value_t = 20)]
     runs: usize,
     /// Time tract's own conv / activation / add ops instead of ours (what ships).
     #[arg(long)]
@@ -54,7 +54,7 @@ pub fn profile(a: ProfileArgs) -> Result<()> {
     }
     if let Some(out) = &a.out {
         // Before minutes of measuring, not after.
-        pnag_runtime::weights::check_output(out)?;
+        pnag_runtime::files::check_output(out)?;
     }
     let settings = ProfileSettings {
         width: a.net.width,
@@ -89,17 +89,24 @@ pub fn profile(a: ProfileArgs) -> Result<()> {
         eprintln!("wrote {} rows to {}", rows.len(), out.display());
     }
     if a.json {
-        println!("{}", serde_json::to_string_pretty(&rows)?);
+        outln!("{}", serde_json::to_string_pretty(&rows)?);
     } else {
-        println!("(synthetic untrained weights; latency does not depend on weight values)");
-        println!(
+        outln!("(synthetic untrained weights; latency does not depend on weight values)");
+        outln!(
             "{:>10} {:>10} {:>10} {:>10}  arch",
-            "median ms", "p10 ms", "p90 ms", "MACs (M)"
+            "median ms",
+            "p10 ms",
+            "p90 ms",
+            "MACs (M)"
         );
         for r in &rows {
-            println!(
+            outln!(
                 "{:>10.2} {:>10.2} {:>10.2} {:>10.1}  {}",
-                r.median_ms, r.p10_ms, r.p90_ms, r.macs_m, r.arch
+                r.median_ms,
+                r.p10_ms,
+                r.p90_ms,
+                r.macs_m,
+                r.arch
             );
         }
     }

@@ -25,10 +25,10 @@ pub struct ProfileDeviceArgs {
     #[arg(long, default_value_t = 1, value_parser = parse_threads)]
     threads: usize,
     /// Random archs measured to fit the model.
-    #[arg(long, default_value_t = 300)]
+    #[arg(value_parser = crate::args::count(0, 100_000), long, default_value_t = 300)]
     fit: usize,
     /// Further random archs measured only to validate it (never fitted).
-    #[arg(long, default_value_t = 120)]
+    #[arg(value_parser = crate::args::count(0, 100_000), long, default_value_t = 120)]
     validate: usize,
     /// Seed of the arch samples.
     #[arg(long, default_value_t = 0)]
@@ -36,7 +36,7 @@ pub struct ProfileDeviceArgs {
     /// Passes over all archs (each a fresh build); an arch's latency is its median over passes
     /// of its run-by-run ratio to a reference subnet run alternately with it (cancels a shared
     /// machine's slow spells), times the reference's fast-state latency.
-    #[arg(long, default_value_t = 3)]
+    #[arg(value_parser = crate::args::count(1, 1_000), long, default_value_t = 3)]
     passes: usize,
     /// Output directory (writes host.json).
     #[arg(long, default_value = "pnag-build/models/host")]
@@ -55,7 +55,7 @@ pub fn profile_device(a: ProfileDeviceArgs) -> Result<()> {
     // The output directory before ~15 minutes of measuring, not after.
     std::fs::create_dir_all(&a.out)
         .with_context(|| format!("cannot create the output directory `{}`", a.out.display()))?;
-    pnag_runtime::weights::check_output(&a.out.join("host.json"))?;
+    pnag_runtime::files::check_output(&a.out.join("host.json"))?;
     let start = std::time::Instant::now();
     // Fit set: the two ends of the space plus random archs; validation: disjoint random archs.
     let mut fit_archs = vec![Arch::smallest(), Arch::largest()];
@@ -162,7 +162,7 @@ pub fn profile_device(a: ProfileDeviceArgs) -> Result<()> {
     model.validation_metrics = pnag_build::stats::metrics::Metrics::new(&p, &m);
     model.profile_seconds = start.elapsed().as_secs_f64();
     let path = a.out.join("host.json");
-    pnag_runtime::weights::write_atomic(&path, serde_json::to_string_pretty(&model)?.as_bytes())?;
+    pnag_runtime::files::write_atomic(&path, serde_json::to_string_pretty(&model)?.as_bytes())?;
     let v = &model.validation_metrics;
     eprintln!(
         "host model ({}) in {:.0} s: on {} held-out archs MAPE {:.2} %, within ±10 % {:.1} %, Kendall τ {:.3}, Spearman ρ {:.3} -> {}",

@@ -10,7 +10,7 @@ use pnag_build::predictor::{embedded, LearnedPredictor};
 use pnag_build::stats::metrics::Metrics;
 use pnag_cli::datasets::{moofa_top1, split};
 use pnag_cli::plot::scatter_svg;
-use pnag_runtime::weights::write_atomic;
+use pnag_runtime::files::write_atomic;
 use pnag_runtime::Width;
 use serde::Serialize;
 

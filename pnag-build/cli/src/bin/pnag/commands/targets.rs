@@ -21,15 +21,43 @@ pub struct TargetsArgs {
 /// Runs exactly what a downstream build.rs runs, and shows what each budget gets.
 pub fn targets(a: TargetsArgs) -> Result<()> {
     remove_dead_runs_temporaries();
-    let tmp = std::env::temp_dir().join(format!("pnag-targets-{}", std::process::id()));
-    let out = a.out.clone().unwrap_or_else(|| tmp.clone());
-    if a.out.is_none() {
-        // Ctrl-C mid-run: remove the temporary directory (~30 MB per budget) before exiting.
-        // (`--out` needs nothing: its temporaries are `.tmp` files the next run removes.)
-        let dir = tmp.clone();
+    // Without --out: a fresh directory no other user can have planted (random name,
+    // created exclusively, mode 0700), removed however the run ends: on return, on error,
+    // on Ctrl-C (below), and after a kill by the next run.
+    let tmp = match &a.out {
+        Some(_) => None,
+        None => Some(
+            tempfile::Builder::new()
+                .prefix(&format!("{PREFIX}{}-", std::process::id()))
+                .tempdir()
+                .context("creating a temporary directory")?,
+        ),
+    };
+    let out = match &tmp {
+        Some(t) => t.path().to_path_buf(),
+        None => a.out.clone().unwrap_or_default(),
+    };
+    if let Some(t) = &tmp {
+        // Ctrl-C mid-run: the build may still be writing into the directory, so remove it
+        // until it is gone (files created meanwhile included), and say what happened.
+        let dir = t.path().to_path_buf();
         let _ = ctrlc::set_handler(move || {
-            let _ = std::fs::remove_dir_all(&dir);
-            eprintln!("interrupted; removed {}", dir.display());
+            let gone = (0..50).any(|_| {
+                let _ = std::fs::remove_dir_all(&dir);
+                let gone = !dir.exists();
+                if !gone {
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                gone
+            });
+            if gone {
+                eprintln!("interrupted; removed {}", dir.display());
+            } else {
+                eprintln!(
+                    "interrupted; could not remove {} (the next `pnag targets` will)",
+                    dir.display()
+                );
+            }
             std::process::exit(130);
         });
     }
@@ -40,25 +68,24 @@ pub fn targets(a: TargetsArgs) -> Result<()> {
         .out_dir(&out)
         .cargo_metadata(false)
         .compile();
-    if a.out.is_none() {
-        let _ = std::fs::remove_dir_all(&tmp);
-    }
+    // The selection is in memory: the temporary directory goes before anything is printed.
+    drop(tmp);
     let sel = result.map_err(|e| anyhow::anyhow!("{e}"))?;
     if a.json {
-        println!("{}", serde_json::to_string_pretty(&sel)?);
+        outln!("{}", serde_json::to_string_pretty(&sel)?);
         return Ok(());
     }
-    println!(
+    outln!(
         "{}: device {}, runtime {}, {} thread(s); cost and top-1 are model predictions",
         a.file.display(),
         sel.device,
         sel.runtime,
         sel.threads
     );
-    println!("| budget | limit | arch | predicted | top-1 % | MMACs | params M | weights |");
-    println!("|---|---|---|---|---|---|---|---|");
+    outln!("| budget | limit | arch | predicted | top-1 % | MMACs | params M | weights |");
+    outln!("|---|---|---|---|---|---|---|---|");
     for n in &sel.networks {
-        println!(
+        outln!(
             "| {} | {} {} | `{}` | {:.2} | {:.2} | {:.0} | {:.2} | {} |",
             n.name,
             n.budget,
@@ -74,23 +101,38 @@ pub fn targets(a: TargetsArgs) -> Result<()> {
     Ok(())
 }
 
-/// Removes `pnag-targets-<pid>` directories of earlier runs that were killed (their process
-/// is gone), which could not clean up after themselves (~30 MB per budget each).
+/// The temporary directories' name: `pnag-targets-<pid>-<random>`.
+const PREFIX: &str = "pnag-targets-";
+
+/// Removes `pnag-targets-<pid>-…` directories of earlier runs that were killed (their process
+/// is gone), which could not clean up after themselves (~30 MB per budget each): only real
+/// directories (never a link planted there) owned by this user.
 fn remove_dead_runs_temporaries() {
     let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else {
         return;
     };
+    // Linux: a live process has /proc/<pid>; elsewhere nothing is removed.
+    if !Path::new("/proc/self").exists() {
+        return;
+    }
+    let me = std::fs::metadata("/proc/self").map(|m| std::os::unix::fs::MetadataExt::uid(&m));
     for entry in entries.flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
         let Some(pid) = name
-            .strip_prefix("pnag-targets-")
+            .strip_prefix(PREFIX)
+            .and_then(|p| p.split('-').next())
             .and_then(|p| p.parse::<u32>().ok())
         else {
             continue;
         };
-        // Linux: a live process has /proc/<pid>; elsewhere nothing is removed.
-        let dead = Path::new("/proc/self").exists() && !Path::new(&format!("/proc/{pid}")).exists();
-        if dead && pid != std::process::id() {
+        let Ok(meta) = std::fs::symlink_metadata(entry.path()) else {
+            continue;
+        };
+        let mine = me
+            .as_ref()
+            .is_ok_and(|&uid| std::os::unix::fs::MetadataExt::uid(&meta) == uid);
+        let dead = !Path::new(&format!("/proc/{pid}")).exists();
+        if meta.is_dir() && mine && dead && pid != std::process::id() {
             let _ = std::fs::remove_dir_all(entry.path());
         }
     }

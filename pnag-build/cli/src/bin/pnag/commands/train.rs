@@ -16,19 +16,19 @@ pub struct TrainArgs {
     #[arg(long, default_value_t = 0)]
     seed: u64,
     /// REINFORCE iterations (each samples N archs for every one of the K budgets).
-    #[arg(long, default_value_t = 1500)]
+    #[arg(value_parser = crate::args::count(0, 1_000_000), long, default_value_t = 1500)]
     iterations: usize,
     /// Number of budget embeddings K (evenly spaced over the device's cost range).
-    #[arg(long, default_value_t = 10)]
+    #[arg(value_parser = crate::args::count(1, 1_000), long, default_value_t = 10)]
     k: usize,
     /// Archs sampled per budget per iteration (N).
-    #[arg(long, default_value_t = 32)]
+    #[arg(value_parser = crate::args::count(1, 100_000), long, default_value_t = 32)]
     samples: usize,
     /// Archs sampled to train the evaluator (M).
-    #[arg(long, default_value_t = 16_000)]
+    #[arg(value_parser = crate::args::count(1, 10_000_000), long, default_value_t = 16_000)]
     archs: usize,
     /// Evaluator training steps (batches of 256 archs, every pair compared).
-    #[arg(long, default_value_t = 2_000)]
+    #[arg(value_parser = crate::args::count(0, 10_000_000), long, default_value_t = 2_000)]
     evaluator_steps: usize,
     /// Adam learning rate of the generator.
     #[arg(long, default_value_t = 5e-3)]

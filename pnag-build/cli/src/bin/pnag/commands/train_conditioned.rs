@@ -19,13 +19,13 @@ pub struct TrainConditionedArgs {
     #[arg(long, default_value_t = 0)]
     seed: u64,
     /// REINFORCE iterations (each draws `--devices-per-iteration` devices × K budgets × `--samples`).
-    #[arg(long, default_value_t = 1500)]
+    #[arg(value_parser = crate::args::count(0, 1_000_000), long, default_value_t = 1500)]
     iterations: usize,
     /// Archs sampled per budget per device per iteration.
-    #[arg(long, default_value_t = 16)]
+    #[arg(value_parser = crate::args::count(0, 100_000), long, default_value_t = 16)]
     samples: usize,
     /// Training devices drawn per iteration.
-    #[arg(long, default_value_t = 4)]
+    #[arg(value_parser = crate::args::count(0, 1_000), long, default_value_t = 4)]
     devices_per_iteration: usize,
     /// Output directory (default: the shipped `pnag-build/models/device-conditioned`, or
     /// `pnag-build/cli/data/conditioned/without-<device>` with `--hold-out`).

@@ -14,7 +14,7 @@ pub struct TrainPredictorArgs {
     #[arg(long, default_value_t = 0)]
     seed: u64,
     /// Training epochs (the epoch with the best validation loss is kept).
-    #[arg(long, default_value_t = 300)]
+    #[arg(value_parser = crate::args::count(1, 100_000), long, default_value_t = 300)]
     epochs: usize,
     /// Hidden layers to try, e.g. `512,512`; `auto` tries PNAG's 512,512 MLP and a
     /// linear model and keeps the better on validation; `linear` is no hidden layer.

@@ -19,7 +19,8 @@ use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
-use pnag_runtime::weights::{synthetic_uniform, write_atomic};
+use pnag_runtime::files::write_atomic;
+use pnag_runtime::weights::synthetic_uniform;
 use pnag_runtime::{Kernels, Network, NetworkOptions, NetworkSpec, Weights, Width};
 use serde::Serialize;
 use serde_json::json;
@@ -41,17 +42,17 @@ pub struct EnginesArgs {
     #[arg(long, default_value_t = 224)]
     pub resolution: u32,
     /// Thread counts to measure (comma-separated).
-    #[arg(long, value_delimiter = ',', default_value = "1,2")]
+    #[arg(value_parser = crate::args::count(0, 256), long, value_delimiter = ',', default_value = "1,2")]
     pub threads: Vec<usize>,
     /// Untimed runs at the start of each block.
-    #[arg(long, default_value_t = 3)]
+    #[arg(value_parser = crate::args::count(0, 10_000), long, default_value_t = 3)]
     pub warmup: usize,
     /// Timed runs per block.
-    #[arg(long, default_value_t = 10)]
+    #[arg(value_parser = crate::args::count(0, 100_000), long, default_value_t = 10)]
     pub runs: usize,
     /// Rounds; each runs one block per engine, subnet and thread count. The
     /// report takes medians over rounds.
-    #[arg(long, default_value_t = 15)]
+    #[arg(value_parser = crate::args::count(0, 10_000), long, default_value_t = 15)]
     pub rounds: usize,
     /// Python with torch, ofa, onnxruntime (see scripts/setup/python-env.sh).
     #[arg(long, env = "PNAG_PYTHON", default_value = "python3")]

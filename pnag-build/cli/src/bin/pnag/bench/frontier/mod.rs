@@ -22,7 +22,7 @@ use pnag_build::generator::{GenerateOptions, Generator, GRID_SEARCHES};
 use pnag_build::objective::{Objective, DEFAULT_RESOLUTION, DEFAULT_WIDTH};
 use pnag_cli::plot::frontier_svg;
 use pnag_cli::search::{evolution, random_search, EvolutionConfig};
-use pnag_runtime::weights::write_atomic;
+use pnag_runtime::files::write_atomic;
 
 #[derive(Debug, clap::Args)]
 pub struct FrontierArgs {
@@ -33,10 +33,10 @@ pub struct FrontierArgs {
     #[arg(long)]
     model: Option<PathBuf>,
     /// Samples random search may score per budget.
-    #[arg(long, default_value_t = 1000)]
+    #[arg(value_parser = crate::args::count(1, 10_000_000), long, default_value_t = 1000)]
     random_samples: usize,
     /// Evolution iterations (OFA: 500).
-    #[arg(long, default_value_t = 500)]
+    #[arg(value_parser = crate::args::count(1, 1_000_000), long, default_value_t = 500)]
     evolution_iterations: usize,
     /// Also train and measure the paper's ablations (needs the `train` feature).
     #[arg(long)]
@@ -280,7 +280,7 @@ pub fn frontier(a: &FrontierArgs) -> Result<()> {
         &series,
     );
     write_atomic(&a.out.join("frontier.svg"), svg.as_bytes())?;
-    print!("{md}");
+    out!("{md}");
     eprintln!("wrote {}/frontier.{{md,json,svg}}", a.out.display());
     Ok(())
 }

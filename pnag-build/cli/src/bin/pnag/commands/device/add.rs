@@ -6,9 +6,8 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
 use clap::Args;
-use pnag_build::device::{calibrate, DeviceFile, GeneratorChoice, ProbeFile};
-use pnag_build::BuiltinDevice;
-use pnag_runtime::weights::{check_output, write_atomic};
+use pnag_build::device::{calibrate, check_name, DeviceFile, GeneratorChoice, ProbeFile};
+use pnag_runtime::files::{check_output, read_input_text, write_atomic, MAX_TEXT_BYTES};
 
 use crate::added::{device_path, DEFAULT_DIR};
 
@@ -30,27 +29,9 @@ pub struct DeviceAddArgs {
 }
 
 pub fn add(a: &DeviceAddArgs) -> Result<()> {
-    let valid = !a.name.is_empty()
-        && a.name.len() <= 64
-        && a.name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
-    if !valid {
-        bail!(
-            "device name `{}`: expected 1–64 letters, digits, `-` or `_`",
-            a.name
-        );
-    }
-    if BuiltinDevice::from_name(&a.name).is_some() {
-        bail!(
-            "device name `{}` shadows a built-in device; choose another",
-            a.name
-        );
-    }
+    check_name(&a.name)?;
     let out = device_path(&a.dir, &a.name);
-    std::fs::create_dir_all(&a.dir).with_context(|| format!("creating {}", a.dir.display()))?;
-    check_output(&out)?;
-    let text = std::fs::read_to_string(&a.probe)
+    let text = read_input_text(&a.probe, MAX_TEXT_BYTES)
         .with_context(|| format!("reading {}", a.probe.display()))?;
     let probe = ProbeFile::parse(&text, &a.probe.display().to_string())?;
     // Re-probing an added device refreshes it — with the same settings only.
@@ -84,8 +65,11 @@ pub fn add(a: &DeviceAddArgs) -> Result<()> {
     };
     // Fails now (nothing written) if the chosen generator cannot answer for it.
     device.generator(&device.objective()?)?;
+    // Only now, with a device to write, is its directory created.
+    std::fs::create_dir_all(&a.dir).with_context(|| format!("creating {}", a.dir.display()))?;
+    check_output(&out)?;
     write_atomic(&out, serde_json::to_string_pretty(&device)?.as_bytes())?;
-    println!(
+    outln!(
         "device `{}`: latency from {}; leave-one-out error over the {} references: median {:.1} %, 90th percentile {:.1} % (the default margin); budgets answered by the `{}` generator",
         device.name,
         device.method,
@@ -95,7 +79,7 @@ pub fn add(a: &DeviceAddArgs) -> Result<()> {
         device.generator_name()
     );
     for (method, err) in &device.candidates {
-        println!(
+        outln!(
             "  candidate {method:<28} mean leave-one-out error {:.1} %",
             err * 100.0
         );

@@ -9,7 +9,7 @@ use pnag_build::device::reference_archs as references;
 use pnag_build::device::space::{DeviceSpace, KnownModel};
 use pnag_build::objective::DEFAULT_RESOLUTION;
 use pnag_cli::device_bank::{additive_model, fit_archs, known_devices, ONBOARDING_DEVICE};
-use pnag_runtime::weights::write_atomic;
+use pnag_runtime::files::write_atomic;
 
 #[derive(Debug, Args)]
 pub struct DeviceSpaceArgs {
