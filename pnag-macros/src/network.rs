@@ -457,7 +457,7 @@ pub fn expand(input: NetworkInput) -> syn::Result<TokenStream> {
                     __pnag::RuntimeKind::Cuda => __pnag::Device::Cuda { fallback_to_cpu: CUDA_FALLBACK },
                     __pnag::RuntimeKind::Cpu => __pnag::Device::Cpu,
                 };
-                __pnag::NetworkOptions { batch: 1, threads: THREADS, device, kernels: __pnag::Kernels::Specialized }
+                __pnag::NetworkOptions { batch: 1, threads: THREADS, device, kernels: __pnag::Kernels::Specialized, simd: __pnag::Simd::Best }
             }
 
             /// Builds this subnet in tract, block by block, and optimizes it.

@@ -62,12 +62,14 @@ impl<'a> SubnetGraph<'a> {
             model: TypedModel::default(),
             weights,
             specialized: options.graph_kernels() == Kernels::Specialized,
+            simd: options.simd,
         };
         let r = resolution;
         let mut x = g.model.add_source("input", f32::fact([batch, 3, r, r]))?;
         if g.specialized {
             let (shape, weight, bias) = g.fold_bn("first_conv")?;
-            let op = Im2colConv::new(shape[2], 2, &weight, bias, Some(Activation::HSwish))?;
+            let op = Im2colConv::new(shape[2], 2, &weight, bias, Some(Activation::HSwish))?
+                .with_simd(g.simd);
             x = g.wire("first_conv.conv", op, &[x])?;
         } else {
             x = g.conv_bn("first_conv", x, 2, 1)?;
@@ -125,9 +127,10 @@ impl<'a> SubnetGraph<'a> {
         let (classes, features) = (cls.shape[0], cls.shape[1]);
         let bias = g.tensor("classifier.linear.bias")?.data.clone();
         if g.specialized {
-            let mix = MatVec::new(fm_w, vec![0.0; fm.shape[0]], Some(Activation::HSwish))?;
+            let mix = MatVec::new(fm_w, vec![0.0; fm.shape[0]], Some(Activation::HSwish))?
+                .with_simd(g.simd);
             x = g.wire("feature_mix_layer.conv", mix, &[x])?;
-            let classifier = MatVec::new(cls.data.clone(), bias, None)?;
+            let classifier = MatVec::new(cls.data.clone(), bias, None)?.with_simd(g.simd);
             x = g.wire("classifier.linear", classifier, &[x])?;
         } else {
             x = g.conv("feature_mix_layer.conv", x, &fm.shape, fm_w, None, 1, 1)?;
@@ -215,6 +218,7 @@ fn single_layer(
         model: TypedModel::default(),
         weights: &none,
         specialized: kernels == Kernels::Specialized,
+        simd: crate::Simd::Best,
     };
     let x = g.model.add_source("input", f32::fact(input))?;
     let y = build(&mut g, x)?;
@@ -227,6 +231,8 @@ struct GraphBuilder<'a> {
     weights: &'a Weights,
     /// Depthwise and 1x1 convs as our ops (else tract's `Conv` and activation nodes).
     specialized: bool,
+    /// The vector code our ops run.
+    simd: crate::Simd,
 }
 
 impl<'a> GraphBuilder<'a> {
@@ -375,7 +381,7 @@ impl<'a> GraphBuilder<'a> {
         let dw = format!("{p}.depth_conv");
         if self.specialized {
             let (_, weight, bias) = self.fold_bn(&dw)?;
-            let op = DepthwiseConv::new(kernel, b.activation, weight, bias)?;
+            let op = DepthwiseConv::new(kernel, b.activation, weight, bias)?.with_simd(self.simd);
             x = self.wire(&format!("{dw}.conv"), op, &[x])?;
         } else {
             x = self.conv_bn(&dw, x, b.stride, b.mid_channels)?;
@@ -412,7 +418,8 @@ impl<'a> GraphBuilder<'a> {
     ) -> TractResult<OutletId> {
         if self.specialized {
             let (_, weight, bias) = self.fold_bn(prefix)?;
-            let mut op = PointwiseConv::new(&weight, bias, act, residual.is_some())?;
+            let mut op =
+                PointwiseConv::new(&weight, bias, act, residual.is_some())?.with_simd(self.simd);
             if se_scale.is_some() {
                 op = op.with_input_scale();
             }
@@ -445,7 +452,8 @@ impl<'a> GraphBuilder<'a> {
                 t("reduce.bias")?.data.clone(),
                 &t("expand.weight")?.data,
                 &t("expand.bias")?.data,
-            )?;
+            )?
+            .with_simd(self.simd);
             return self.wire(&format!("{p}.fc"), op, &[x]);
         }
         let area = (size * size) as f32;

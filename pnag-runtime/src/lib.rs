@@ -64,7 +64,7 @@ pub use network::{Logits, Network};
 #[cfg(feature = "engine")]
 pub use options::{Device, Kernels, NetworkOptions};
 #[cfg(feature = "engine")]
-pub use simd::Simd;
+pub use simd::{Simd, SimdPath};
 #[cfg(feature = "weights")]
 pub use weights::{Weights, WeightsSource};
 

@@ -1,6 +1,7 @@
 //! How a [`crate::Network`] is prepared: batch, threads, device and whose kernels run.
 
 use crate::error::{Result, RuntimeError};
+use crate::simd::Simd;
 
 /// Where the network runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -39,6 +40,8 @@ pub struct NetworkOptions {
     pub device: Device,
     /// Whose convolution kernels the graph uses.
     pub kernels: Kernels,
+    /// Which vector code our kernels run ([`Simd::Best`]: the widest this CPU has).
+    pub simd: Simd,
 }
 
 impl NetworkOptions {
@@ -58,6 +61,7 @@ impl Default for NetworkOptions {
             threads: 1,
             device: Device::Cpu,
             kernels: Kernels::Specialized,
+            simd: Simd::Best,
         }
     }
 }

@@ -9,21 +9,102 @@
 /// Which vector code runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum Simd {
-    /// AVX2 + FMA when the CPU has them (checked at run time), NEON on
-    /// aarch64, else the portable code.
+    /// The widest code this CPU runs (checked at run time): AVX-512F (16 lanes), else
+    /// AVX2 + FMA (8), on x86_64; NEON on aarch64; else the portable code. The environment
+    /// variable `PNAG_SIMD` (`avx512`, `avx2`, `portable`) overrides it, so a benchmark can
+    /// time the AVX2 path on an AVX-512 host without rebuilding.
     #[default]
     Best,
+    /// AVX-512F, 16 lanes (the portable code where the CPU lacks it).
+    Avx512,
+    /// AVX2 + FMA, 8 lanes (the portable code where the CPU lacks them).
+    Avx2,
     /// Plain Rust (4 lanes, vectorized by the compiler for the baseline ISA).
     Portable,
 }
 
-impl Simd {
-    /// True when `Best` may run the AVX2 + FMA code on this CPU (std caches the check).
-    #[cfg(target_arch = "x86_64")]
-    pub(crate) fn use_avx2(self) -> bool {
-        self == Simd::Best && is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma")
+/// The code a [`Simd`] choice runs on this CPU.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SimdPath {
+    /// AVX-512F.
+    Avx512,
+    /// AVX2 + FMA.
+    Avx2,
+    /// NEON.
+    Neon,
+    /// Portable Rust.
+    Portable,
+}
+
+impl SimdPath {
+    /// Its name in reports and logs.
+    pub fn name(self) -> &'static str {
+        match self {
+            SimdPath::Avx512 => "AVX-512F (16 lanes)",
+            SimdPath::Avx2 => "AVX2 + FMA (8 lanes)",
+            SimdPath::Neon => "NEON (4 lanes)",
+            SimdPath::Portable => "portable (4 lanes)",
+        }
     }
 }
+
+impl Simd {
+    /// True when this CPU can run the path `self` names (`Best` and `Portable` always).
+    pub fn available(self) -> bool {
+        match self {
+            Simd::Best | Simd::Portable => true,
+            #[cfg(target_arch = "x86_64")]
+            Simd::Avx512 => is_x86_feature_detected!("avx512f"),
+            #[cfg(target_arch = "x86_64")]
+            Simd::Avx2 => is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma"),
+            #[cfg(not(target_arch = "x86_64"))]
+            Simd::Avx512 | Simd::Avx2 => false,
+        }
+    }
+
+    /// The code this choice runs here (`Best` after `PNAG_SIMD`; a forced path the CPU
+    /// lacks runs the portable code).
+    pub fn path(self) -> SimdPath {
+        let simd = match self {
+            Simd::Best => from_env(),
+            other => other,
+        };
+        match simd {
+            Simd::Avx512 if simd.available() => SimdPath::Avx512,
+            Simd::Avx2 if simd.available() => SimdPath::Avx2,
+            Simd::Best if Simd::Avx512.available() => SimdPath::Avx512,
+            Simd::Best if Simd::Avx2.available() => SimdPath::Avx2,
+            Simd::Best if cfg!(target_arch = "aarch64") => SimdPath::Neon,
+            _ => SimdPath::Portable,
+        }
+    }
+
+    /// Parses `best`, `avx512`, `avx2` or `portable`.
+    pub fn parse(s: &str) -> Option<Simd> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "best" => Some(Simd::Best),
+            "avx512" | "avx-512" => Some(Simd::Avx512),
+            "avx2" => Some(Simd::Avx2),
+            "portable" => Some(Simd::Portable),
+            _ => None,
+        }
+    }
+}
+
+/// `Best` as `PNAG_SIMD` says (read once; unset or unknown: `Best`).
+fn from_env() -> Simd {
+    static CHOICE: std::sync::OnceLock<Simd> = std::sync::OnceLock::new();
+    *CHOICE.get_or_init(|| {
+        std::env::var("PNAG_SIMD")
+            .ok()
+            .and_then(|v| Simd::parse(&v))
+            .unwrap_or(Simd::Best)
+    })
+}
+
+/// The widest vector any [`Lanes`] has (AVX-512's 16 floats): stack buffers a kernel
+/// stores whole vectors into are sized by it.
+pub(crate) const MAX_LANES: usize = 16;
 
 /// A kernel written once over [`Lanes`], run by [`dispatch`] with the chosen instruction set.
 pub(crate) trait SimdKernel {
@@ -38,33 +119,42 @@ pub(crate) trait SimdKernel {
     unsafe fn run<L: Lanes>(self) -> Self::Output;
 }
 
-/// The one place that picks the instruction set: AVX2 + FMA when `simd` is `Best` and the
-/// CPU has them (std caches the check), NEON on aarch64 (`Best`), else portable code.
+/// The one place that picks the instruction set ([`Simd::path`]): AVX-512F or AVX2 + FMA
+/// when the CPU has them (std caches the check), NEON on aarch64, else portable code.
 ///
 /// # Safety
 /// `kernel`'s preconditions (its `run` documents them) hold.
 #[inline(always)]
 pub(crate) unsafe fn dispatch<K: SimdKernel>(simd: Simd, kernel: K) -> K::Output {
-    #[cfg(target_arch = "x86_64")]
-    if simd.use_avx2() {
-        /// Compiles the (inlined) kernel body with AVX2 and FMA enabled.
-        #[target_feature(enable = "avx2,fma")]
-        unsafe fn avx2<K: SimdKernel>(kernel: K) -> K::Output {
-            // SAFETY: forwarded from `dispatch`'s caller; the CPU check was done there.
-            unsafe { kernel.run::<Avx2Fma>() }
+    match simd.path() {
+        #[cfg(target_arch = "x86_64")]
+        SimdPath::Avx512 => {
+            /// Compiles the (inlined) kernel body with AVX-512F enabled.
+            #[target_feature(enable = "avx512f,avx2,fma")]
+            unsafe fn avx512<K: SimdKernel>(kernel: K) -> K::Output {
+                // SAFETY: forwarded from `dispatch`'s caller; the CPU check was done there.
+                unsafe { kernel.run::<Avx512>() }
+            }
+            // SAFETY: the CPU has AVX-512F (`path` checked); preconditions are our caller's.
+            unsafe { avx512(kernel) }
         }
-        // SAFETY: the CPU has AVX2 and FMA (checked above); the kernel's preconditions are
-        // our caller's.
-        return unsafe { avx2(kernel) };
-    }
-    #[cfg(target_arch = "aarch64")]
-    if simd == Simd::Best {
+        #[cfg(target_arch = "x86_64")]
+        SimdPath::Avx2 => {
+            /// Compiles the (inlined) kernel body with AVX2 and FMA enabled.
+            #[target_feature(enable = "avx2,fma")]
+            unsafe fn avx2<K: SimdKernel>(kernel: K) -> K::Output {
+                // SAFETY: forwarded from `dispatch`'s caller; the CPU check was done there.
+                unsafe { kernel.run::<Avx2Fma>() }
+            }
+            // SAFETY: the CPU has AVX2 and FMA (`path` checked); preconditions are our caller's.
+            unsafe { avx2(kernel) }
+        }
+        #[cfg(target_arch = "aarch64")]
         // SAFETY: NEON is part of the aarch64 baseline; preconditions are our caller's.
-        return unsafe { kernel.run::<Neon>() };
+        SimdPath::Neon => unsafe { kernel.run::<Neon>() },
+        // SAFETY: portable code runs anywhere; preconditions are our caller's.
+        _ => unsafe { kernel.run::<Portable>() },
     }
-    let _ = simd;
-    // SAFETY: portable code runs anywhere; preconditions are our caller's.
-    unsafe { kernel.run::<Portable>() }
 }
 
 /// Fused activations (a const generic of the kernels).
@@ -258,6 +348,72 @@ unsafe impl Lanes for Avx2Fma {
                 _mm256_castpd_ps(_mm256_permute4x64_pd::<0b11_01_10_00>(_mm256_castps_pd(
                     odd,
                 ))),
+            )
+        }
+    }
+}
+
+/// AVX-512F, 16 lanes (x86_64, detected at run time).
+#[cfg(target_arch = "x86_64")]
+pub(crate) struct Avx512;
+
+// SAFETY: `N` = 16 matches `__m512`; only used through `dispatch`, after the AVX-512F check.
+#[cfg(target_arch = "x86_64")]
+unsafe impl Lanes for Avx512 {
+    const N: usize = 16;
+    type V = std::arch::x86_64::__m512;
+    #[inline(always)]
+    unsafe fn splat(x: f32) -> Self::V {
+        // SAFETY: AVX-512F detected before this implementation is used (`dispatch`).
+        unsafe { std::arch::x86_64::_mm512_set1_ps(x) }
+    }
+    #[inline(always)]
+    unsafe fn load(p: *const f32) -> Self::V {
+        // SAFETY: the caller keeps `p..p + 16` in bounds; AVX-512F detected.
+        unsafe { std::arch::x86_64::_mm512_loadu_ps(p) }
+    }
+    #[inline(always)]
+    unsafe fn store(p: *mut f32, v: Self::V) {
+        // SAFETY: the caller keeps `p..p + 16` in bounds; AVX-512F detected.
+        unsafe { std::arch::x86_64::_mm512_storeu_ps(p, v) }
+    }
+    #[inline(always)]
+    unsafe fn mul_add(acc: Self::V, a: Self::V, b: Self::V) -> Self::V {
+        // SAFETY: AVX-512F detected.
+        unsafe { std::arch::x86_64::_mm512_fmadd_ps(a, b, acc) }
+    }
+    #[inline(always)]
+    unsafe fn add(a: Self::V, b: Self::V) -> Self::V {
+        // SAFETY: AVX-512F detected.
+        unsafe { std::arch::x86_64::_mm512_add_ps(a, b) }
+    }
+    #[inline(always)]
+    unsafe fn mul(a: Self::V, b: Self::V) -> Self::V {
+        // SAFETY: AVX-512F detected.
+        unsafe { std::arch::x86_64::_mm512_mul_ps(a, b) }
+    }
+    #[inline(always)]
+    unsafe fn max(a: Self::V, b: Self::V) -> Self::V {
+        // SAFETY: AVX-512F detected. `vmaxps` returns the second operand on NaN, as `maxps`.
+        unsafe { std::arch::x86_64::_mm512_max_ps(a, b) }
+    }
+    #[inline(always)]
+    unsafe fn min(a: Self::V, b: Self::V) -> Self::V {
+        // SAFETY: AVX-512F detected. `vminps` returns the second operand on NaN, as `minps`.
+        unsafe { std::arch::x86_64::_mm512_min_ps(a, b) }
+    }
+    #[inline(always)]
+    unsafe fn load_deinterleaved(p: *const f32) -> (Self::V, Self::V) {
+        // SAFETY: the caller keeps `p..p + 32` in bounds; AVX-512F detected.
+        unsafe {
+            use std::arch::x86_64::*;
+            let (lo, hi) = (_mm512_loadu_ps(p), _mm512_loadu_ps(p.add(16)));
+            // Indices 0..16 pick from `lo`, 16..32 from `hi`.
+            let even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+            let odd = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+            (
+                _mm512_permutex2var_ps(lo, even, hi),
+                _mm512_permutex2var_ps(lo, odd, hi),
             )
         }
     }

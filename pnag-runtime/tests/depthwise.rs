@@ -107,8 +107,9 @@ fn every_kernel_stride_and_activation_matches_the_definition() {
                             h,
                             w,
                         };
-                        check(&case, Simd::Best, 1);
-                        check(&case, Simd::Portable, 1);
+                        for simd in common::simd_paths() {
+                            check(&case, simd, 1);
+                        }
                     }
                 }
             }

@@ -7,7 +7,6 @@ mod common;
 use std::collections::BTreeMap;
 
 use pnag_runtime::ops::{DepthwiseConv, DepthwiseKernel};
-use pnag_runtime::Simd;
 use pnag_runtime::{
     Activation, Arch, Network, NetworkOptions, NetworkSpec, RuntimeError, Weights, WeightsSource,
     Width,
@@ -56,7 +55,7 @@ fn fused_activations_keep_nan_on_every_instruction_set() {
     let wt = values(c * 9, 2);
     let bias = values(c, 3);
     for act in [Activation::Relu, Activation::HSwish] {
-        for simd in [Simd::Best, Simd::Portable] {
+        for simd in common::simd_paths() {
             let op = DepthwiseConv::new(
                 DepthwiseKernel::for_shape(3, 1).unwrap(),
                 act,

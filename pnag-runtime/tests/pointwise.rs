@@ -156,8 +156,9 @@ fn every_activation_residual_and_awkward_size_matches_the_reference() {
                         h,
                         w,
                     };
-                    check(&case, Simd::Best, 1);
-                    check(&case, Simd::Portable, 1);
+                    for simd in common::simd_paths() {
+                        check(&case, simd, 1);
+                    }
                 }
             }
         }
@@ -207,8 +208,9 @@ fn threads_split_channels_or_pixels_without_changing_the_result() {
         ..aligned
     };
     for case in [wide, tall, aligned, chunked] {
-        check(&case, Simd::Best, 2);
-        check(&case, Simd::Portable, 2);
+        for simd in common::simd_paths() {
+            check(&case, simd, 2);
+        }
         check(&case, Simd::Best, 1);
     }
 }
@@ -345,7 +347,7 @@ fn matvec_matches_the_reference() {
             let wt = values(cout * cin, 2);
             let bias = values(cout, 3);
             let want = reference(&c, &x, &wt, &bias, &[], &[]);
-            for simd in [Simd::Best, Simd::Portable] {
+            for simd in common::simd_paths() {
                 for threads in [1, 2] {
                     let op = MatVec::new(wt.clone(), bias.clone(), act)
                         .unwrap()
@@ -395,7 +397,7 @@ fn squeeze_excite_matches_ofa_formula() {
                 ((z + eb[m] as f64 + 3.0).clamp(0.0, 6.0) / 6.0) as f32
             }));
         }
-        for simd in [Simd::Best, Simd::Portable] {
+        for simd in common::simd_paths() {
             let op = SqueezeExcite::new(rw.clone(), rb.clone(), &ew, &eb)
                 .unwrap()
                 .with_simd(simd);

@@ -15,7 +15,7 @@ use rayon::prelude::*;
 use tract_core::internal::*;
 
 use crate::ops::{f32_shape, same_bits};
-use crate::simd::{self, activate, Lanes, Simd, ACT_HSWISH, ACT_NONE, ACT_RELU};
+use crate::simd::{self, activate, Lanes, Simd, ACT_HSWISH, ACT_NONE, ACT_RELU, MAX_LANES};
 use crate::spec::Activation;
 use crate::threads::{in_tract_pool, tract_threads, PARALLEL_MIN_MACS};
 
@@ -160,13 +160,13 @@ unsafe fn rows_kernel<L: Lanes, const ACT: u8>(
                 }
             }
             for ((a, w), &o) in acc.iter().zip(&w).zip(&at).take(n) {
-                let mut lanes = [0f32; 16];
+                let mut lanes = [0f32; MAX_LANES];
                 L::store(lanes.as_mut_ptr(), *a);
                 let mut y = lanes[..L::N].iter().sum::<f32>() + op.bias[rows.start + o];
                 for (k, &xk) in x.iter().enumerate().skip(kv) {
                     y += *w.add(k) * xk;
                 }
-                let mut v = [0f32; 16];
+                let mut v = [0f32; MAX_LANES];
                 L::store(v.as_mut_ptr(), activate::<L, ACT>(L::splat(y)));
                 out[o] = v[0];
             }

@@ -53,6 +53,12 @@ impl Im2colConv {
         })
     }
 
+    /// Runs with the given vector code ([`crate::Simd`]).
+    pub fn with_simd(mut self, simd: crate::Simd) -> Self {
+        self.matmul = self.matmul.with_simd(simd);
+        self
+    }
+
     fn output_size(&self, n: usize) -> usize {
         (n + 2 * (self.kernel_size / 2) - self.kernel_size) / self.stride + 1
     }

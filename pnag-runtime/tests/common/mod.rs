@@ -49,3 +49,31 @@ pub fn run_op(
     let input = Tensor::from_shape(&shape, x).unwrap();
     run_model(model, tvec![input.into_tvalue()], threads)
 }
+
+/// Every vector path to test on this machine: each one this CPU runs (AVX-512F and AVX2 +
+/// FMA on x86_64, NEON — `Best` — on aarch64) and the portable code. Paths the CPU cannot
+/// run are printed as skipped (once per test binary), so a host without AVX-512 shows in the
+/// test log instead of passing silently.
+#[allow(dead_code)]
+pub fn simd_paths() -> Vec<pnag_runtime::Simd> {
+    use pnag_runtime::Simd;
+    static SAID: std::sync::Once = std::sync::Once::new();
+    let mut paths = Vec::new();
+    let mut said = Vec::new();
+    if cfg!(target_arch = "x86_64") {
+        for simd in [Simd::Avx512, Simd::Avx2] {
+            if simd.available() {
+                paths.push(simd);
+                said.push(format!("{}: tested", simd.path().name()));
+            } else {
+                said.push(format!("{simd:?}: SKIPPED, this CPU lacks it"));
+            }
+        }
+    } else {
+        paths.push(Simd::Best);
+        said.push(format!("{}: tested", Simd::Best.path().name()));
+    }
+    paths.push(Simd::Portable);
+    SAID.call_once(|| eprintln!("vector paths: {}; portable: tested", said.join("; ")));
+    paths
+}

@@ -12,7 +12,7 @@
 //! 3. Add the (batch-norm-folded) bias and apply ReLU / h-swish in registers,
 //!    before the single store.
 
-use crate::simd::{activate, Lanes};
+use crate::simd::{activate, Lanes, MAX_LANES};
 
 /// Output rows per tile (independent accumulator chains).
 const ROWS: usize = 8;
@@ -180,7 +180,7 @@ unsafe fn tiles<L: Lanes, const K: usize, const S: usize, const ACT: u8>(
                     if ox0 + L::N <= g.wo {
                         L::store(dst.as_mut_ptr().add(at), v);
                     } else {
-                        let mut tail = [0f32; 8];
+                        let mut tail = [0f32; MAX_LANES];
                         L::store(tail.as_mut_ptr(), v);
                         let n = g.wo - ox0;
                         dst[at..at + n].copy_from_slice(&tail[..n]);
@@ -227,7 +227,7 @@ unsafe fn deinterleave<L: Lanes>(row: &[f32], pad: usize, dst: &mut [f32], pw: u
             // floats (the smallest subnet's 408×14² stride-2 layer: 0.15–0.18 →
             // 0.14–0.15 ms per run in the network).
             let rest = &row[2 * done..2 * n];
-            let mut pairs = [0f32; 16];
+            let mut pairs = [0f32; 2 * MAX_LANES];
             pairs[..rest.len()].copy_from_slice(rest);
             let (a, b) = L::load_deinterleaved(pairs.as_ptr());
             assert!(first.len() >= done + L::N && second.len() >= done + L::N);

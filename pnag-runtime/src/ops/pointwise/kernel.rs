@@ -18,7 +18,7 @@
 
 use std::ops::Range;
 
-use crate::simd::{activate, Lanes};
+use crate::simd::{activate, Lanes, MAX_LANES};
 
 /// Output channels per tile (rows of a weight panel).
 pub(crate) const MR: usize = 6;
@@ -305,7 +305,7 @@ unsafe fn store_part<L: Lanes, const ACT: u8, const V: usize>(
 ) {
     // SAFETY: the caller upholds this function's `# Safety` contract.
     unsafe {
-        let mut row = [0f32; 32];
+        let mut row = [0f32; 2 * MAX_LANES];
         for (r, a) in acc.iter().enumerate().take(layer.cout.saturating_sub(m0)) {
             let b = L::splat(layer.bias[m0 + r]);
             for (h, &v) in a.iter().enumerate() {

@@ -153,7 +153,7 @@ fn median_ms(
 
 /// The per-layer table shared with `bench pointwise`, then totals per thread count.
 pub fn markdown_table(intro: &str, rows: &[Row], peak: Option<f64>) -> String {
-    let mut s = intro.to_string();
+    let mut s = format!("{}\n{intro}", super::common::host_line());
     let peak_col = peak.is_some();
     s.push_str("\n| layer | MMACs | threads | tract plain ms | ours ms | speed-up | ours GMAC/s |");
     s.push_str(if peak_col {
