@@ -1,0 +1,119 @@
+//! Located errors and defaults of targets files.
+
+use super::*;
+
+fn errors(text: &str) -> Vec<String> {
+    Targets::parse(Path::new("t.toml"), text)
+        .unwrap_err()
+        .iter()
+        .map(|e| e.to_string())
+        .collect()
+}
+
+#[test]
+fn a_full_file_validates_with_defaults() {
+    let t = Targets::parse(
+        Path::new("targets/x.toml"),
+        "device = \"note10\"\n[[budget]]\nname = \"fast\"\nlatency_ms = 25\n",
+    )
+    .unwrap();
+    assert_eq!(
+        (t.width, t.resolution, t.threads, t.seed, t.runtime),
+        (Width::W1_2, 224, 1, 0, RuntimeKind::Cpu)
+    );
+    assert_eq!(
+        t.budgets,
+        vec![Budget {
+            name: "fast".into(),
+            value: 25.0,
+            line: 4
+        }]
+    );
+    assert_eq!(t.weights, WeightsPlan::Synthetic { seed: 0 });
+}
+
+#[test]
+fn every_problem_is_reported_with_its_line_and_field() {
+    let e = errors(
+        "device = \"pixel\"\nruntime = \"tpu\"\nwidth = 1.1\nthreads = 0\n[[budget]]\nname = \"a\"\nlatency_ms = -3\n[[budget]]\nname = \"a\"\nlatency_ms = 5\n",
+    );
+    assert_eq!(e.len(), 6, "{e:#?}");
+    assert!(
+        e[0].starts_with("t.toml:1:10: `device`: unknown device `pixel`"),
+        "{}",
+        e[0]
+    );
+    assert!(e[1].starts_with("t.toml:2:11: `runtime`"), "{}", e[1]);
+    assert!(e[2].starts_with("t.toml:3:9: `width`"), "{}", e[2]);
+    assert!(e[3].starts_with("t.toml:4:11: `threads`"), "{}", e[3]);
+    assert!(
+        e[4].starts_with(
+            "t.toml:7:14: `budget.latency_ms`: budget `a`: -3 is not a positive number"
+        ),
+        "{}",
+        e[4]
+    );
+    assert!(
+        e[5].starts_with("t.toml:9:8: `budget.name`: budget `a` is listed twice"),
+        "{}",
+        e[5]
+    );
+}
+
+#[test]
+fn syntax_errors_and_unknown_fields_are_located() {
+    let e = errors("device = \"note10\"\nlatency = 3\n");
+    assert!(
+        e[0].starts_with("t.toml:2:1: unknown field `latency`"),
+        "{}",
+        e[0]
+    );
+    let long = "x".repeat(MAX_NAME_CHARS + 1);
+    let e = errors(&format!(
+        "device = \"host\"\n[[budget]]\nname = \"{long}\"\nlatency_ms = 20\n"
+    ));
+    assert!(e[0].starts_with("t.toml:3:8: `budget.name`: name `xxxxxxxxxxxxxxxxxxxxxxxx…` has 65 characters; at most 64"), "{}", e[0]);
+    let many: String = (0..=MAX_BUDGETS)
+        .map(|i| format!("[[budget]]\nname = \"b{i}\"\nlatency_ms = 20\n"))
+        .collect();
+    let e = errors(&format!("device = \"host\"\n{many}"));
+    assert!(
+        e[0].contains("65 budgets; at most 64 per targets file"),
+        "{}",
+        e[0]
+    );
+    let e = errors("device = \"note10\"\n[[budget]]\nname = fast\n");
+    assert!(e[0].starts_with("t.toml:3:8:"), "{}", e[0]);
+}
+
+#[test]
+fn units_follow_the_device() {
+    let e = errors("device = \"macs\"\n[[budget]]\nname = \"a\"\nlatency_ms = 3\n");
+    assert!(e[0].contains("use `macs_m`"), "{}", e[0]);
+    let e = errors("device = \"host\"\n[[budget]]\nname = \"a\"\n");
+    assert!(e[0].contains("budget `a` has no `latency_ms`"), "{}", e[0]);
+    let e = errors("device = \"host\"\n[weights]\nsource = \"supernet\"\n[[budget]]\nname = \"a\"\nlatency_ms = 3\n");
+    assert!(
+        e[0].contains("`weights.path`: source = \"supernet\" needs a `path`"),
+        "{}",
+        e[0]
+    );
+}
+
+#[test]
+fn a_margin_is_for_added_devices_only() {
+    let e =
+        errors("device = \"note10\"\nmargin = 0.1\n[[budget]]\nname = \"a\"\nlatency_ms = 30\n");
+    assert!(e[0].contains("`margin` applies to added devices"), "{e:?}");
+}
+
+#[test]
+fn a_weights_table_without_source_means_synthetic() {
+    let t = Targets::parse(
+        Path::new("t.toml"),
+        "device = \"note10\"\n[weights]\ndtype = \"f16\"\n[[budget]]\nname = \"a\"\nlatency_ms = 30\n",
+    )
+    .unwrap();
+    assert_eq!(t.weights, WeightsPlan::Synthetic { seed: 0 });
+    assert_eq!(t.weights_dtype, WeightsDtype::F16);
+}
