@@ -91,6 +91,7 @@ pub fn profile(a: ProfileArgs) -> Result<()> {
     if a.json {
         outln!("{}", serde_json::to_string_pretty(&rows)?);
     } else {
+        outln!("{}", crate::bench::common::host_line());
         outln!("(synthetic untrained weights; latency does not depend on weight values)");
         outln!(
             "{:>10} {:>10} {:>10} {:>10}  arch",
