@@ -38,6 +38,10 @@ bash scripts/ci/public-api.sh
 # Release profile because the network tests run real tract inference (debug is ~20x slower).
 step "tests"
 cargo test --workspace --release --locked "${FEATURES[@]}" "$@"
+# Which vector paths the kernel tests ran on this CPU and which they skipped (the test
+# harness hides a passing test's output; this re-runs the built binary, under a second).
+cargo test --workspace --release --locked "${FEATURES[@]}" --test depthwise -- --nocapture 2>&1 \
+    | grep "vector paths"
 
 # Deployment: each budget's binary holds only its network (and sizes for the README),
 # then the cross-compiled example (aarch64 under qemu, Android check).
