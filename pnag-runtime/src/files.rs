@@ -172,14 +172,19 @@ fn file_kind(t: &std::fs::FileType) -> Option<&'static str> {
     Some("not a regular file")
 }
 
+/// True when process `pid` is known to be gone (Linux: no `/proc/<pid>`); false for this
+/// process, for a live one, and where `/proc` does not tell (then nothing is cleaned up).
+pub fn process_gone(pid: u32) -> bool {
+    pid != std::process::id()
+        && Path::new("/proc/self").exists()
+        && !Path::new(&format!("/proc/{pid}")).exists()
+}
+
 /// Removes the temporaries `write_atomic` creates (`.<name>.tmp<pid>`) that writers killed
 /// earlier left in `dir`: of the file `name`, or of every file when `name` is `None` (a
 /// directory only this tool writes). Only those whose process is gone (Linux's /proc tells;
 /// elsewhere nothing is removed).
 pub fn remove_dead_temporaries(dir: &Path, name: Option<&str>) {
-    if !Path::new("/proc/self").exists() {
-        return;
-    }
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
     };
@@ -192,7 +197,7 @@ pub fn remove_dead_temporaries(dir: &Path, name: Option<&str>) {
             continue;
         };
         let ours = name.is_none_or(|n| n == stem);
-        if ours && pid != std::process::id() && !Path::new(&format!("/proc/{pid}")).exists() {
+        if ours && process_gone(pid) {
             let _ = std::fs::remove_file(entry.path());
         }
     }

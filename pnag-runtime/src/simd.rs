@@ -94,70 +94,101 @@ impl Simd {
 }
 
 /// Whether AVX-512F multiply-adds run clearly faster than AVX2's on this CPU, measured once
-/// per process (~2 ms): 12 independent FMA chains of each width, best of 5. Where a core
-/// has full 512-bit FMA units the ratio is ~2; where it splits them in two halves (Zen 4)
-/// it is ~1 and the wider vectors only waste lanes on 7×7 and 14×14 planes (measured: 5 %
-/// slower end to end), so `Best` keeps AVX2 there. The 1.4 threshold is far from both, so
-/// the choice does not flip between runs on a noisy machine.
-#[cfg(target_arch = "x86_64")]
+/// per process (~2 ms, [`fma_chains_seconds`]). Where a core has full 512-bit FMA units
+/// the throughput ratio is ~2; where it splits them in two halves (Zen 4) it is ~1 and
+/// the wider vectors only waste lanes on 7×7 and 14×14 planes (measured: 5 % slower end
+/// to end), so `Best` keeps AVX2 there. The 1.4 threshold is far from both, so the choice
+/// does not flip between runs on a noisy machine.
 fn avx512_pays() -> bool {
     static PAYS: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
     *PAYS.get_or_init(|| {
-        #[target_feature(enable = "avx2,fma")]
-        unsafe fn chains256(iters: u32) -> f32 {
-            use std::arch::x86_64::*;
-            let (a, b) = (_mm256_set1_ps(0.999_999), _mm256_set1_ps(1e-7));
-            let mut acc = [_mm256_set1_ps(1.0); 12];
-            for _ in 0..iters {
-                for x in acc.iter_mut() {
-                    *x = _mm256_fmadd_ps(*x, a, b);
-                }
-            }
-            let sum = acc
-                .iter()
-                .fold(_mm256_setzero_ps(), |s, &x| _mm256_add_ps(s, x));
-            _mm256_cvtss_f32(sum)
+        if !Simd::Avx512.available() {
+            return false;
         }
-        #[target_feature(enable = "avx512f")]
-        unsafe fn chains512(iters: u32) -> f32 {
-            use std::arch::x86_64::*;
-            let (a, b) = (_mm512_set1_ps(0.999_999), _mm512_set1_ps(1e-7));
-            let mut acc = [_mm512_set1_ps(1.0); 12];
-            for _ in 0..iters {
-                for x in acc.iter_mut() {
-                    *x = _mm512_fmadd_ps(*x, a, b);
-                }
-            }
-            _mm512_reduce_add_ps(
-                acc.iter()
-                    .fold(_mm512_setzero_ps(), |s, &x| _mm512_add_ps(s, x)),
-            )
+        if !Simd::Avx2.available() {
+            return true;
         }
-        if !(Simd::Avx2.available() && Simd::Avx512.available()) {
-            return Simd::Avx512.available();
-        }
-        let time = |f: &dyn Fn() -> f32| {
-            (0..5)
-                .map(|_| {
-                    let start = std::time::Instant::now();
-                    std::hint::black_box(f());
-                    start.elapsed().as_secs_f64()
-                })
-                .fold(f64::INFINITY, f64::min)
-        };
         const ITERS: u32 = 20_000;
-        // SAFETY: both instruction sets were detected above.
-        let t256 = time(&|| unsafe { chains256(std::hint::black_box(ITERS)) });
-        // SAFETY: as above.
-        let t512 = time(&|| unsafe { chains512(std::hint::black_box(ITERS)) });
-        // Twice the floats per operation: AVX-512 pays when its time is well under AVX2's.
-        2.0 * t256 / t512 > 1.4
+        match (
+            fma_chains_seconds(Simd::Avx2, ITERS, 5),
+            fma_chains_seconds(Simd::Avx512, ITERS, 5),
+        ) {
+            // Twice the floats per operation: AVX-512 pays when its time is well under AVX2's.
+            (Some(t256), Some(t512)) => 2.0 * t256 / t512 > 1.4,
+            _ => false,
+        }
     })
 }
 
-#[cfg(not(target_arch = "x86_64"))]
-fn avx512_pays() -> bool {
-    false
+/// Independent multiply-add chains (enough to hide the FMA latency on current cores).
+const CHAINS: usize = 12;
+
+/// [`CHAINS`] dependent multiply-add chains of `L` run `iters` steps (a [`SimdKernel`], so
+/// it is compiled for each instruction set exactly as the conv kernels are).
+struct FmaChains {
+    iters: u32,
+}
+
+impl SimdKernel for FmaChains {
+    type Output = f32;
+
+    #[inline(always)]
+    unsafe fn run<L: Lanes>(self) -> f32 {
+        // SAFETY: `dispatch` runs this only with an `L` the CPU supports; the store writes
+        // `L::N ≤ MAX_LANES` floats into a buffer of `MAX_LANES`.
+        unsafe {
+            let (a, b) = (L::splat(0.999_999), L::splat(1e-7));
+            let mut acc = [L::splat(1.0); CHAINS];
+            for _ in 0..self.iters {
+                for x in acc.iter_mut() {
+                    *x = L::mul_add(b, *x, a);
+                }
+            }
+            let sum = acc.iter().fold(L::splat(0.0), |s, &x| L::add(s, x));
+            let mut lanes = [0f32; MAX_LANES];
+            L::store(lanes.as_mut_ptr(), sum);
+            lanes[0]
+        }
+    }
+}
+
+/// The best of `tries` timings (seconds) of [`FmaChains`] on `simd`'s path; `None` when
+/// this CPU cannot run that path (a forced path would silently run the portable code).
+fn fma_chains_seconds(simd: Simd, iters: u32, tries: usize) -> Option<f64> {
+    if !simd.available() {
+        return None;
+    }
+    let best = (0..tries)
+        .map(|_| {
+            let start = std::time::Instant::now();
+            // SAFETY: `FmaChains` has no preconditions beyond the CPU support `dispatch` checks.
+            std::hint::black_box(unsafe {
+                dispatch(
+                    simd,
+                    FmaChains {
+                        iters: std::hint::black_box(iters),
+                    },
+                )
+            });
+            start.elapsed().as_secs_f64()
+        })
+        .fold(f64::INFINITY, f64::min);
+    Some(best)
+}
+
+impl Simd {
+    /// One core's measured multiply-add peak on this path, in GMAC/s (12 independent FMA
+    /// chains for ~0.3 s, best of 3), for benchmark reports; `None` when the CPU lacks it.
+    pub fn fma_peak_gmacs(self) -> Option<f64> {
+        const ITERS: u32 = 30_000_000;
+        let lanes = match self.path() {
+            SimdPath::Avx512 => 16.0,
+            SimdPath::Avx2 => 8.0,
+            SimdPath::Neon | SimdPath::Portable => 4.0,
+        };
+        let seconds = fma_chains_seconds(self, ITERS, 3)?;
+        Some(f64::from(ITERS) * CHAINS as f64 * lanes / seconds / 1e9)
+    }
 }
 
 /// `Best` as `PNAG_SIMD` says (read once; unset or unknown: `Best`).

@@ -205,8 +205,10 @@ impl From<LatencyMethod> for String {
 impl TryFrom<String> for LatencyMethod {
     type Error = String;
     fn try_from(s: String) -> Result<Self, String> {
+        if s == "device space" {
+            return Ok(LatencyMethod::DeviceSpace);
+        }
         match s.strip_prefix("calibrated ") {
-            _ if s == "device space" => Ok(LatencyMethod::DeviceSpace),
             Some(d) if !d.is_empty() => Ok(LatencyMethod::Calibrated(d.to_string())),
             _ => Err(format!(
                 "unknown method `{s}`; expected `device space` or `calibrated <known device>`"

@@ -5,6 +5,13 @@ use std::process::Stdio;
 
 use super::*;
 
+/// A one-image float32 batch for the 128 px subnets the tests run.
+fn image_128(name: &str) -> PathBuf {
+    let x = tmp(name);
+    npy::write_f32(&x, &[1, 3, 128, 128], &vec![0.5; 3 * 128 * 128]).unwrap();
+    x
+}
+
 fn full() -> Stdio {
     std::fs::File::create("/dev/full").unwrap().into()
 }
@@ -13,8 +20,7 @@ fn full() -> Stdio {
 /// a panic (`println!` panics there); the others run as usual.
 #[test]
 fn every_subcommand_survives_a_full_stdout() {
-    let x = tmp("full-x.npy");
-    npy::write_f32(&x, &[1, 3, 128, 128], &vec![0.5; 3 * 128 * 128]).unwrap();
+    let x = image_128("full-x.npy");
     let (x, y) = (x.to_str().unwrap().to_string(), tmp("full-y.npy"));
     let targets = format!("{}/../../targets/note10.toml", env!("CARGO_MANIFEST_DIR"));
     let printing: [&[&str]; 9] = [
@@ -135,8 +141,7 @@ fn devices_and_directories_are_not_input_files() {
         tmp("zero").to_str().unwrap(),
     ]);
     assert!(e.contains("a character device"), "{e}");
-    let x = tmp("zero-x.npy");
-    npy::write_f32(&x, &[1, 3, 128, 128], &vec![0.5; 3 * 128 * 128]).unwrap();
+    let x = image_128("zero-x.npy");
     let base = [
         "infer",
         "--arch",
@@ -193,8 +198,7 @@ fn a_pytorch_checkpoint_given_as_weights_says_what_it_is() {
         "{}/../tests/fixtures/checkpoints/mixed.zip.pt",
         env!("CARGO_MANIFEST_DIR")
     );
-    let x = tmp("pt-x.npy");
-    npy::write_f32(&x, &[1, 3, 128, 128], &vec![0.5; 3 * 128 * 128]).unwrap();
+    let x = image_128("pt-x.npy");
     let e = fails(&[
         "infer",
         "--arch",
@@ -238,8 +242,7 @@ fn overflowing_weights_are_reported() {
         pnag_runtime::weights::serialize_f32(huge.iter().map(|(n, t)| (n.as_str(), t)), None),
     )
     .unwrap();
-    let x = tmp("huge-x.npy");
-    npy::write_f32(&x, &[1, 3, 128, 128], &vec![0.5; 3 * 128 * 128]).unwrap();
+    let x = image_128("huge-x.npy");
     let out = pnag(&[
         "infer",
         "--arch",

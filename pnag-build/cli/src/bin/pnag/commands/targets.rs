@@ -1,7 +1,7 @@
 //! `pnag targets`: check a targets TOML and show the network each budget gets — exactly
 //! what a downstream build.rs runs.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use clap::Args;
@@ -111,10 +111,6 @@ fn remove_dead_runs_temporaries() {
     let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else {
         return;
     };
-    // Linux: a live process has /proc/<pid>; elsewhere nothing is removed.
-    if !Path::new("/proc/self").exists() {
-        return;
-    }
     let me = std::fs::metadata("/proc/self").map(|m| std::os::unix::fs::MetadataExt::uid(&m));
     for entry in entries.flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
@@ -131,8 +127,7 @@ fn remove_dead_runs_temporaries() {
         let mine = me
             .as_ref()
             .is_ok_and(|&uid| std::os::unix::fs::MetadataExt::uid(&meta) == uid);
-        let dead = !Path::new(&format!("/proc/{pid}")).exists();
-        if meta.is_dir() && mine && dead && pid != std::process::id() {
+        if meta.is_dir() && mine && pnag_runtime::files::process_gone(pid) {
             let _ = std::fs::remove_dir_all(entry.path());
         }
     }
