@@ -26,6 +26,7 @@ pub mod arch;
 pub mod encoding;
 pub mod hash;
 pub mod kinds;
+pub mod memory;
 pub mod references;
 pub mod spec;
 pub mod stats;

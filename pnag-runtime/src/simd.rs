@@ -39,6 +39,15 @@ pub enum SimdPath {
 }
 
 impl SimdPath {
+    /// f32 lanes per vector.
+    pub fn lanes(self) -> usize {
+        match self {
+            SimdPath::Avx512 => 16,
+            SimdPath::Avx2 => 8,
+            SimdPath::Neon | SimdPath::Portable => 4,
+        }
+    }
+
     /// Its name in reports and logs.
     pub fn name(self) -> &'static str {
         match self {

@@ -5,7 +5,7 @@ use tract_linalg::multithread::{current_tract_executor, Executor};
 
 /// Below this many multiply-adds a layer runs on the calling thread: rayon's
 /// dispatch (a few µs) would cost more than the second core saves.
-pub(crate) const PARALLEL_MIN_MACS: usize = 400_000;
+pub(crate) use crate::memory::PARALLEL_MIN_MACS;
 
 /// Threads of the executor tract runs the current model with (1 when single-threaded).
 pub(crate) fn tract_threads() -> usize {

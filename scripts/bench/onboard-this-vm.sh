@@ -47,13 +47,7 @@ latency_ms = $B3
 TOML
 ./target/release/pnag targets "$W/$NAME.toml" --json > "$W/selection.json"
 # The app: one build per budget (classify embeds the budget named "balanced"; synthetic weights).
-python3 - "$W/img.png" <<'PY'
-import struct, sys, zlib
-w, h = 320, 240
-rows = b"".join(b"\0" + bytes(v for x in range(w) for v in ((x * 255) // w, (y * 255) // h, (x * y) % 256)) for y in range(h))
-chunk = lambda t, d: struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d) & 0xFFFFFFFF)
-open(sys.argv[1], "wb").write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0)) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
-PY
+python3 scripts/lib/test-png.py "$W/img.png"
 for b in "$B1" "$B2" "$B3"; do
     sed -e '/^\[\[budget\]\]/,$d' "$W/$NAME.toml" > "$W/app-$b.toml"
     printf '[[budget]]\nname = "balanced"\nlatency_ms = %s\n' "$b" >> "$W/app-$b.toml"

@@ -29,13 +29,7 @@ file "$BIN" 2>/dev/null || true
 IMAGE="${1:-}"
 if [ -z "$IMAGE" ]; then
     IMAGE=target/cross-test.png
-    python3 - "$IMAGE" <<'PY'
-import struct, sys, zlib
-w, h = 320, 240
-rows = b"".join(b"\0" + bytes(v for x in range(w) for v in ((x * 255) // w, (y * 255) // h, (x * y) % 256)) for y in range(h))
-chunk = lambda t, d: struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d) & 0xFFFFFFFF)
-open(sys.argv[1], "wb").write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0)) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
-PY
+    python3 scripts/lib/test-png.py "$IMAGE"
 fi
 qemu-aarch64 -L /usr/aarch64-linux-gnu "$BIN" "$IMAGE" --runs 1
 

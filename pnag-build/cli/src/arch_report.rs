@@ -27,6 +27,9 @@ pub struct ArchReport {
     pub resolution: usize,
     pub macs_m: f64,
     pub params_m: f64,
+    /// Predicted peak activation memory of one run (batch 1, 1 thread, 16-lane scratch:
+    /// the largest of the x86 / ARM paths), in MB.
+    pub peak_memory_mb: f64,
     pub blocks: Vec<BlockRow>,
 }
 
@@ -59,6 +62,9 @@ impl ArchReport {
             resolution: spec.resolution,
             macs_m: spec.macs() as f64 / 1e6,
             params_m: spec.params() as f64 / 1e6,
+            peak_memory_mb: pnag_runtime::memory::peak_activation_bytes(spec, Default::default())
+                as f64
+                / 1e6,
             blocks,
         }
     }
@@ -96,8 +102,8 @@ impl ArchReport {
             ));
         }
         s.push_str(&format!(
-            "\nMACs    {:.2} M\nparams  {:.3} M\n",
-            self.macs_m, self.params_m
+            "\nMACs    {:.2} M\nparams  {:.3} M\npeak activation memory  {:.2} MB (predicted: batch 1, 1 thread)\n",
+            self.macs_m, self.params_m, self.peak_memory_mb
         ));
         s
     }

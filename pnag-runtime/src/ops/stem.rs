@@ -3,6 +3,7 @@
 //! conv at about 4 GMAC/s, which was 10–15 % of a small subnet's time.
 
 use std::fmt;
+use std::sync::{Arc, Mutex};
 
 use rayon::prelude::*;
 use tract_core::internal::*;
@@ -21,7 +22,26 @@ pub struct Im2colConv {
     cin: usize,
     /// The product over the unfolded `[cin·k·k, ho·wo]` input.
     matmul: PointwiseConv,
+    /// The unfolded input, kept between runs.
+    cols: ColsBuffer,
 }
+
+/// The unfolded-input matrix (1.35 MB for the 224² stem), kept by the op between runs:
+/// allocated once by the network's first run, whichever worker thread runs the stem (a
+/// thread-local buffer was allocated again on each new worker, so a run's peak memory
+/// depended on which thread the stem landed on). A concurrent run of the same network
+/// takes a fresh buffer instead of waiting.
+#[derive(Clone, Default)]
+struct ColsBuffer(Arc<Mutex<Vec<f32>>>);
+
+impl PartialEq for ColsBuffer {
+    /// A cache, not part of what the op computes.
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl Eq for ColsBuffer {}
 
 impl Im2colConv {
     /// `weights` is OIHW `[cout, cin, k, k]` flattened, batch norm folded in.
@@ -50,6 +70,7 @@ impl Im2colConv {
             stride,
             cin: matmul.input_channels() / taps,
             matmul,
+            cols: ColsBuffer::default(),
         })
     }
 
@@ -139,11 +160,6 @@ impl Im2colConv {
     }
 }
 
-thread_local! {
-    /// Each thread's unfolded-input matrix (1.35 MB for the 224² stem), reused across calls.
-    static COLS: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
-}
-
 impl fmt::Debug for Im2colConv {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
@@ -181,7 +197,9 @@ impl EvalOp for Im2colConv {
         let (h, w) = (x.shape()[2], x.shape()[3]);
         let rows = self.matmul.input_channels();
         // Reused across calls and not zeroed: `unfold` writes every element.
-        let mut cols = COLS.take();
+        let mut kept = self.cols.0.try_lock().ok();
+        let mut fresh = Vec::new();
+        let cols = kept.as_deref_mut().unwrap_or(&mut fresh);
         cols.resize(rows * ho * wo, 0.0);
         // SAFETY: every element is written by `run_image` below.
         let mut out = unsafe { Tensor::uninitialized::<f32>(&[n, cout, ho, wo])? };
@@ -195,7 +213,7 @@ impl EvalOp for Im2colConv {
                 "conv: tensor sizes do not match their shapes"
             );
             for i in 0..n {
-                self.unfold(&xs[i * self.cin * h * w..], h, w, ho, wo, &mut cols);
+                self.unfold(&xs[i * self.cin * h * w..], h, w, ho, wo, cols);
                 let img = super::pointwise::kernel::Image {
                     x: cols.as_ptr(),
                     scale: std::ptr::null(),
@@ -205,7 +223,6 @@ impl EvalOp for Im2colConv {
                 self.matmul.run_image(img, ho * wo);
             }
         }
-        COLS.set(cols);
         Ok(tvec!(out.into_tvalue()))
     }
 }

@@ -19,6 +19,11 @@ fn arch_json_reports_blocks_macs_params() {
     assert_eq!(v["blocks"].as_array().unwrap().len(), 11);
     assert!((v["macs_m"].as_f64().unwrap() - spec.macs() as f64 / 1e6).abs() < 1e-9);
     assert!((v["params_m"].as_f64().unwrap() - spec.params() as f64 / 1e6).abs() < 1e-9);
+    // The stem's output and the first block's (16 channels each at 80² for w1.0, 160 px)
+    // are live together: at least that much.
+    let peak = pnag_runtime::memory::peak_activation_bytes(&spec, Default::default());
+    assert!(peak >= 2 * 16 * 80 * 80 * 4);
+    assert!((v["peak_memory_mb"].as_f64().unwrap() - peak as f64 / 1e6).abs() < 1e-9);
 }
 
 #[test]

@@ -15,7 +15,7 @@
 use crate::simd::{activate, Lanes, MAX_LANES};
 
 /// Output rows per tile (independent accumulator chains).
-const ROWS: usize = 8;
+const ROWS: usize = crate::memory::DEPTHWISE_TILE_ROWS;
 /// Largest supported kernel (7×7 = 49 taps).
 pub(crate) const MAX_TAPS: usize = 49;
 
@@ -237,5 +237,34 @@ unsafe fn deinterleave<L: Lanes>(row: &[f32], pad: usize, dst: &mut [f32], pw: u
         if row.len() % 2 == 1 {
             first[n] = row[2 * n];
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The memory model ([`crate::memory`]) predicts the scratch this kernel allocates.
+    #[test]
+    fn scratch_size_is_what_the_memory_model_predicts() {
+        fn check<const K: usize, const S: usize>() {
+            for side in [7, 14, 28, 56, 112, 9, 15] {
+                for lanes in [4, 8, 16] {
+                    let g = Geometry::new(K, S, side, side);
+                    let layout = Scratch::new::<K, S>(&g, lanes);
+                    assert_eq!(
+                        layout.rows * S * layout.phase_width,
+                        crate::memory::depthwise_scratch_floats(K, S, side, side, lanes),
+                        "K {K} S {S} side {side} lanes {lanes}"
+                    );
+                }
+            }
+        }
+        check::<3, 1>();
+        check::<3, 2>();
+        check::<5, 1>();
+        check::<5, 2>();
+        check::<7, 1>();
+        check::<7, 2>();
     }
 }

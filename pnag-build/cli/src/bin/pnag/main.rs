@@ -11,6 +11,7 @@ mod added;
 mod args;
 mod bench;
 mod commands;
+mod counting_alloc;
 
 use std::process::ExitCode;
 

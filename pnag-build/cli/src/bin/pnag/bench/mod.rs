@@ -9,6 +9,7 @@ mod extract;
 mod f16;
 mod frontier;
 mod layers;
+mod memory;
 mod pointwise;
 
 use anyhow::Result;
@@ -28,6 +29,8 @@ pub enum BenchCommand {
     Depthwise(depthwise::DepthwiseArgs),
     /// Every 1x1 conv of the benchmarked subnets: tract's conv vs our op.
     Pointwise(pointwise::PointwiseArgs),
+    /// Peak memory of a run: predicted from the layer plan vs measured with a counting allocator.
+    Memory(memory::MemoryArgs),
     /// Compare the generator's frontier with search and RL baselines (the paper's Tables 2, 3, 5).
     Frontier(frontier::FrontierArgs),
 }
@@ -42,5 +45,6 @@ pub fn run(command: BenchCommand) -> Result<()> {
         BenchCommand::Depthwise(a) => depthwise::depthwise(&a),
         BenchCommand::Pointwise(a) => pointwise::pointwise(&a),
         BenchCommand::Frontier(a) => frontier::frontier(&a),
+        BenchCommand::Memory(a) => memory::memory(&a),
     }
 }

@@ -21,7 +21,9 @@ use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use pnag_runtime::files::write_atomic;
 use pnag_runtime::weights::synthetic_uniform;
-use pnag_runtime::{Kernels, Network, NetworkOptions, NetworkSpec, Weights, Width};
+use pnag_runtime::{
+    Arch, Kernels, Network, NetworkOptions, NetworkSpec, Simd, SimdPath, Weights, Width,
+};
 use serde::Serialize;
 use serde_json::json;
 
@@ -66,6 +68,12 @@ pub struct EnginesArgs {
     /// Measure tract only (no Python engines).
     #[arg(long)]
     pub tract_only: bool,
+    /// Random subnets timed beside the smallest, middle and largest (uniform per choice).
+    #[arg(value_parser = crate::args::count(0, 100), long, default_value_t = 3)]
+    pub random: usize,
+    /// Seed of the random subnets.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
     /// Output directory.
     #[arg(long, default_value = "bench-out/engines")]
     pub out: PathBuf,
@@ -86,6 +94,10 @@ struct Row {
     /// Median and 10th / 90th percentiles over rounds of (ours block median /
     /// onnxruntime block median), the two blocks run back to back.
     ours_over_onnxruntime: Option<Spread>,
+    /// Ours forced onto the vector path `Best` did not pick (AVX2 on an AVX-512 host or
+    /// the reverse), and its ratio to onnxruntime; `None` where the CPU has one path.
+    other_path: Option<Timing>,
+    other_path_over_onnxruntime: Option<Spread>,
     onnxruntime_max_abs_diff: Option<f64>,
     pytorch_max_abs_diff: Option<f64>,
 }
@@ -121,7 +133,40 @@ fn merge(blocks: &[Timing]) -> Timing {
 }
 
 /// The engines timed, in the order of a round's blocks (reversed every other round).
-const ENGINES: [&str; 4] = ["ours", "onnxruntime", "tract plain", "pytorch"];
+const ENGINES: [&str; 5] = [
+    "ours",
+    "onnxruntime",
+    "ours other path",
+    "tract plain",
+    "pytorch",
+];
+
+/// The x86 vector path `Best` did not pick, when the CPU has both AVX2 and AVX-512, so
+/// one run times both (the issue-30 check that the AVX2 path is no slower than before).
+fn other_path() -> Option<Simd> {
+    if !(Simd::Avx512.available() && Simd::Avx2.available()) {
+        return None;
+    }
+    match Simd::Best.path() {
+        SimdPath::Avx512 => Some(Simd::Avx2),
+        _ => Some(Simd::Avx512),
+    }
+}
+
+/// The benchmarked subnets: smallest, middle, largest and `random` seeded random ones.
+fn engine_archs(random: usize, seed: u64) -> Vec<(String, Arch)> {
+    let mut archs: Vec<(String, Arch)> = bench_archs()
+        .into_iter()
+        .map(|(name, arch)| (name.to_string(), arch))
+        .collect();
+    for (k, arch) in pnag_build::sample::random_archs(random, seed)
+        .into_iter()
+        .enumerate()
+    {
+        archs.push((format!("random{}", k + 1), arch));
+    }
+    archs
+}
 
 /// Alternating rounds of the per-node profiles (ours, then onnxruntime's).
 const BREAKDOWN_ROUNDS: usize = 5;
@@ -132,8 +177,9 @@ pub fn engines(a: &EnginesArgs) -> Result<()> {
     if a.runs == 0 || a.rounds == 0 || a.threads.contains(&0) {
         bail!("--runs, --rounds and every --threads value must be at least 1");
     }
-    let archs = bench_archs();
-    let Some(&(breakdown_name, breakdown_arch)) =
+    let archs = engine_archs(a.random, a.seed);
+    let other = other_path();
+    let Some((breakdown_name, breakdown_arch)) =
         archs.iter().find(|(name, _)| *name == a.breakdown)
     else {
         bail!(
@@ -145,8 +191,8 @@ pub fn engines(a: &EnginesArgs) -> Result<()> {
     let r = a.resolution as usize;
     let input = synthetic_uniform("bench.input", 0, 3 * r * r);
     let mut jobs = Vec::new();
-    // (arch, threads, plain tract?) -> network
-    let mut nets: BTreeMap<(usize, usize, bool), Network> = BTreeMap::new();
+    // (arch, threads, engine) -> network
+    let mut nets: BTreeMap<(usize, usize, &str), Network> = BTreeMap::new();
     for (i, (name, arch)) in archs.iter().enumerate() {
         let spec = NetworkSpec::new(*arch, a.width, a.resolution)?;
         let weights = Weights::synthetic(&spec, 0);
@@ -155,24 +201,26 @@ pub fn engines(a: &EnginesArgs) -> Result<()> {
         let xpath = a.out.join(format!("{name}.input.npy"));
         npy::write_f32(&xpath, &[1, 3, r, r], &input)?;
         for &t in &a.threads {
-            for plain in [false, true] {
+            let mut variants = vec![("ours", Kernels::Specialized, Simd::Best)];
+            variants.push(("tract plain", Kernels::Tract, Simd::Best));
+            if let Some(simd) = other {
+                variants.push(("ours other path", Kernels::Specialized, simd));
+            }
+            for (engine, kernels, simd) in variants {
                 let options = NetworkOptions {
                     batch: 1,
                     threads: t,
-                    kernels: if plain {
-                        Kernels::Tract
-                    } else {
-                        Kernels::Specialized
-                    },
+                    kernels,
+                    simd,
                     ..Default::default()
                 };
                 nets.insert(
-                    (i, t, plain),
+                    (i, t, engine),
                     Network::new(spec.clone(), &weights, options)?,
                 );
             }
         }
-        let logits = nets[&(i, a.threads[0], false)].run(&[1, 3, r, r], &input)?;
+        let logits = nets[&(i, a.threads[0], "ours")].run(&[1, 3, r, r], &input)?;
         let ypath = a.out.join(format!("{name}.tract.npy"));
         npy::write_f32(&ypath, &[1, 1000], &logits.data)?;
         jobs.push(json!({"name": name, "arch": arch.to_string(), "width": a.width.multiplier(), "resolution": r,
@@ -192,12 +240,16 @@ pub fn engines(a: &EnginesArgs) -> Result<()> {
     };
     let engines: Vec<&str> = ENGINES
         .into_iter()
-        .filter(|e| python.is_some() || matches!(*e, "ours" | "tract plain"))
+        .filter(|e| match *e {
+            "ours" | "tract plain" => true,
+            "ours other path" => other.is_some(),
+            _ => python.is_some(),
+        })
         .collect();
 
-    // (arch, threads, engine) -> one Timing per block; (arch, threads) -> ours / ORT per round
+    // (arch, threads, engine) -> one Timing per block; (arch, threads, engine) -> engine / ORT per round
     let mut blocks: BTreeMap<(usize, usize, &str), Vec<Timing>> = BTreeMap::new();
-    let mut ratios: BTreeMap<(usize, usize), Vec<f64>> = BTreeMap::new();
+    let mut ratios: BTreeMap<(usize, usize, &str), Vec<f64>> = BTreeMap::new();
     let configs: Vec<(usize, usize)> = (0..archs.len())
         .flat_map(|i| a.threads.iter().map(move |&t| (i, t)))
         .collect();
@@ -217,12 +269,12 @@ pub fn engines(a: &EnginesArgs) -> Result<()> {
                 bar.set_message(format!("round {} {} {engine} t{t}", round + 1, archs[i].0));
                 std::thread::sleep(SETTLE);
                 let timing = match (engine, python.as_mut()) {
-                    ("ours" | "tract plain", _) => {
-                        let net = &nets[&(i, t, engine == "tract plain")];
+                    ("ours" | "tract plain" | "ours other path", _) => {
+                        let net = &nets[&(i, t, engine)];
                         time_network(net, a.warmup, a.runs, &mut || {})?
                     }
                     (_, Some((py, _))) => {
-                        Timing::from_samples(&py.block(engine, archs[i].0, t, a.warmup, a.runs)?)
+                        Timing::from_samples(&py.block(engine, &archs[i].0, t, a.warmup, a.runs)?)
                     }
                     (_, None) => {
                         unreachable!("Python engines are only listed with a running script")
@@ -232,13 +284,17 @@ pub fn engines(a: &EnginesArgs) -> Result<()> {
                 blocks.entry((i, t, engine)).or_default().push(timing);
                 bar.inc(1);
             }
-            if let (Some(ours), Some(ort)) = (medians.get("ours"), medians.get("onnxruntime")) {
-                ratios.entry((i, t)).or_default().push(ours / ort);
+            if let Some(ort) = medians.get("onnxruntime") {
+                for engine in ["ours", "ours other path"] {
+                    if let Some(ms) = medians.get(engine) {
+                        ratios.entry((i, t, engine)).or_default().push(ms / ort);
+                    }
+                }
             }
         }
     }
     bar.finish_and_clear();
-    let breakdown_spec = NetworkSpec::new(breakdown_arch, a.width, a.resolution)?;
+    let breakdown_spec = NetworkSpec::new(*breakdown_arch, a.width, a.resolution)?;
     let profiler = OursProfiler::new(&breakdown_spec, a.breakdown_threads as usize)?;
     let (mut ours_rounds, mut ours_unprofiled) = (Vec::new(), Vec::new());
     let (mut ort_rounds, mut ort_unprofiled) = (Vec::new(), Vec::new());
@@ -273,14 +329,14 @@ pub fn engines(a: &EnginesArgs) -> Result<()> {
 
     let mut rows = Vec::new();
     for &(i, t) in &configs {
-        let (name, arch) = archs[i];
+        let (name, arch) = (&archs[i].0, archs[i].1);
         let macs = NetworkSpec::new(arch, a.width, a.resolution)?.macs() as f64 / 1e6;
         let timing = |engine: &str| blocks.get(&(i, t, engine)).map(|b| merge(b));
         let diff = ready
             .as_ref()
-            .and_then(|r| r.diffs.iter().find(|d| d.name == name && d.threads == t));
+            .and_then(|r| r.diffs.iter().find(|d| &d.name == name && d.threads == t));
         rows.push(Row {
-            name: name.into(),
+            name: name.clone(),
             arch: arch.to_string(),
             macs_m: macs,
             threads: t,
@@ -288,7 +344,11 @@ pub fn engines(a: &EnginesArgs) -> Result<()> {
             tract_plain: timing("tract plain").context("no timings of plain tract")?,
             onnxruntime: timing("onnxruntime"),
             pytorch: timing("pytorch"),
-            ours_over_onnxruntime: ratios.get(&(i, t)).map(|r| Spread::of(r)),
+            ours_over_onnxruntime: ratios.get(&(i, t, "ours")).map(|r| Spread::of(r)),
+            other_path: timing("ours other path"),
+            other_path_over_onnxruntime: ratios
+                .get(&(i, t, "ours other path"))
+                .map(|r| Spread::of(r)),
             onnxruntime_max_abs_diff: diff.map(|d| d.onnxruntime_max_abs_diff),
             pytorch_max_abs_diff: diff.map(|d| d.pytorch_max_abs_diff),
         });
@@ -365,6 +425,31 @@ fn markdown(
                 .map(|d| format!("{d:.1e}"))
                 .unwrap_or_else(|| "—".into()),
         ));
+    }
+    if let Some(other) = other_path() {
+        s.push_str(&format!(
+            "\nOurs on both x86 vector paths, same run (the other path forced with `NetworkOptions::simd`): \
+             *Best* ran {}, the other is {}.\n\n\
+             | arch | threads | Best ms | other path ms | Best / ORT | other / ORT | (p10–p90) |\n\
+             |---|---:|---:|---:|---:|---:|---:|\n",
+            Simd::Best.path().name(),
+            other.path().name()
+        ));
+        for r in rows {
+            let spread = r.other_path_over_onnxruntime;
+            s.push_str(&format!(
+                "| {} | {} | {:.2} | {} | {} | {} | {} |\n",
+                r.name,
+                r.threads,
+                r.tract.median_ms,
+                fmt_opt(r.other_path.map(|t| t.median_ms), 2),
+                fmt_opt(r.ours_over_onnxruntime.map(|t| t.median), 2),
+                fmt_opt(spread.map(|t| t.median), 2),
+                spread
+                    .map(|t| format!("{:.2}–{:.2}", t.p10, t.p90))
+                    .unwrap_or_else(|| "—".into()),
+            ));
+        }
     }
     s.push_str(&breakdown::markdown(
         breakdown_arch,
