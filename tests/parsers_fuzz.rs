@@ -116,7 +116,18 @@ fn targets_files() {
         let text = String::from_utf8_lossy(&mutate(&mut rng, TARGETS.as_bytes())).into_owned();
         match Targets::parse(Path::new("t.toml"), &text) {
             Ok(t) => {
-                assert!(!t.budgets.is_empty() && t.budgets.iter().all(|b| b.value > 0.0));
+                assert!(
+                    !t.budgets.is_empty()
+                        && t.budgets.iter().all(|b| {
+                            [b.value, b.weights_mb, b.peak_memory_mb]
+                                .iter()
+                                .flatten()
+                                .all(|&v| v > 0.0)
+                                && (b.value.is_some()
+                                    || b.weights_mb.is_some()
+                                    || b.peak_memory_mb.is_some())
+                        })
+                );
                 ok += 1;
             }
             Err(errors) => {

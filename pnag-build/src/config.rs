@@ -29,7 +29,9 @@ use pnag_runtime::selection::{
 };
 use pnag_runtime::{ArchError, NetworkSpec, RuntimeError, Weights, WeightsSource, Width};
 
-use crate::generator::{Frontier, GenerateOptions, Generator, GeneratorError};
+use crate::constraints::{bytes_of_mb, Binding, Footprints, Limits};
+use crate::generator::resolutions::{objectives_at, Resolutions};
+use crate::generator::{GenerateOptions, Generator, GeneratorError};
 use crate::objective::{Objective, ObjectiveError};
 use crate::targets::{Budget, Targets, TargetsError, WeightsDtype, WeightsPlan};
 use crate::weights::extract::{extract, ExtractError};
@@ -380,8 +382,10 @@ impl Config {
             }),
         }
         .map_err(BuildError::one)?;
+        // Built-in devices run the generator at any resolution their models cover (budgets
+        // transferred, `Generator::frontier_at`); an added device at its probe's.
         if generator.manifest.width != targets.width.to_string()
-            || generator.manifest.resolution != targets.resolution
+            || (added_objective.is_some() && generator.manifest.resolution != targets.resolution)
         {
             return Err(BuildError::one(BuildProblem::TrainedFor {
                 at: file,
@@ -392,9 +396,9 @@ impl Config {
                 resolution: targets.resolution,
             }));
         }
-        let objective = match added_objective {
-            Some(o) => o,
-            None => Objective::new(targets.device.name(), targets.width, targets.resolution)
+        let objectives = match added_objective {
+            Some(o) => vec![o],
+            None => objectives_at(targets.device.name(), targets.width, &targets.resolutions)
                 .map_err(device_problem)?,
         };
         let mut opts = GenerateOptions {
@@ -470,7 +474,7 @@ impl Config {
         let ctx = BudgetContext {
             targets: &targets,
             generator: &generator,
-            objective: &objective,
+            objectives: &objectives,
             opts: &opts,
             supernet: supernet.as_deref(),
             dir: &dir,
@@ -479,7 +483,8 @@ impl Config {
         let mut networks = Vec::new();
         let mut problems = Vec::new();
         let mut written = HashSet::new();
-        // One frontier for the file: its budgets share the grid searches and get monotone answers.
+        // One frontier per resolution for the file: its budgets share the grid searches and
+        // get monotone answers.
         let mut frontier = None;
         for budget in &targets.budgets {
             match self.select(&ctx, &mut frontier, budget, &mut written) {
@@ -519,7 +524,8 @@ impl Config {
 struct BudgetContext<'a> {
     targets: &'a Targets,
     generator: &'a Generator,
-    objective: &'a Objective,
+    /// One per resolution the budgets may pick from.
+    objectives: &'a [Objective],
     opts: &'a GenerateOptions,
     supernet: Option<&'a [u8]>,
     dir: &'a Path,
@@ -531,27 +537,52 @@ impl Config {
     fn select<'a>(
         &self,
         ctx: &BudgetContext<'a>,
-        frontier: &mut Option<Frontier<'a>>,
+        frontier: &mut Option<Resolutions<'a>>,
         budget: &Budget,
         written: &mut HashSet<String>,
     ) -> Result<SelectedNetwork, BudgetError> {
         let t = ctx.targets;
         let frontier = match frontier {
             Some(f) => f,
-            None => frontier.insert(ctx.generator.frontier(ctx.objective, ctx.opts)?),
+            None => frontier.insert(Resolutions::new(ctx.generator, ctx.objectives, ctx.opts)?),
         };
-        // The margin keeps the prediction's error inside the budget.
-        let mut generated = frontier.answer(budget.value * (1.0 - t.margin_at(budget.value)))?;
-        generated.budget = budget.value;
-        if let Some(w) = &generated.warning {
-            self.cargo(format!(
-                "warning={}: budget `{}`: {w}",
-                t.at(budget.line),
-                budget.name
-            ));
-        }
+        // The margin keeps the prediction's error inside the budget; without a cost limit
+        // the largest subnet's cost bounds it.
+        let cost_limit = match budget.value {
+            Some(v) => v * (1.0 - t.margin_at(v)),
+            None => frontier.top(),
+        };
+        let limits = Limits {
+            weights_bytes: budget.weights_mb.map(bytes_of_mb),
+            peak_bytes: budget.peak_memory_mb.map(bytes_of_mb),
+        };
+        let origin = weights_origin(&t.weights, &budget.name);
+        let footprints: Vec<Footprints> = ctx
+            .objectives
+            .iter()
+            .map(|o| {
+                let half = t.weights_dtype == WeightsDtype::F16;
+                Footprints::new(t.width, o.resolution, half, &origin, t.threads)
+            })
+            .collect();
+        let (mut generated, footprint) =
+            frontier.answer_within(cost_limit, &limits, &footprints)?;
+        generated.budget = budget.value.unwrap_or(cost_limit);
+        let binding = Binding::of(
+            generated.cost,
+            budget.value.map(|_| cost_limit),
+            footprint,
+            &limits,
+        )
+        .key(
+            if ctx.objectives[0].unit() == crate::cost::CostUnit::Mmacs {
+                "macs_m"
+            } else {
+                "latency_ms"
+            },
+        );
         let arch = pnag_runtime::Arch::parse(&generated.arch)?;
-        let spec = NetworkSpec::new(arch, t.width, t.resolution)?;
+        let spec = NetworkSpec::new(arch, t.width, generated.resolution)?;
         let weights = match &t.weights {
             WeightsPlan::Synthetic { seed } => Weights::synthetic(&spec, *seed),
             WeightsPlan::Supernet(p) => {
@@ -579,6 +610,8 @@ impl Config {
                     })?
             }
         };
+        // The search counted these bytes with the same serializer; a mismatch is a bug.
+        debug_assert_eq!(bytes.len() as u64, footprint.weights_bytes);
         let hash = content_hash(&bytes);
         let file = ctx.dir.join(format!("{hash}.safetensors"));
         if written.insert(hash.clone()) {
@@ -586,11 +619,12 @@ impl Config {
         }
         Ok(SelectedNetwork {
             name: budget.name.clone(),
-            budget: budget.value,
-            unit: ctx.objective.unit(),
+            budget: generated.budget,
+            cost_limit: budget.value.is_some(),
+            unit: ctx.objectives[0].unit(),
             arch,
             width: t.width,
-            resolution: t.resolution,
+            resolution: generated.resolution,
             predicted_cost: generated.cost,
             predicted_top1: generated.top1,
             macs: spec.macs(),
@@ -603,7 +637,28 @@ impl Config {
                 WeightsSource::Synthetic { seed } => Some(seed),
                 _ => None,
             },
+            weights_limit_mb: budget.weights_mb,
+            peak_memory_limit_mb: budget.peak_memory_mb,
+            weights_bytes: bytes.len() as u64,
+            peak_memory_bytes: footprint.peak_bytes,
+            binding,
         })
+    }
+}
+
+/// The origin line the budget's weights will carry ([`WeightsSource::origin`]), which the
+/// embedded file stores: its exact size depends on it.
+fn weights_origin(plan: &WeightsPlan, budget: &str) -> String {
+    match plan {
+        WeightsPlan::Synthetic { seed } => WeightsSource::Synthetic { seed: *seed }.origin(),
+        WeightsPlan::Supernet(p) => WeightsSource::Extracted {
+            supernet: format!("`{}`", p.display()),
+            arch: String::new(),
+        }
+        .origin(),
+        WeightsPlan::Subnets(d) => {
+            WeightsSource::File(d.join(format!("{budget}.safetensors"))).origin()
+        }
     }
 }
 

@@ -39,6 +39,8 @@ pub mod accuracy;
 #[doc(hidden)]
 pub mod config;
 #[doc(hidden)]
+pub mod constraints;
+#[doc(hidden)]
 pub mod cost;
 #[doc(hidden)]
 pub mod device;

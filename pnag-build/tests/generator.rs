@@ -407,3 +407,93 @@ fn larger_budgets_never_get_less_accurate_answers() {
         }
     }
 }
+
+#[test]
+fn answers_meet_every_limit_and_loosening_one_never_costs_accuracy() {
+    use pnag_build::constraints::{Footprints, Limits};
+    let (g, o) = setup("note10");
+    let mut frontier = g.frontier(&o, &GenerateOptions::default()).unwrap();
+    let footprints = Footprints::new(
+        DEFAULT_WIDTH,
+        DEFAULT_RESOLUTION,
+        false,
+        "synthetic (untrained, seed 0)",
+        1,
+    );
+    let smallest = footprints.of(Arch::smallest()).unwrap();
+    let largest = footprints.of(Arch::largest()).unwrap();
+    let [lo, hi] = g.manifest.range;
+    let mut rng = pnag_build::rng::SplitMix64::new(5);
+    let mut unit = move || (rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64;
+    let between = |a: u64, b: u64, u: f64| a + ((b - a) as f64 * u) as u64;
+    let pairs = 300;
+    for _ in 0..pairs {
+        let budget = lo + (hi - lo) * unit();
+        let tight = Limits {
+            weights_bytes: Some(between(
+                smallest.weights_bytes,
+                largest.weights_bytes,
+                unit(),
+            )),
+            peak_bytes: Some(between(smallest.peak_bytes, largest.peak_bytes, unit())),
+        };
+        let (answer, f) = frontier.answer_within(budget, &tight, &footprints).unwrap();
+        assert!(
+            answer.cost <= budget && tight.admit(f),
+            "{budget} {tight:?}: {f:?}"
+        );
+        assert_eq!(Some(f), footprints.of(answer.arch.parse().unwrap()));
+        // Loosen one limit (or drop it), or raise the budget: never less accurate.
+        let w = tight.weights_bytes.unwrap();
+        let p = tight.peak_bytes.unwrap();
+        let looser = [
+            (
+                budget,
+                Limits {
+                    weights_bytes: Some(between(w, largest.weights_bytes, unit())),
+                    ..tight
+                },
+            ),
+            (
+                budget,
+                Limits {
+                    peak_bytes: Some(between(p, largest.peak_bytes, unit())),
+                    ..tight
+                },
+            ),
+            (
+                budget,
+                Limits {
+                    weights_bytes: None,
+                    ..tight
+                },
+            ),
+            (budget + (hi - budget) * unit(), tight),
+        ];
+        for (b, limits) in looser {
+            let (loose, _) = frontier.answer_within(b, &limits, &footprints).unwrap();
+            assert!(
+                loose.top1 >= answer.top1,
+                "{b} {limits:?}: {} % < {} % under {budget} {tight:?}",
+                loose.top1,
+                answer.top1
+            );
+        }
+    }
+    // Below the smallest subnet's weights: one error naming the limit and the least reachable.
+    let limits = Limits {
+        weights_bytes: Some(smallest.weights_bytes - 1),
+        peak_bytes: None,
+    };
+    let e = frontier
+        .answer_within(hi, &limits, &footprints)
+        .unwrap_err();
+    let text = e.to_string();
+    assert!(matches!(e, GeneratorError::Unsatisfiable(_)), "{text}");
+    assert!(
+        text.contains("`weights_mb`")
+            && text.contains(&format!("{:.2} MB", smallest.weights_bytes as f64 / 1e6)),
+        "{text}"
+    );
+    assert!(!text.contains("`peak_memory_mb`"), "{text}");
+}

@@ -73,6 +73,13 @@ struct Selected {
     runtime: RuntimeKind,
     cuda_fallback: bool,
     threads: usize,
+    /// Exact bytes of the embedded weights file.
+    weights_bytes: u64,
+    /// The budget's `weights_mb` / `peak_memory_mb` limits.
+    weights_limit_mb: Option<f64>,
+    peak_memory_limit_mb: Option<f64>,
+    /// The budget key the answer is closest to.
+    binding: String,
     selection_file: String,
 }
 
@@ -265,6 +272,10 @@ fn from_selection(budget: &LitStr) -> syn::Result<Chosen> {
             runtime: sel.runtime,
             cuda_fallback: sel.cuda_fallback,
             threads: sel.threads,
+            weights_bytes: net.weights_bytes,
+            weights_limit_mb: net.weights_limit_mb,
+            peak_memory_limit_mb: net.peak_memory_limit_mb,
+            binding: net.binding.clone(),
             selection_file: path.display().to_string(),
         }),
     })
@@ -293,6 +304,11 @@ pub fn expand(input: NetworkInput) -> syn::Result<TokenStream> {
         spec.final_size,
     );
     let (macs, params) = (spec.macs(), spec.params());
+    let run = pnag_runtime::memory::RunShape {
+        threads: chosen.selected.as_ref().map_or(1, |s| s.threads),
+        ..Default::default()
+    };
+    let peak_memory = pnag_runtime::memory::peak_activation_bytes(&spec, run);
     let n_blocks = spec.blocks.len();
     let blocks = spec.blocks.iter().map(|b| {
         let (index, ic, oc, mid, er, kernel, stride) = (b.index, b.in_channels, b.out_channels, b.mid_channels, b.expand_ratio, b.kernel, b.stride);
@@ -377,9 +393,20 @@ pub fn expand(input: NetworkInput) -> syn::Result<TokenStream> {
                 s.threads,
                 &s.selection_file,
             );
+            let (wbytes, binding) = (s.weights_bytes, &s.binding);
+            let wlimit = opt(s.weights_limit_mb.map(|v| quote!(#v)));
+            let plimit = opt(s.peak_memory_limit_mb.map(|v| quote!(#v)));
             quote! {
                 // Rebuild when build.rs writes a new selection.
                 const _: &[u8] = include_bytes!(#file);
+                /// Exact bytes of the embedded weights file.
+                pub const WEIGHTS_BYTES: u64 = #wbytes;
+                /// The budget's `weights_mb` and `peak_memory_mb` limits, if set.
+                pub const WEIGHTS_LIMIT_MB: ::core::option::Option<f64> = #wlimit;
+                pub const PEAK_MEMORY_LIMIT_MB: ::core::option::Option<f64> = #plimit;
+                /// The budget key the subnet is closest to its limit in (`latency_ms`,
+                /// `macs_m`, `weights_mb` or `peak_memory_mb`): the constraint that binds.
+                pub const BINDING: &str = #binding;
                 /// The budget's name in the targets TOML.
                 pub const BUDGET_NAME: &str = #bname;
                 /// The device whose cost model the budget is in.
@@ -423,6 +450,9 @@ pub fn expand(input: NetworkInput) -> syn::Result<TokenStream> {
             /// Multiply-accumulates and parameters of this subnet (computed at compile time).
             pub const MACS: u64 = #macs;
             pub const PARAMS: u64 = #params;
+            /// Predicted peak activation bytes of one run (batch 1, `THREADS` threads;
+            /// `pnag_runtime::memory`).
+            pub const PEAK_MEMORY_BYTES: u64 = #peak_memory;
             /// True when the weights are seeded synthetic ones: the outputs mean nothing.
             pub const UNTRAINED: bool = #untrained;
             pub const WEIGHTS_ORIGIN: &str = #origin;

@@ -76,8 +76,12 @@ pub struct Selection {
 pub struct SelectedNetwork {
     /// The budget's `name` in the TOML (what `network!(.., budget = "..")` names).
     pub name: String,
-    /// The budget value, in `unit`.
+    /// The budget value, in `unit` (the largest subnet's cost when the budget set no
+    /// cost limit: see `cost_limit`).
     pub budget: f64,
+    /// False when the budget set only weight or memory limits.
+    #[serde(default = "yes")]
+    pub cost_limit: bool,
     /// What `budget` and `predicted_cost` are measured in.
     pub unit: CostUnit,
     /// The chosen subnet (validated when the selection is read).
@@ -106,6 +110,26 @@ pub struct SelectedNetwork {
     pub weights_origin: String,
     /// The seed of synthetic weights: `Some` means UNTRAINED (predictions are meaningless).
     pub synthetic_seed: Option<u64>,
+    /// The budget's `weights_mb` limit, if it set one.
+    #[serde(default)]
+    pub weights_limit_mb: Option<f64>,
+    /// The budget's `peak_memory_mb` limit, if it set one.
+    #[serde(default)]
+    pub peak_memory_limit_mb: Option<f64>,
+    /// Bytes of the embedded weights file (exact).
+    #[serde(default)]
+    pub weights_bytes: u64,
+    /// Predicted peak activation bytes of one run (`pnag_runtime::memory`).
+    #[serde(default)]
+    pub peak_memory_bytes: u64,
+    /// The budget key whose limit the answer is closest to (`latency_ms`, `macs_m`,
+    /// `weights_mb` or `peak_memory_mb`).
+    #[serde(default)]
+    pub binding: String,
+}
+
+fn yes() -> bool {
+    true
 }
 
 impl SelectedNetwork {

@@ -322,6 +322,68 @@ impl Weights {
     }
 }
 
+/// Elements of every tensor [`expected_tensors`] lists, counted without building the
+/// list (a search checks weight limits on thousands of archs): the embedded file's data is
+/// this times 4 bytes (f32) or 2 (f16); [`embedded_bytes`] adds the header.
+pub fn tensor_elements(spec: &NetworkSpec) -> u64 {
+    let conv_bn = |cout: usize, cin: usize, k: usize| cout * cin * k * k + 4 * cout;
+    let mut n = conv_bn(spec.stem_channels, 3, 3);
+    for b in &spec.blocks {
+        if let Some(m) = b.expand_channels {
+            n += conv_bn(m, b.in_channels, 1);
+        }
+        n += conv_bn(b.mid_channels, 1, b.kernel);
+        if let Some(se) = b.se_channels {
+            n += 2 * se * b.mid_channels + se + b.mid_channels;
+        }
+        n += conv_bn(b.out_channels, b.mid_channels, 1);
+    }
+    n += conv_bn(spec.final_expand_channels, spec.last_block_channels(), 1);
+    n += spec.feature_mix_channels * spec.final_expand_channels;
+    (n + NUM_CLASSES * spec.feature_mix_channels + NUM_CLASSES) as u64
+}
+
+/// Exact size in bytes of the safetensors file [`Weights::to_safetensors`] (`half = false`)
+/// or [`Weights::to_safetensors_f16`] (`half = true`) writes for `spec` with source `origin`
+/// ([`WeightsSource::origin`]): what a build embeds. safetensors' own serializer lays out the
+/// header over zero-length stand-ins, so the header's bytes (names, shapes, offsets,
+/// alignment padding) are counted, not estimated.
+pub fn embedded_bytes(spec: &NetworkSpec, half: bool, origin: &str) -> u64 {
+    /// A tensor's dtype and shape, with no data.
+    struct Shape(Dtype, Vec<usize>, usize);
+    impl safetensors::View for &Shape {
+        fn dtype(&self) -> Dtype {
+            self.0
+        }
+        fn shape(&self) -> &[usize] {
+            &self.1
+        }
+        fn data(&self) -> std::borrow::Cow<'_, [u8]> {
+            std::borrow::Cow::Borrowed(&[])
+        }
+        fn data_len(&self) -> usize {
+            self.2
+        }
+    }
+    let (dtype, width) = if half {
+        (Dtype::F16, 2)
+    } else {
+        (Dtype::F32, 4)
+    };
+    let shapes: Vec<(String, Shape)> = expected_tensors(spec)
+        .into_iter()
+        .map(|(name, shape)| {
+            let len = shape.iter().product::<usize>() * width;
+            (name, Shape(dtype, shape, len))
+        })
+        .collect();
+    let data: usize = shapes.iter().map(|(_, s)| s.2).sum();
+    let meta = std::collections::HashMap::from([("pnag.source".to_string(), origin.to_string())]);
+    let header = safetensors::serialize(shapes.iter().map(|(n, s)| (n.as_str(), s)), &Some(meta))
+        .expect("in-memory serialization");
+    (header.len() + data) as u64
+}
+
 /// Parses a safetensors header, naming `origin` on failure.
 pub fn parse_safetensors<'a>(bytes: &'a [u8], origin: &str) -> Result<SafeTensors<'a>> {
     SafeTensors::deserialize(bytes).map_err(|source| RuntimeError::NotSafetensors {

@@ -18,6 +18,7 @@ SETTINGS=(
     "default (strip only)|"
     "lto = thin|--config profile.release.lto=\"thin\""
     "lto = fat, codegen-units = 1, panic = abort|--config profile.release.lto=\"fat\" --config profile.release.codegen-units=1 --config profile.release.panic=\"abort\""
+    "the same + opt-level = \"s\" for tract-core and tract-data|--config profile.release.lto=\"fat\" --config profile.release.codegen-units=1 --config profile.release.panic=\"abort\" --config profile.release.package.tract-core.opt-level=\"s\" --config profile.release.package.tract-data.opt-level=\"s\""
 )
 i=0
 for s in "${SETTINGS[@]}"; do
@@ -32,6 +33,7 @@ for s in "${SETTINGS[@]}"; do
     i=$((i + 1))
 done
 # Interleaved timing rounds: a slow spell of the VM hits every setting alike.
+rm -f "$OUT"/ms-*.txt
 for round in 1 2 3 4 5; do
     for j in $(seq 0 $((i - 1))); do
         "$OUT/classify-$j" "$OUT/img.png" --runs 30 --threads 1 \

@@ -9,6 +9,7 @@ use std::collections::HashMap;
 
 use pnag_runtime::arch::{Arch, DEPTHS, EXPANDS, KERNELS, SLOTS, STAGES};
 
+use pnag_build::constraints::{Footprints, Limits};
 use pnag_build::objective::{Objective, ObjectiveError, Scored};
 use pnag_build::rng::SplitMix64;
 use pnag_build::sample::random_arch;
@@ -161,29 +162,50 @@ impl Genes {
     }
 }
 
+/// What a search may return: cost ≤ budget and, with footprints, within the limits.
+struct Feasibility<'a> {
+    budget: f64,
+    limits: Limits,
+    footprints: Option<&'a Footprints>,
+}
+
+impl Feasibility<'_> {
+    fn admits(&self, scorer: &mut Scorer, arch: Arch) -> Result<bool, ObjectiveError> {
+        if scorer.cost(arch)? > self.budget {
+            return Ok(false);
+        }
+        Ok(match self.footprints {
+            Some(f) => f.within(arch, &self.limits).is_some(),
+            None => true,
+        })
+    }
+}
+
 /// Draws from `make` until the arch is feasible; OFA loops forever, we stop after
 /// `tries` and fall back to mutations of the smallest subnet (feasible whenever
 /// the budget is at least the device's minimum), so tight budgets terminate.
 fn feasible(
     scorer: &mut Scorer,
-    budget: f64,
+    rule: &Feasibility,
     rng: &mut SplitMix64,
     tries: usize,
     mut make: impl FnMut(&mut SplitMix64) -> Genes,
 ) -> Result<Option<Genes>, ObjectiveError> {
     for _ in 0..tries {
         let g = make(rng);
-        if scorer.cost(g.arch())? <= budget {
+        if rule.admits(scorer, g.arch())? {
             return Ok(Some(g));
         }
     }
     for _ in 0..tries {
         let g = Genes::smallest().mutate(0.1, rng);
-        if scorer.cost(g.arch())? <= budget {
+        if rule.admits(scorer, g.arch())? {
             return Ok(Some(g));
         }
     }
-    Ok((scorer.cost(Genes::smallest().arch())? <= budget).then(Genes::smallest))
+    Ok(rule
+        .admits(scorer, Genes::smallest().arch())?
+        .then(Genes::smallest))
 }
 
 /// OFA's evolutionary search for one budget.
@@ -193,12 +215,30 @@ pub fn evolution(
     cfg: &EvolutionConfig,
     seed: u64,
 ) -> Result<Found, ObjectiveError> {
+    evolution_within(objective, budget, &Limits::default(), None, cfg, seed)
+}
+
+/// OFA's evolutionary search under a budget and weight / memory `limits` (only
+/// archs meeting all of them enter the population, as OFA treats its one constraint).
+pub fn evolution_within(
+    objective: &Objective,
+    budget: f64,
+    limits: &Limits,
+    footprints: Option<&Footprints>,
+    cfg: &EvolutionConfig,
+    seed: u64,
+) -> Result<Found, ObjectiveError> {
     const TRIES: usize = 500;
+    let rule = Feasibility {
+        budget,
+        limits: *limits,
+        footprints,
+    };
     let mut rng = SplitMix64::new(seed);
     let mut scorer = Scorer::new(objective);
     let mut population: Vec<(Genes, Scored)> = Vec::with_capacity(cfg.population);
     for _ in 0..cfg.population {
-        let Some(g) = feasible(&mut scorer, budget, &mut rng, TRIES, Genes::random)? else {
+        let Some(g) = feasible(&mut scorer, &rule, &mut rng, TRIES, Genes::random)? else {
             return Ok(Found {
                 best: None,
                 evaluations: scorer.evaluations,
@@ -217,12 +257,12 @@ pub fn evolution(
         for child in 0..cfg.population - parents {
             let g = if child < mutations {
                 let parent = elite[rng.below(elite.len())];
-                feasible(&mut scorer, budget, &mut rng, TRIES, |r| {
+                feasible(&mut scorer, &rule, &mut rng, TRIES, |r| {
                     parent.mutate(cfg.mutation_prob, r)
                 })?
             } else {
                 let (a, b) = (elite[rng.below(elite.len())], elite[rng.below(elite.len())]);
-                feasible(&mut scorer, budget, &mut rng, TRIES, |r| a.crossover(&b, r))?
+                feasible(&mut scorer, &rule, &mut rng, TRIES, |r| a.crossover(&b, r))?
             };
             if let Some(g) = g {
                 population.push((g, scorer.score(g.arch())?));

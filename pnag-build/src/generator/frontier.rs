@@ -17,7 +17,8 @@
 
 use pnag_runtime::{Arch, NetworkSpec};
 
-use super::{GenerateOptions, Generated, Generator, GeneratorError};
+use super::{num, BudgetMap, GenerateOptions, Generated, Generator, GeneratorError};
+use crate::constraints::{mb, Binding, Footprint, Footprints, Limits};
 use crate::objective::{Objective, ObjectiveError, Scored};
 
 /// Budgets searched on the grid. 32 geometric steps over the shipped devices'
@@ -53,6 +54,8 @@ pub struct Frontier<'a> {
     generator: &'a Generator,
     objective: &'a Objective,
     opts: GenerateOptions,
+    /// How this frontier's budgets condition the policy (identity at the trained resolution).
+    map: BudgetMap,
     grid: Vec<f64>,
     searches: Vec<Search>,
     /// Always a candidate: the cheapest subnet by construction.
@@ -60,6 +63,9 @@ pub struct Frontier<'a> {
     /// Per number of searches used: the best of everything found and of the
     /// samples alone, as staircases over cost (built once, then binary-searched).
     staircases: Vec<Option<(Staircase, Staircase)>>,
+    /// Per number of grid searches used: their candidates, most accurate first, and
+    /// whether each was sampled (for [`Frontier::answer_within`]).
+    ranked: Vec<Option<Vec<(Scored, bool)>>>,
 }
 
 /// The most accurate point costing ≤ c for every c: points sorted by cost,
@@ -92,6 +98,18 @@ impl<'a> Frontier<'a> {
     ) -> Result<Self, GeneratorError> {
         let lo = generator.min_cost(objective)?;
         let hi = generator.manifest.range[1].max(lo);
+        Self::with_range(generator, objective, opts, [lo, hi], BudgetMap::IDENTITY)
+    }
+
+    /// A frontier whose grid spans `[lo, hi]` and whose budgets condition the policy
+    /// through `map` ([`Generator::frontier_at`]).
+    pub(super) fn with_range(
+        generator: &'a Generator,
+        objective: &'a Objective,
+        opts: GenerateOptions,
+        [lo, hi]: [f64; 2],
+        map: BudgetMap,
+    ) -> Result<Self, GeneratorError> {
         let last = GRID_SEARCHES - 1;
         let grid = (0..GRID_SEARCHES)
             .map(|i| match i {
@@ -110,14 +128,21 @@ impl<'a> Frontier<'a> {
             generator,
             objective,
             opts,
+            map,
             grid,
             searches: Vec::new(),
             smallest,
             staircases: (0..GRID_SEARCHES).map(|_| None).collect(),
+            ranked: (0..GRID_SEARCHES).map(|_| None).collect(),
         })
     }
 
     /// The grid budgets, ascending, in the device's unit.
+    /// The objective this frontier answers on.
+    pub fn objective(&self) -> &Objective {
+        self.objective
+    }
+
     pub fn grid(&self) -> &[f64] {
         &self.grid
     }
@@ -125,19 +150,7 @@ impl<'a> Frontier<'a> {
     /// The most accurate subnet costing ≤ `budget` that the grid searches up
     /// to the first grid budget ≥ `budget` found (ties: the cheaper one).
     pub fn answer(&mut self, budget: f64) -> Result<Generated, GeneratorError> {
-        // The grid starts at the device's cheapest cost (`Generator::min_cost`).
-        let warning = self
-            .generator
-            .validate(self.objective, budget, self.grid[0])?;
-        let used = 1 + self
-            .grid
-            .iter()
-            .position(|&g| g >= budget)
-            .unwrap_or(self.grid.len() - 1);
-        let missing = &self.grid[self.searches.len().min(used)..used];
-        for search in run_searches(self.generator, self.objective, missing, &self.opts) {
-            self.searches.push(search?);
-        }
+        let (used, warning) = self.search_up_to(budget)?;
         let searches = &self.searches[..used];
         let (all, sampled) = self.staircases[used - 1].get_or_insert_with(|| {
             let all = searches
@@ -149,31 +162,175 @@ impl<'a> Frontier<'a> {
         });
         let (best, best_sampled) = (all.under(budget), sampled.under(budget));
         let Some(best) = best else {
-            let drawn = searches.iter().map(|s| s.drawn).sum();
-            let cheapest = searches
-                .iter()
-                .map(|s| s.cheapest)
-                .fold(self.smallest.cost, f64::min);
-            return Err(self.generator.none_feasible(budget, drawn, cheapest));
+            return Err(self.none_feasible(budget, used));
         };
-        let work = Work {
+        let sampled = best_sampled.map_or(best.top1, |s| s.top1);
+        generated(
+            self.objective,
+            budget,
+            best,
+            sampled,
+            self.work(used),
+            warning,
+        )
+    }
+
+    /// The most accurate candidate costing ≤ `budget` whose [`Footprint`] is within
+    /// `limits`, from the same grid searches [`Frontier::answer`] uses. The candidates
+    /// depend only on `budget`, so loosening any limit never gives a less accurate
+    /// answer. Without limits this is [`Frontier::answer`].
+    pub fn answer_within(
+        &mut self,
+        budget: f64,
+        limits: &Limits,
+        footprints: &Footprints,
+    ) -> Result<(Generated, Footprint), GeneratorError> {
+        let footprint = |arch: Arch| {
+            footprints.of(arch).ok_or_else(|| {
+                GeneratorError::Unsatisfiable(format!(
+                    "no layer plan for `{arch}` at this resolution"
+                ))
+            })
+        };
+        if limits.is_empty() {
+            let mut g = self.answer(budget)?;
+            let arch = Arch::parse(&g.arch).map_err(|e| ObjectiveError::Cost(e.into()))?;
+            let f = footprint(arch)?;
+            (g.footprint, g.binding) = (Some(f), Some(Binding::Cost));
+            return Ok((g, f));
+        }
+        let (used, warning) = self.search_up_to(budget)?;
+        let searches = &self.searches[..used];
+        let smallest = self.smallest;
+        let ranked = self.ranked[used - 1].get_or_insert_with(|| {
+            let mut pool: Vec<(Scored, bool)> = searches
+                .iter()
+                .flat_map(|s| {
+                    let sampled = s.sampled.iter().map(|x| (*x, true));
+                    sampled.chain(s.scored.iter().map(|x| (*x, false)))
+                })
+                .chain([(smallest, false)])
+                .collect();
+            pool.sort_by(|(a, _), (b, _)| {
+                b.top1
+                    .total_cmp(&a.top1)
+                    .then(a.cost.total_cmp(&b.cost))
+                    .then(a.arch.cmp(&b.arch))
+            });
+            pool
+        });
+        let (mut best, mut best_sampled) = (None, None);
+        for &(s, was_sampled) in ranked.iter() {
+            if s.cost > budget || (best.is_some() && !was_sampled) {
+                continue;
+            }
+            let Some(f) = footprints.within(s.arch, limits) else {
+                continue;
+            };
+            best.get_or_insert((s, f));
+            if was_sampled {
+                best_sampled = Some(s);
+                break;
+            }
+        }
+        let Some((best, f)) = best else {
+            return Err(self.unsatisfiable(limits, footprint(smallest.arch)?));
+        };
+        let sampled = best_sampled.map_or(best.top1, |s| s.top1);
+        let mut g = generated(
+            self.objective,
+            budget,
+            best,
+            sampled,
+            self.work(used),
+            warning,
+        )?;
+        g.footprint = Some(f);
+        g.binding = Some(Binding::of(g.cost, Some(budget), f, limits));
+        Ok((g, f))
+    }
+
+    /// Validates `budget` and runs the grid searches it draws on; returns how many it uses.
+    fn search_up_to(&mut self, budget: f64) -> Result<(usize, Option<String>), GeneratorError> {
+        // The grid starts at the device's cheapest cost (`Generator::min_cost`).
+        let warning = self.generator.validate(
+            self.objective,
+            budget,
+            [self.grid[0], self.grid[GRID_SEARCHES - 1]],
+        )?;
+        let used = 1 + self
+            .grid
+            .iter()
+            .position(|&g| g >= budget)
+            .unwrap_or(self.grid.len() - 1);
+        let missing = &self.grid[self.searches.len().min(used)..used];
+        for search in run_searches(
+            self.generator,
+            self.objective,
+            missing,
+            &self.opts,
+            self.map,
+        ) {
+            self.searches.push(search?);
+        }
+        Ok((used, warning))
+    }
+
+    fn work(&self, used: usize) -> Work {
+        let searches = &self.searches[..used];
+        Work {
             feasible: searches.iter().map(|s| s.feasible).sum(),
             drawn: searches.iter().map(|s| s.drawn).sum(),
             refine_scored: searches.iter().map(|s| s.refine_scored).sum(),
             grid_searches: used,
-        };
-        let sampled = best_sampled.map_or(best.top1, |s| s.top1);
-        generated(self.objective, budget, best, sampled, work, warning)
+        }
+    }
+
+    fn none_feasible(&self, budget: f64, used: usize) -> GeneratorError {
+        let searches = &self.searches[..used];
+        let drawn = searches.iter().map(|s| s.drawn).sum();
+        let cheapest = searches
+            .iter()
+            .map(|s| s.cheapest)
+            .fold(self.smallest.cost, f64::min);
+        self.generator.none_feasible(budget, drawn, cheapest)
+    }
+
+    /// The limits the smallest subnet — the least of every cost at once — exceeds.
+    fn unsatisfiable(&self, limits: &Limits, smallest: Footprint) -> GeneratorError {
+        let mut over = Vec::new();
+        if let Some(w) = limits.weights_bytes.filter(|&w| smallest.weights_bytes > w) {
+            over.push(format!(
+                "`weights_mb` {} is below {:.2} MB",
+                num(mb(w)),
+                mb(smallest.weights_bytes)
+            ));
+        }
+        if let Some(p) = limits.peak_bytes.filter(|&p| smallest.peak_bytes > p) {
+            over.push(format!(
+                "`peak_memory_mb` {} is below {:.2} MB",
+                num(mb(p)),
+                mb(smallest.peak_bytes)
+            ));
+        }
+        GeneratorError::Unsatisfiable(format!(
+            "no subnet meets these limits: {}, the least any subnet reaches (the smallest subnet, \
+             which needs {:.2} MB of weights, {:.2} MB of peak memory and {:.2} {}: the least of each, alone and together)",
+            over.join("; "),
+            mb(smallest.weights_bytes),
+            mb(smallest.peak_bytes),
+            self.smallest.cost,
+            self.generator.manifest.unit.label()
+        ))
     }
 }
 
-/// The searches at `budgets`, on all cores: each depends only on its budget
-/// (its own seed stream), so the threads change the time, never the result.
 fn run_searches(
     generator: &Generator,
     objective: &Objective,
     budgets: &[f64],
     opts: &GenerateOptions,
+    map: BudgetMap,
 ) -> Vec<Result<Search, GeneratorError>> {
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
@@ -181,7 +338,7 @@ fn run_searches(
     if threads <= 1 {
         return budgets
             .iter()
-            .map(|&b| generator.run_search(objective, b, opts))
+            .map(|&b| generator.run_search(objective, b, opts, map))
             .collect();
     }
     let mut out: Vec<Option<Result<Search, GeneratorError>>> =
@@ -193,7 +350,7 @@ fn run_searches(
                 scope.spawn(move || {
                     (t..budgets.len())
                         .step_by(threads)
-                        .map(|i| (i, generator.run_search(objective, budgets[i], opts)))
+                        .map(|i| (i, generator.run_search(objective, budgets[i], opts, map)))
                         .collect::<Vec<_>>()
                 })
             })
@@ -236,6 +393,7 @@ pub(super) fn generated(
     Ok(Generated {
         budget,
         arch: arch.to_string(),
+        resolution: objective.resolution,
         cost,
         top1,
         mmacs: spec.macs() as f64 / 1e6,
@@ -246,5 +404,7 @@ pub(super) fn generated(
         refine_scored: work.refine_scored,
         grid_searches: work.grid_searches,
         warning,
+        footprint: None,
+        binding: None,
     })
 }

@@ -9,6 +9,7 @@ pub mod device_conditioned;
 mod frontier;
 pub mod policy;
 pub mod refine;
+pub mod resolutions;
 
 use std::path::Path;
 
@@ -120,6 +121,10 @@ pub enum GeneratorError {
         /// The cheapest sampled cost.
         cheapest: f64,
     },
+    /// No subnet meets a budget's weight or memory limits (the message names each
+    /// limit with the least value any subnet reaches).
+    #[error("{0}")]
+    Unsatisfiable(String),
     /// The cost or accuracy model is unavailable.
     #[error(transparent)]
     Objective(#[from] ObjectiveError),
@@ -239,6 +244,8 @@ pub struct Generated {
     pub budget: f64,
     /// The chosen subnet's arch string.
     pub arch: String,
+    /// The input resolution it runs at (px).
+    pub resolution: u32,
     /// Its predicted cost, in the device's unit.
     pub cost: f64,
     /// Its predicted ImageNet top-1 (%).
@@ -260,6 +267,12 @@ pub struct Generated {
     /// Set when the budget is above the trained range.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub warning: Option<String>,
+    /// Exact embedded weight bytes and predicted peak memory ([`Frontier::answer_within`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub footprint: Option<crate::constraints::Footprint>,
+    /// The constraint the answer is closest to ([`Frontier::answer_within`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub binding: Option<crate::constraints::Binding>,
 }
 
 /// Refuses to answer for `objective` at another width or resolution than trained
@@ -307,6 +320,24 @@ fn model_bytes(
     };
     let json = serde_json::to_vec(&manifest).expect("manifest serializes");
     (json, bytes)
+}
+
+/// How a budget at one resolution conditions a policy trained at another: `b · scale + offset`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct BudgetMap {
+    scale: f64,
+    offset: f64,
+}
+
+impl BudgetMap {
+    pub(crate) const IDENTITY: BudgetMap = BudgetMap {
+        scale: 1.0,
+        offset: 0.0,
+    };
+
+    fn apply(self, budget: f64) -> f64 {
+        budget * self.scale + self.offset
+    }
 }
 
 /// A number for a message: as written for ordinary magnitudes (`25`, `40.5`), in scientific
@@ -479,6 +510,15 @@ impl Generator {
 
     /// Refuses an objective other than the one trained on.
     pub fn check(&self, objective: &Objective) -> Result<(), GeneratorError> {
+        self.check_models(objective, true)
+    }
+
+    /// [`Generator::check`] but for the resolution ([`Generator::frontier_at`]).
+    fn check_except_resolution(&self, objective: &Objective) -> Result<(), GeneratorError> {
+        self.check_models(objective, false)
+    }
+
+    fn check_models(&self, objective: &Objective, resolution: bool) -> Result<(), GeneratorError> {
         let m = &self.manifest;
         let current = objective.identity().clone();
         let checks: [(&'static str, String, String); 5] = [
@@ -501,7 +541,7 @@ impl Generator {
             ),
         ];
         for (what, trained, now) in checks {
-            if trained != now {
+            if trained != now && (resolution || what != "resolution") {
                 return Err(GeneratorError::Mismatch {
                     path: self.origin.clone(),
                     what,
@@ -540,6 +580,31 @@ impl Generator {
         Frontier::new(self, objective, *opts)
     }
 
+    /// A [`Frontier`] on `objective` at another input resolution than the generator was
+    /// trained at (same device, width and models otherwise): each budget is mapped
+    /// linearly from the objective's cost range (its smallest to its largest subnet) onto
+    /// the trained range before it conditions the policy, so the policy proposes subnets
+    /// of the same relative size, and the refinement and every feasibility check use the
+    /// objective's own costs. At the trained resolution this is [`Generator::frontier`].
+    pub fn frontier_at<'a>(
+        &'a self,
+        objective: &'a Objective,
+        opts: &GenerateOptions,
+    ) -> Result<Frontier<'a>, GeneratorError> {
+        if objective.resolution == self.manifest.resolution {
+            return self.frontier(objective, opts);
+        }
+        self.check_except_resolution(objective)?;
+        let lo = objective.cost(Arch::smallest())?;
+        let hi = objective.cost(Arch::largest())?.max(lo * (1.0 + 1e-9));
+        let [tlo, thi] = self.manifest.range;
+        let map = BudgetMap {
+            scale: (thi - tlo) / (hi - lo),
+            offset: tlo - lo * (thi - tlo) / (hi - lo),
+        };
+        Frontier::with_range(self, objective, *opts, [lo, hi], map)
+    }
+
     /// One budget's own search, Section 3.5 plus refinement — not monotone
     /// across budgets (kept for the benchmark that compares it with
     /// [`Generator::generate`] and for tests of the search itself).
@@ -550,8 +615,9 @@ impl Generator {
         opts: &GenerateOptions,
     ) -> Result<Generated, GeneratorError> {
         self.check(objective)?;
-        let warning = self.validate(objective, budget, self.min_cost(objective)?)?;
-        let s = self.run_search(objective, budget, opts)?;
+        let top = self.manifest.range[1];
+        let warning = self.validate(objective, budget, [self.min_cost(objective)?, top])?;
+        let s = self.run_search(objective, budget, opts, BudgetMap::IDENTITY)?;
         let best = s
             .best
             .ok_or_else(|| self.none_feasible(budget, s.drawn, s.cheapest))?;
@@ -566,12 +632,12 @@ impl Generator {
     }
 
     /// Refuses a budget that is not a positive number or below the device's
-    /// cheapest cost `min` ([`Self::min_cost`]); the warning for one above the range.
+    /// cheapest cost `min` ([`Self::min_cost`]); the warning for one above `top`.
     fn validate(
         &self,
         objective: &Objective,
         budget: f64,
-        min: f64,
+        [min, top]: [f64; 2],
     ) -> Result<Option<String>, GeneratorError> {
         let unit = self.manifest.unit.label();
         if !budget.is_finite() || budget <= 0.0 {
@@ -585,7 +651,6 @@ impl Generator {
                 unit: unit.into(),
             });
         }
-        let top = self.manifest.range[1];
         Ok((budget > top).then(|| {
             format!("budget {} {unit} is above device `{}`'s range (largest subnet {top:.2} {unit}); returning the best subnet found at the top of the range", num(budget), objective.device)
         }))
@@ -614,8 +679,11 @@ impl Generator {
         objective: &Objective,
         budget: f64,
         opts: &GenerateOptions,
+        map: BudgetMap,
     ) -> Result<Search, GeneratorError> {
-        let b = self.policy.budget_vector(&self.manifest.budgets, budget);
+        let b = self
+            .policy
+            .budget_vector(&self.manifest.budgets, map.apply(budget));
         // Each budget gets its own stream, so adding a budget never changes another's search.
         let mut rng = SplitMix64::new(opts.seed ^ budget.to_bits());
         let (mut seen, mut feasible) = (crate::fxhash::FxSet::default(), Vec::new());

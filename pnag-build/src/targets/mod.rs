@@ -29,12 +29,14 @@ use std::fmt;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
-use pnag_runtime::arch::{check_resolution, Width};
+use pnag_runtime::arch::Width;
 use serde::Deserialize;
 use toml::Spanned;
 
 use crate::cost::BuiltinDevice;
 use crate::device::DeviceFile;
+use budget::{check_budget, RawBudget, RawLimits};
+use resolution::{check_resolutions, Coverage, RawResolution};
 
 pub use pnag_runtime::MAX_THREADS;
 
@@ -105,14 +107,21 @@ pub enum WeightsDtype {
     F16,
 }
 
-/// One budget: its name (what `network!` refers to) and value in the device's unit.
+/// One budget: its name (what `network!` refers to) and its limits; each unset limit
+/// takes the file's top-level value, and a budget sets at least one.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Budget {
     /// The budget's name (what `network!(.., budget = "..")` names).
     pub name: String,
-    /// The budget in the device's unit.
-    pub value: f64,
-    /// Line of the budget's value, for later errors (generator: below minimum, none feasible).
+    /// The latency (or MACs) limit in the device's unit; `None`: no limit but the
+    /// largest subnet's cost.
+    pub value: Option<f64>,
+    /// Embedded weight megabytes (10⁶ bytes) at the file's dtype.
+    pub weights_mb: Option<f64>,
+    /// Peak activation megabytes of one run.
+    pub peak_memory_mb: Option<f64>,
+    /// Line of the budget's cost (or of its table), for later errors (generator: below
+    /// minimum, none feasible, unsatisfiable limits).
     pub line: usize,
 }
 
@@ -129,8 +138,10 @@ pub struct Targets {
     pub cuda_fallback: bool,
     /// Supernet width.
     pub width: Width,
-    /// Input resolution.
+    /// Input resolution: the file's number, or the largest it allows.
     pub resolution: u32,
+    /// The resolutions each budget may pick from, ascending (`[resolution]` for a number).
+    pub resolutions: Vec<u32>,
     /// Generator sampling seed.
     pub seed: u64,
     /// Threads each network runs with.
@@ -205,11 +216,16 @@ struct RawTargets {
     #[serde(default)]
     cuda_fallback: bool,
     width: Option<Spanned<f64>>,
-    resolution: Option<Spanned<i64>>,
+    resolution: Option<Spanned<RawResolution>>,
     seed: Option<u64>,
     threads: Option<Spanned<i64>>,
     model: Option<Spanned<String>>,
     weights: Option<Spanned<RawWeights>>,
+    // Defaults for every budget.
+    latency_ms: Option<Spanned<f64>>,
+    macs_m: Option<Spanned<f64>>,
+    weights_mb: Option<Spanned<f64>>,
+    peak_memory_mb: Option<Spanned<f64>>,
     #[serde(rename = "budget")]
     budgets: Option<Vec<Spanned<RawBudget>>>,
 }
@@ -223,14 +239,6 @@ struct RawWeights {
     seed: Option<u64>,
     path: Option<Spanned<String>>,
     dtype: Option<Spanned<String>>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawBudget {
-    name: Spanned<String>,
-    latency_ms: Option<Spanned<f64>>,
-    macs_m: Option<Spanned<f64>>,
 }
 
 /// Collects located errors while validating one file.
@@ -401,21 +409,14 @@ impl Targets {
                 }
             },
         };
-        let resolution = match &raw.resolution {
-            None => 224,
-            Some(r) => {
-                match u32::try_from(*r.get_ref())
-                    .ok()
-                    .and_then(|v| check_resolution(v).ok())
-                {
-                    Some(v) => v,
-                    None => {
-                        c.error(Some(r.span()), "resolution", format!("resolution {} is not supported; expected a multiple of 4 in 128..=256", r.get_ref()));
-                        224
-                    }
-                }
-            }
+        let coverage = Coverage {
+            device: builtin
+                .filter(|_| raw.device_file.is_none())
+                .map(BuiltinDevice::name),
+            width,
         };
+        let resolutions = check_resolutions(&mut c, raw.resolution.as_ref(), &coverage);
+        let resolution = *resolutions.last().expect("at least one resolution");
         let threads = match &raw.threads {
             None => 1,
             Some(t) if *t.get_ref() >= 1 && *t.get_ref() <= MAX_THREADS as i64 => {
@@ -455,6 +456,12 @@ impl Targets {
             },
         };
         let unit_is_macs = device_name == "macs";
+        let defaults = RawLimits {
+            latency_ms: raw.latency_ms.clone(),
+            macs_m: raw.macs_m.clone(),
+            weights_mb: raw.weights_mb.clone(),
+            peak_memory_mb: raw.peak_memory_mb.clone(),
+        };
         let mut budgets = Vec::new();
         match &raw.budgets {
             None => c.error(
@@ -474,7 +481,7 @@ impl Targets {
             Some(list) => {
                 let mut names = Vec::new();
                 for b in list {
-                    let checked = check_budget(&mut c, b, unit_is_macs, &names);
+                    let checked = check_budget(&mut c, b, &defaults, unit_is_macs, &names);
                     names.push(b.get_ref().name.get_ref().clone());
                     if let Some(budget) = checked {
                         budgets.push(budget);
@@ -510,6 +517,7 @@ impl Targets {
             cuda_fallback: raw.cuda_fallback,
             width,
             resolution,
+            resolutions,
             seed: raw.seed.unwrap_or(0),
             threads,
             model,
@@ -578,85 +586,7 @@ fn check_weights(
     }
 }
 
-fn check_budget(
-    c: &mut Checker<'_>,
-    b: &Spanned<RawBudget>,
-    unit_is_macs: bool,
-    seen: &[String],
-) -> Option<Budget> {
-    let raw = b.get_ref();
-    let name = raw.name.get_ref().clone();
-    let mut ok = true;
-    if name.trim().is_empty() {
-        c.error(Some(raw.name.span()), "budget.name", "empty name");
-        ok = false;
-    } else if name.chars().count() > MAX_NAME_CHARS {
-        let shown: String = name.chars().take(24).collect();
-        c.error(
-            Some(raw.name.span()),
-            "budget.name",
-            format!(
-                "name `{shown}…` has {} characters; at most {MAX_NAME_CHARS}",
-                name.chars().count()
-            ),
-        );
-        ok = false;
-    } else if seen.contains(&name) {
-        c.error(
-            Some(raw.name.span()),
-            "budget.name",
-            format!("budget `{name}` is listed twice"),
-        );
-        ok = false;
-    }
-    let (wanted, wrong) = if unit_is_macs {
-        ("macs_m", &raw.latency_ms)
-    } else {
-        ("latency_ms", &raw.macs_m)
-    };
-    if let Some(w) = wrong {
-        let field = if unit_is_macs {
-            "budget.latency_ms"
-        } else {
-            "budget.macs_m"
-        };
-        let why = if unit_is_macs {
-            "device `macs` budgets are in millions of MACs: use `macs_m`"
-        } else {
-            "this device's budgets are latencies: use `latency_ms` (or device = \"macs\")"
-        };
-        c.error(Some(w.span()), field, why);
-        return None;
-    }
-    let value = if unit_is_macs {
-        &raw.macs_m
-    } else {
-        &raw.latency_ms
-    };
-    let Some(value) = value else {
-        c.error(
-            Some(b.span()),
-            &format!("budget.{wanted}"),
-            format!("budget `{name}` has no `{wanted}`"),
-        );
-        return None;
-    };
-    let v = *value.get_ref();
-    if !v.is_finite() || v <= 0.0 {
-        c.error(
-            Some(value.span()),
-            &format!("budget.{wanted}"),
-            format!("budget `{name}`: {v} is not a positive number"),
-        );
-        ok = false;
-    }
-    let (line, _) = c.line_col(value.span());
-    ok.then_some(Budget {
-        name,
-        value: v,
-        line,
-    })
-}
-
+mod budget;
+mod resolution;
 #[cfg(test)]
 mod tests;

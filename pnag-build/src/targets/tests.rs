@@ -25,7 +25,9 @@ fn a_full_file_validates_with_defaults() {
         t.budgets,
         vec![Budget {
             name: "fast".into(),
-            value: 25.0,
+            value: Some(25.0),
+            weights_mb: None,
+            peak_memory_mb: None,
             line: 4
         }]
     );
@@ -91,7 +93,11 @@ fn units_follow_the_device() {
     let e = errors("device = \"macs\"\n[[budget]]\nname = \"a\"\nlatency_ms = 3\n");
     assert!(e[0].contains("use `macs_m`"), "{}", e[0]);
     let e = errors("device = \"host\"\n[[budget]]\nname = \"a\"\n");
-    assert!(e[0].contains("budget `a` has no `latency_ms`"), "{}", e[0]);
+    assert!(
+        e[0].contains("budget `a` sets no limit: add `latency_ms`"),
+        "{}",
+        e[0]
+    );
     let e = errors("device = \"host\"\n[weights]\nsource = \"supernet\"\n[[budget]]\nname = \"a\"\nlatency_ms = 3\n");
     assert!(
         e[0].contains("`weights.path`: source = \"supernet\" needs a `path`"),
@@ -116,4 +122,59 @@ fn a_weights_table_without_source_means_synthetic() {
     .unwrap();
     assert_eq!(t.weights, WeightsPlan::Synthetic { seed: 0 });
     assert_eq!(t.weights_dtype, WeightsDtype::F16);
+}
+
+#[test]
+fn budgets_take_weight_and_memory_limits_with_file_level_defaults() {
+    let t = Targets::parse(
+        Path::new("t.toml"),
+        "device = \"note10\"\nweights_mb = 30\npeak_memory_mb = 8.5\n\
+         [[budget]]\nname = \"a\"\nlatency_ms = 25\n\
+         [[budget]]\nname = \"b\"\nweights_mb = 20\n\
+         [[budget]]\nname = \"c\"\nlatency_ms = 40\npeak_memory_mb = 6\n",
+    )
+    .unwrap();
+    let limits: Vec<_> = t
+        .budgets
+        .iter()
+        .map(|b| (b.value, b.weights_mb, b.peak_memory_mb))
+        .collect();
+    assert_eq!(
+        limits,
+        [
+            (Some(25.0), Some(30.0), Some(8.5)),
+            (None, Some(20.0), Some(8.5)),
+            (Some(40.0), Some(30.0), Some(6.0)),
+        ]
+    );
+    // A budget without a cost is located at its `[[budget]]` line.
+    assert_eq!(t.budgets[1].line, 7);
+}
+
+#[test]
+fn bad_limits_are_one_located_error_each() {
+    let e = errors(
+        "device = \"note10\"\npeak_memory_mb = -1\n[[budget]]\nname = \"a\"\nlatency_ms = 25\nweights_mb = nan\n",
+    );
+    assert_eq!(e.len(), 2, "{e:#?}");
+    assert!(
+        e[0].contains("t.toml:6:14: `budget.weights_mb`: budget `a`: NaN is not a positive number"),
+        "{e:?}"
+    );
+    assert!(
+        e[1].contains(
+            "t.toml:2:18: `budget.peak_memory_mb`: budget `a`: -1 is not a positive number"
+        ),
+        "{e:?}"
+    );
+    let e = errors("device = \"note10\"\n[[budget]]\nname = \"a\"\nflash_mb = 3\n");
+    assert_eq!(e.len(), 1, "{e:#?}");
+    assert!(e[0].contains("t.toml:4:1: unknown field `flash_mb`, expected one of `name`, `latency_ms`, `macs_m`, `weights_mb`, `peak_memory_mb`"), "{e:?}");
+    let e = errors("device = \"note10\"\n[[budget]]\nname = \"a\"\n");
+    assert!(
+        e[0].contains(
+            "budget `a` sets no limit: add `latency_ms`, `weights_mb` or `peak_memory_mb`"
+        ),
+        "{e:?}"
+    );
 }

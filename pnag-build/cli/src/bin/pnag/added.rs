@@ -65,6 +65,7 @@ pub fn generate(
     device: &DeviceFile,
     budgets: &[f64],
     margin: Option<f64>,
+    limits: &pnag_build::constraints::Limits,
     opts: &GenerateOptions,
 ) -> Result<Vec<Generated>> {
     if let Some(m) = margin.filter(|m| !(0.0..0.9).contains(m)) {
@@ -73,18 +74,21 @@ pub fn generate(
     let objective = device.objective()?;
     let generator = device.generator(&objective)?;
     let mut frontier = generator.frontier(&objective, opts)?;
+    let footprints = crate::commands::generate::footprints(&objective);
     budgets
         .iter()
         .map(|&b| {
             let margin = margin.unwrap_or_else(|| device.margin_at(b));
             let asked = b * (1.0 - margin);
-            let mut g = frontier.answer(asked).with_context(|| {
-                format!(
-                    "budget {b} ms on `{}` (asked as {asked:.3} ms after a {:.1} % margin)",
-                    device.name,
-                    margin * 100.0
-                )
-            })?;
+            let (mut g, _) = frontier
+                .answer_within(asked, limits, &footprints)
+                .with_context(|| {
+                    format!(
+                        "budget {b} ms on `{}` (asked as {asked:.3} ms after a {:.1} % margin)",
+                        device.name,
+                        margin * 100.0
+                    )
+                })?;
             g.budget = b;
             Ok(g)
         })

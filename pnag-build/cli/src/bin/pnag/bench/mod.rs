@@ -2,15 +2,17 @@
 //! Each names the CPU it ran on; timings live here, never in pass/fail tests.
 
 pub mod common;
+mod constraints;
 mod depthwise;
 mod devices;
 mod engines;
 mod extract;
 mod f16;
-mod frontier;
+pub mod frontier;
 mod layers;
 mod memory;
 mod pointwise;
+mod resolution;
 
 use anyhow::Result;
 use clap::Subcommand;
@@ -31,6 +33,10 @@ pub enum BenchCommand {
     Pointwise(pointwise::PointwiseArgs),
     /// Peak memory of a run: predicted from the layer plan vs measured with a counting allocator.
     Memory(memory::MemoryArgs),
+    /// The generator under latency, weight and peak-memory limits at once vs OFA's evolution under the same limits.
+    Constraints(constraints::ConstraintsArgs),
+    /// Input resolution searched with the architecture vs 224 px only vs OFA's evolution at every resolution.
+    Resolution(resolution::ResolutionArgs),
     /// Compare the generator's frontier with search and RL baselines (the paper's Tables 2, 3, 5).
     Frontier(frontier::FrontierArgs),
 }
@@ -46,5 +52,7 @@ pub fn run(command: BenchCommand) -> Result<()> {
         BenchCommand::Pointwise(a) => pointwise::pointwise(&a),
         BenchCommand::Frontier(a) => frontier::frontier(&a),
         BenchCommand::Memory(a) => memory::memory(&a),
+        BenchCommand::Constraints(a) => constraints::constraints(&a),
+        BenchCommand::Resolution(a) => resolution::resolution(&a),
     }
 }

@@ -5,6 +5,8 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
 use clap::Args;
+use pnag_build::constraints::{bytes_of_mb, mb, Footprints, Limits};
+use pnag_build::generator::resolutions::{objectives_at, resolution_grid, Resolutions};
 use pnag_build::generator::{GenerateOptions, Generated, Generator};
 use pnag_build::objective::Objective;
 
@@ -35,6 +37,42 @@ pub struct GenerateArgs {
     /// the device's own margin at each budget, from its references' leave-one-out errors).
     #[arg(long, allow_negative_numbers = true)]
     margin: Option<f64>,
+    /// Embedded-weights limit for every budget, in MB (f32 safetensors with synthetic
+    /// weights' header; a targets file counts its own dtype and weights).
+    #[arg(long, allow_negative_numbers = true)]
+    weights_mb: Option<f64>,
+    /// Peak activation memory limit for every budget, in MB (one run, 1 thread).
+    #[arg(long, allow_negative_numbers = true)]
+    peak_memory_mb: Option<f64>,
+    /// Input resolution(s) each budget may pick from: `auto` (the device's whole grid), a
+    /// number, or a comma-separated list (default: the generator's, 224 px).
+    #[arg(long)]
+    resolution: Option<String>,
+}
+
+impl GenerateArgs {
+    /// The `--weights-mb` / `--peak-memory-mb` limits, checked.
+    fn limits(&self) -> Result<Limits> {
+        let bytes = |v: Option<f64>, flag: &str| -> Result<Option<u64>> {
+            match v {
+                Some(v) if !(v.is_finite() && v > 0.0) => {
+                    bail!("--{flag} {v}: expected a positive number of megabytes")
+                }
+                v => Ok(v.map(bytes_of_mb)),
+            }
+        };
+        Ok(Limits {
+            weights_bytes: bytes(self.weights_mb, "weights-mb")?,
+            peak_bytes: bytes(self.peak_memory_mb, "peak-memory-mb")?,
+        })
+    }
+}
+
+/// What `pnag generate`'s limits are counted for: f32 weights with the synthetic
+/// weights' header, 1 thread.
+pub(crate) fn footprints(objective: &Objective) -> Footprints {
+    let origin = pnag_runtime::WeightsSource::Synthetic { seed: 0 }.origin();
+    Footprints::new(objective.width, objective.resolution, false, &origin, 1)
 }
 
 pub fn generate(a: GenerateArgs) -> Result<()> {
@@ -55,7 +93,21 @@ pub fn generate(a: GenerateArgs) -> Result<()> {
         .width
         .parse()
         .context("generator manifest width")?;
-    let objective = Objective::new(builtin.name(), width, generator.manifest.resolution)?;
+    let resolutions = match a.resolution.as_deref() {
+        None => vec![generator.manifest.resolution],
+        Some("auto") => resolution_grid(builtin.name(), width),
+        Some(list) => list
+            .split(',')
+            .map(|r| {
+                r.trim().parse::<u32>().map_err(|_| {
+                    anyhow::anyhow!(
+                        "--resolution {list}: expected `auto`, a number or a comma-separated list"
+                    )
+                })
+            })
+            .collect::<Result<_>>()?,
+    };
+    let objectives = objectives_at(builtin.name(), width, &resolutions)?;
     let opts = GenerateOptions {
         seed: a.seed,
         ..a.inference.options()
@@ -68,11 +120,17 @@ pub fn generate(a: GenerateArgs) -> Result<()> {
     {
         bail!("--budget {b} is given twice (each budget gets one answer)");
     }
-    let mut frontier = generator.frontier(&objective, &opts)?;
+    let limits = a.limits()?;
+    let footprints: Vec<Footprints> = objectives.iter().map(footprints).collect();
+    let mut frontier = Resolutions::new(&generator, &objectives, &opts)?;
     let results: Vec<Generated> = a
         .budgets
         .iter()
-        .map(|&b| frontier.answer(b))
+        .map(|&b| {
+            frontier
+                .answer_within(b, &limits, &footprints)
+                .map(|(g, _)| g)
+        })
         .collect::<Result<_, _>>()?;
     for r in &results {
         if let Some(w) = &r.warning {
@@ -88,7 +146,11 @@ pub fn generate(a: GenerateArgs) -> Result<()> {
         "device {} (w{} r{}), reward {}; cost and top-1 are model predictions",
         a.device,
         generator.manifest.width,
-        generator.manifest.resolution,
+        resolutions
+            .iter()
+            .map(u32::to_string)
+            .collect::<Vec<_>>()
+            .join("/"),
         generator.manifest.reward
     );
     print_table(&results, unit);
@@ -102,7 +164,8 @@ fn generate_added(a: &GenerateArgs, name: &str) -> Result<()> {
         seed: a.seed,
         ..a.inference.options()
     };
-    let results = crate::added::generate(&device, &a.budgets, a.margin, &opts)?;
+    let limits = a.limits()?;
+    let results = crate::added::generate(&device, &a.budgets, a.margin, &limits, &opts)?;
     for w in results.iter().filter_map(|r| r.warning.as_ref()) {
         eprintln!("warning: {w}");
     }
@@ -127,12 +190,16 @@ fn generate_added(a: &GenerateArgs, name: &str) -> Result<()> {
 
 fn print_table(results: &[Generated], unit: &str) {
     outln!(
-        "{:>10}  {:>10}  {:>7}  {:>7}  {:>7}  arch",
+        "{:>10}  {:>10}  {:>5}  {:>7}  {:>7}  {:>7}  {:>10}  {:>9}  {:>11}  arch",
         format!("budget {unit}"),
         format!("cost {unit}"),
+        "px",
         "top-1 %",
         "MMACs",
-        "params M"
+        "params M",
+        "weights MB",
+        "memory MB",
+        "binds"
     );
     for r in results {
         let budget = if r.budget.abs() < 1e6 {
@@ -140,13 +207,20 @@ fn print_table(results: &[Generated], unit: &str) {
         } else {
             pnag_build::generator::num(r.budget)
         };
+        let (weights, memory) = r.footprint.map_or((f64::NAN, f64::NAN), |f| {
+            (mb(f.weights_bytes), mb(f.peak_bytes))
+        });
         outln!(
-            "{:>10}  {:>10.2}  {:>7.2}  {:>7.0}  {:>7.2}  {}",
+            "{:>10}  {:>10.2}  {:>5}  {:>7.2}  {:>7.0}  {:>7.2}  {:>10.2}  {:>9.2}  {:>11}  {}",
             budget,
             r.cost,
+            r.resolution,
             r.top1,
             r.mmacs,
             r.params_m,
+            weights,
+            memory,
+            r.binding.map_or(String::new(), |b| b.to_string()),
             r.arch
         );
     }

@@ -82,19 +82,27 @@ pub fn targets(a: TargetsArgs) -> Result<()> {
         sel.runtime,
         sel.threads
     );
-    outln!("| budget | limit | arch | predicted | top-1 % | MMACs | params M | weights |");
-    outln!("|---|---|---|---|---|---|---|---|");
+    outln!("| budget | limits | arch | predicted | top-1 % | MMACs | weights MB | peak memory MB | binds | weights |");
+    outln!("|---|---|---|---|---|---|---|---|---|---|");
     for n in &sel.networks {
+        let mut limits = Vec::new();
+        if n.cost_limit {
+            limits.push(format!("{} {}", n.budget, n.unit));
+        }
+        limits.extend(n.weights_limit_mb.map(|w| format!("weights {w} MB")));
+        limits.extend(n.peak_memory_limit_mb.map(|p| format!("memory {p} MB")));
         outln!(
-            "| {} | {} {} | `{}` | {:.2} | {:.2} | {:.0} | {:.2} | {} |",
+            "| {} | {} | `{}` @ {} px | {:.2} | {:.2} | {:.0} | {:.2} | {:.2} | {} | {} |",
             n.name,
-            n.budget,
-            n.unit,
+            limits.join(", "),
             n.arch,
+            n.resolution,
             n.predicted_cost,
             n.predicted_top1,
             n.macs as f64 / 1e6,
-            n.params as f64 / 1e6,
+            n.weights_bytes as f64 / 1e6,
+            n.peak_memory_bytes as f64 / 1e6,
+            n.binding,
             n.weights_origin
         );
     }

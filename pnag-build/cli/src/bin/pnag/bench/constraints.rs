@@ -1,0 +1,211 @@
+//! `pnag bench constraints`: the generator's answers under several limits at once
+//! (latency; latency + weights; latency + weights + peak memory) against OFA's
+//! evolutionary search under the same limits, at the frontier benchmark's ten
+//! budgets. The weight and memory limits are set halfway between the smallest
+//! subnet's and the latency-only answer's, so they bind. Writes `constraints.md` and
+//! `constraints.json`.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::Result;
+use indicatif::{ProgressBar, ProgressStyle};
+use pnag_build::constraints::{mb, Binding, Footprint, Footprints, Limits};
+use pnag_build::generator::{GenerateOptions, Generator};
+use pnag_build::objective::{Objective, DEFAULT_RESOLUTION, DEFAULT_WIDTH};
+use pnag_cli::search::{evolution_within, EvolutionConfig};
+use pnag_runtime::Arch;
+use serde::Serialize;
+
+use super::frontier::FRACTIONS;
+
+#[derive(Debug, clap::Args)]
+pub struct ConstraintsArgs {
+    /// Device (see `pnag devices`).
+    #[arg(long)]
+    device: String,
+    /// Evolution iterations (OFA: 500).
+    #[arg(value_parser = crate::args::count(1, 1_000_000), long, default_value_t = 500)]
+    evolution_iterations: usize,
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Output directory.
+    #[arg(long, default_value = "bench-out/constraints")]
+    out: PathBuf,
+}
+
+/// Which limits a mix sets.
+const MIXES: [(&str, bool, bool); 3] = [
+    ("latency", false, false),
+    ("latency + weights", true, false),
+    ("latency + weights + memory", true, true),
+];
+
+#[derive(Debug, Serialize)]
+struct Answer {
+    budget: f64,
+    weights_limit_mb: Option<f64>,
+    peak_memory_limit_mb: Option<f64>,
+    pnag_top1: Option<f64>,
+    pnag_meets_all: bool,
+    pnag_binding: Option<String>,
+    evolution_top1: Option<f64>,
+    evolution_meets_all: bool,
+    evolution_seconds: f64,
+}
+
+#[derive(Debug, Serialize)]
+struct Mix {
+    name: &'static str,
+    answers: Vec<Answer>,
+    /// A fresh frontier answering the ten budgets, divided by ten.
+    pnag_ms_per_answer: f64,
+}
+
+/// Halfway between the smallest subnet's and `answer`'s.
+fn halfway(smallest: u64, answer: u64) -> u64 {
+    smallest + (answer.saturating_sub(smallest)) / 2
+}
+
+pub fn constraints(a: &ConstraintsArgs) -> Result<()> {
+    let objective = Objective::new(&a.device, DEFAULT_WIDTH, DEFAULT_RESOLUTION)?;
+    let generator = Generator::embedded(&a.device)?;
+    let opts = GenerateOptions {
+        seed: a.seed,
+        ..Default::default()
+    };
+    let footprints = Footprints::new(
+        DEFAULT_WIDTH,
+        DEFAULT_RESOLUTION,
+        false,
+        "synthetic (untrained, seed 0)",
+        1,
+    );
+    let fit = |arch: &str| -> Result<Footprint> {
+        let arch: Arch = arch.parse()?;
+        footprints
+            .of(arch)
+            .ok_or_else(|| anyhow::anyhow!("no layer plan for {arch}"))
+    };
+    let smallest = fit(&Arch::smallest().to_string())?;
+    let [lo, hi] = generator.manifest.range;
+    let budgets: Vec<f64> = FRACTIONS.iter().map(|f| lo + f * (hi - lo)).collect();
+    // The latency-only answers set the binding limits of the other mixes.
+    let mut frontier = generator.frontier(&objective, &opts)?;
+    let mut plain = Vec::new();
+    for &b in &budgets {
+        plain.push(fit(&frontier.answer(b)?.arch)?);
+    }
+    let evo_cfg = EvolutionConfig {
+        iterations: a.evolution_iterations,
+        ..Default::default()
+    };
+    let bar = ProgressBar::new((MIXES.len() * budgets.len()) as u64);
+    bar.set_style(
+        ProgressStyle::with_template("{msg:>28} [{bar:40}] {pos}/{len} evolutions, eta {eta}")?
+            .progress_chars("=> "),
+    );
+    let mut mixes = Vec::new();
+    for (name, weights, memory) in MIXES {
+        bar.set_message(name);
+        let limits: Vec<Limits> = plain
+            .iter()
+            .map(|f| Limits {
+                weights_bytes: weights.then(|| halfway(smallest.weights_bytes, f.weights_bytes)),
+                peak_bytes: memory.then(|| halfway(smallest.peak_bytes, f.peak_bytes)),
+            })
+            .collect();
+        // The generator: a fresh frontier answering the ten budgets (its searches included).
+        let start = Instant::now();
+        let mut frontier = generator.frontier(&objective, &opts)?;
+        let pnag: Vec<_> = budgets
+            .iter()
+            .zip(&limits)
+            .map(|(&b, l)| frontier.answer_within(b, l, &footprints).ok())
+            .collect();
+        let pnag_ms_per_answer = 1e3 * start.elapsed().as_secs_f64() / budgets.len() as f64;
+        let mut answers = Vec::new();
+        for ((&budget, l), p) in budgets.iter().zip(&limits).zip(pnag) {
+            let start = Instant::now();
+            let evo = evolution_within(&objective, budget, l, Some(&footprints), &evo_cfg, a.seed)?;
+            let evolution_seconds = start.elapsed().as_secs_f64();
+            let meets =
+                |cost: f64, f: Option<Footprint>| cost <= budget && f.is_some_and(|f| l.admit(f));
+            let evo_fp = evo.best.and_then(|s| footprints.of(s.arch));
+            answers.push(Answer {
+                budget,
+                weights_limit_mb: l.weights_bytes.map(mb),
+                peak_memory_limit_mb: l.peak_bytes.map(mb),
+                pnag_top1: p.as_ref().map(|(g, _)| g.top1),
+                pnag_meets_all: p.as_ref().is_some_and(|(g, f)| meets(g.cost, Some(*f))),
+                pnag_binding: p
+                    .as_ref()
+                    .map(|(g, f)| Binding::of(g.cost, Some(budget), *f, l).to_string()),
+                evolution_top1: evo.best.map(|s| s.top1),
+                evolution_meets_all: evo.best.is_some_and(|s| meets(s.cost, evo_fp)),
+                evolution_seconds,
+            });
+            bar.inc(1);
+        }
+        mixes.push(Mix {
+            name,
+            answers,
+            pnag_ms_per_answer,
+        });
+    }
+    bar.finish_and_clear();
+    let md = markdown(a, &objective, &mixes);
+    std::fs::create_dir_all(&a.out)?;
+    let json = serde_json::json!({"device": objective.device, "budgets": budgets, "mixes": mixes,
+        "host": super::common::host_line()});
+    super::common::write_report(&a.out, "constraints", &md, &json)
+}
+
+fn markdown(a: &ConstraintsArgs, objective: &Objective, mixes: &[Mix]) -> String {
+    let mut s = format!(
+        "# Several constraints per budget: `{}` (w{} r{})\n\nGenerated by `pnag bench constraints --device {}`. \
+         Ten latency budgets at the frontier benchmark's fractions of the device's range; in the mixes with \
+         weights and memory, each limit sits halfway between the smallest subnet's value and the latency-only \
+         answer's, so it binds. Regret = evolution's top-1 − PNAG's (points; negative: PNAG better), over budgets \
+         both answered. PNAG's time: a fresh frontier answering all ten budgets (its grid searches included) / 10, \
+         on this machine ({}).\n\n\
+         | limits | PNAG meets all | evolution meets all | mean regret | worst regret | PNAG ms per answer | evolution ms per budget | binding (PNAG) |\n\
+         |---|---:|---:|---:|---:|---:|---:|---|\n",
+        objective.device,
+        objective.width,
+        objective.resolution,
+        a.device,
+        super::common::host_line()
+    );
+    for m in mixes {
+        let n = m.answers.len();
+        let regrets: Vec<f64> = m
+            .answers
+            .iter()
+            .filter_map(|x| Some(x.evolution_top1? - x.pnag_top1?))
+            .collect();
+        let mean = regrets.iter().sum::<f64>() / regrets.len().max(1) as f64;
+        let worst = regrets.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        let evo_ms = 1e3 * m.answers.iter().map(|x| x.evolution_seconds).sum::<f64>() / n as f64;
+        let mut binds: Vec<String> = Vec::new();
+        for b in ["cost", "weights", "peak memory"] {
+            let k = m
+                .answers
+                .iter()
+                .filter(|x| x.pnag_binding.as_deref() == Some(b))
+                .count();
+            if k > 0 {
+                binds.push(format!("{b} {k}"));
+            }
+        }
+        s.push_str(&format!(
+            "| {} | {}/{n} | {}/{n} | {mean:.3} | {worst:.3} | {:.1} | {evo_ms:.0} | {} |\n",
+            m.name,
+            m.answers.iter().filter(|x| x.pnag_meets_all).count(),
+            m.answers.iter().filter(|x| x.evolution_meets_all).count(),
+            m.pnag_ms_per_answer,
+            binds.join(", ")
+        ));
+    }
+    s
+}
