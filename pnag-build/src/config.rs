@@ -403,6 +403,11 @@ impl Config {
         };
         let mut opts = GenerateOptions {
             seed: targets.seed,
+            // Weight or memory limits anywhere in the file: searches that make candidates for them.
+            frugal: targets
+                .budgets
+                .iter()
+                .any(|b| b.weights_mb.is_some() || b.peak_memory_mb.is_some()),
             ..Default::default()
         };
         if let Some(n) = self.samples {

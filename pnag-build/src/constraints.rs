@@ -103,37 +103,47 @@ impl Footprints {
         Some(f)
     }
 
-    /// The arch's footprint if it is within `limits`, else `None`. Counts the weights'
-    /// header (a JSON serialization) only for archs whose peak and data bytes alone pass:
-    /// a search filters thousands of archs, most of them far over a tight limit.
-    pub fn within(&self, arch: Arch, limits: &Limits) -> Option<Footprint> {
+    /// True when the arch is within `limits`. Decided from its peak bytes and its weights'
+    /// data bytes (cheap) whenever the safetensors header cannot change the outcome — it
+    /// is positive and below [`HEADER_BOUND`] plus the origin line — and from the exact
+    /// size otherwise: a search checks tens of thousands of archs, few near the limit.
+    pub fn admits(&self, arch: Arch, limits: &Limits) -> bool {
         if limits.is_empty() {
-            return self.of(arch);
+            return self.spec(arch).is_some();
         }
         let cached = self.cheap.borrow().get(&arch).copied();
-        let (peak, data) = match cached {
-            Some(c) => c,
-            None => {
-                let spec = self.spec(arch)?;
-                let width = if self.half { 2 } else { 4 };
-                let c = (
-                    peak_activation_bytes(&spec, self.run),
-                    pnag_runtime::weights::tensor_elements(&spec) * width,
-                );
-                self.cheap.borrow_mut().insert(arch, c);
-                c
-            }
+        let Some((peak, data)) = cached.or_else(|| {
+            let spec = self.spec(arch)?;
+            let width = if self.half { 2 } else { 4 };
+            let c = (
+                peak_activation_bytes(&spec, self.run),
+                pnag_runtime::weights::tensor_elements(&spec) * width,
+            );
+            self.cheap.borrow_mut().insert(arch, c);
+            Some(c)
+        }) else {
+            return false;
         };
-        let lower_bound = Footprint {
-            weights_bytes: data,
-            peak_bytes: peak,
-        };
-        if !limits.admit(lower_bound) {
-            return None;
+        if limits.peak_bytes.is_some_and(|p| peak > p) {
+            return false;
         }
-        self.of(arch).filter(|f| limits.admit(*f))
+        let Some(w) = limits.weights_bytes else {
+            return true;
+        };
+        let (least, most) = (
+            data + 8,
+            data + 8 + HEADER_BOUND + 6 * self.origin.len() as u64,
+        );
+        if least > w {
+            return false;
+        }
+        most <= w || self.of(arch).is_some_and(|f| f.weights_bytes <= w)
     }
 }
+
+/// More than any subnet's safetensors header needs without its origin line (the
+/// largest subnet's is ~36 KB; a test keeps the margin).
+pub const HEADER_BOUND: u64 = 64 * 1024;
 
 /// Which constraint an answer is closest to: the largest share of its limit used.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -187,5 +197,49 @@ impl fmt::Display for Binding {
             Binding::Weights => "weights",
             Binding::PeakMemory => "peak memory",
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sample::random_archs;
+
+    #[test]
+    fn the_header_bound_holds_with_margin_and_admission_is_exact() {
+        for width in [Width::W1_0, Width::W1_2] {
+            let spec = NetworkSpec::new(Arch::largest(), width, 224).unwrap();
+            let data = pnag_runtime::weights::tensor_elements(&spec) * 4;
+            let header = pnag_runtime::weights::embedded_bytes(&spec, false, "") - data - 8;
+            assert!(header * 3 / 2 < HEADER_BOUND, "{header} bytes of header");
+        }
+        let fp = Footprints::new(Width::W1_2, 224, true, "synthetic (untrained, seed 0)", 2);
+        for arch in random_archs(40, 3) {
+            let exact = fp.of(arch).unwrap();
+            for delta in [-100_000i64, -1, 0, 1, 100_000] {
+                let w = (exact.weights_bytes as i64 + delta) as u64;
+                let p = (exact.peak_bytes as i64 + delta) as u64;
+                for limits in [
+                    Limits {
+                        weights_bytes: Some(w),
+                        peak_bytes: None,
+                    },
+                    Limits {
+                        weights_bytes: None,
+                        peak_bytes: Some(p),
+                    },
+                    Limits {
+                        weights_bytes: Some(w),
+                        peak_bytes: Some(p),
+                    },
+                ] {
+                    assert_eq!(
+                        fp.admits(arch, &limits),
+                        limits.admit(exact),
+                        "{arch} {limits:?}"
+                    );
+                }
+            }
+        }
     }
 }

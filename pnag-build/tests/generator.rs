@@ -412,7 +412,12 @@ fn larger_budgets_never_get_less_accurate_answers() {
 fn answers_meet_every_limit_and_loosening_one_never_costs_accuracy() {
     use pnag_build::constraints::{Footprints, Limits};
     let (g, o) = setup("note10");
-    let mut frontier = g.frontier(&o, &GenerateOptions::default()).unwrap();
+    // What builds with limits use: searches that also climb under weight / memory levels.
+    let opts = GenerateOptions {
+        frugal: true,
+        ..Default::default()
+    };
+    let mut frontier = g.frontier(&o, &opts).unwrap();
     let footprints = Footprints::new(
         DEFAULT_WIDTH,
         DEFAULT_RESOLUTION,
@@ -426,8 +431,7 @@ fn answers_meet_every_limit_and_loosening_one_never_costs_accuracy() {
     let mut rng = pnag_build::rng::SplitMix64::new(5);
     let mut unit = move || (rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64;
     let between = |a: u64, b: u64, u: f64| a + ((b - a) as f64 * u) as u64;
-    let pairs = 300;
-    for _ in 0..pairs {
+    for _ in 0..200 {
         let budget = lo + (hi - lo) * unit();
         let tight = Limits {
             weights_bytes: Some(between(
@@ -496,4 +500,58 @@ fn answers_meet_every_limit_and_loosening_one_never_costs_accuracy() {
         "{text}"
     );
     assert!(!text.contains("`peak_memory_mb`"), "{text}");
+}
+
+#[test]
+fn searching_the_resolution_is_monotone_and_never_worse_than_224_px_alone() {
+    use pnag_build::constraints::{Footprints, Limits};
+    use pnag_build::generator::resolutions::{objectives_at, resolution_grid, Resolutions};
+    let (g, fixed) = setup("note10");
+    let grid = resolution_grid("note10", DEFAULT_WIDTH);
+    assert_eq!(grid, [160, 176, 192, 208, 224]);
+    let objectives = objectives_at("note10", DEFAULT_WIDTH, &grid).unwrap();
+    let footprints: Vec<Footprints> = grid
+        .iter()
+        .map(|&r| Footprints::new(DEFAULT_WIDTH, r, false, "synthetic", 1))
+        .collect();
+    let opts = GenerateOptions::default();
+    let mut searched = Resolutions::new(&g, &objectives, &opts).unwrap();
+    let mut at_224 = g.frontier(&fixed, &opts).unwrap();
+    let none = Limits::default();
+    // The cheapest 160 px subnet is below the cheapest 224 px one: budgets between them
+    // are answered only at a smaller size.
+    let lo = objectives[0].cost(Arch::smallest()).unwrap();
+    let [lo_224, hi] = g.manifest.range;
+    assert!(lo < lo_224);
+    let mut previous = f64::MIN;
+    for i in 0..60 {
+        let budget = lo * (hi / lo).powf(i as f64 / 59.0);
+        let (answer, _) = searched.answer_within(budget, &none, &footprints).unwrap();
+        assert!(answer.cost <= budget && grid.contains(&answer.resolution));
+        // The answer's cost is the objective's at its resolution.
+        let at = &objectives[grid.iter().position(|&r| r == answer.resolution).unwrap()];
+        assert_eq!(answer.cost, at.cost(answer.arch.parse().unwrap()).unwrap());
+        assert!(
+            answer.top1 >= previous,
+            "{budget}: {} < {previous}",
+            answer.top1
+        );
+        previous = answer.top1;
+        if let Ok(alone) = at_224.answer(budget) {
+            assert!(
+                answer.top1 >= alone.top1,
+                "{budget}: {} < {} at 224 px",
+                answer.top1,
+                alone.top1
+            );
+        } else {
+            assert!(budget < lo_224 && answer.resolution < 224);
+        }
+    }
+    // Below every size's cheapest subnet: one error naming the least of them.
+    let e = searched
+        .answer_within(lo * 0.9, &none, &footprints)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains(&format!("minimum {lo:.2} ms")), "{e}");
 }

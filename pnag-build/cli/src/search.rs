@@ -175,7 +175,7 @@ impl Feasibility<'_> {
             return Ok(false);
         }
         Ok(match self.footprints {
-            Some(f) => f.within(arch, &self.limits).is_some(),
+            Some(f) => f.admits(arch, &self.limits),
             None => true,
         })
     }

@@ -224,10 +224,12 @@ impl<'a> Frontier<'a> {
             if s.cost > budget || (best.is_some() && !was_sampled) {
                 continue;
             }
-            let Some(f) = footprints.within(s.arch, limits) else {
+            if !footprints.admits(s.arch, limits) {
                 continue;
-            };
-            best.get_or_insert((s, f));
+            }
+            if best.is_none() {
+                best = Some((s, footprint(s.arch)?));
+            }
             if was_sampled {
                 best_sampled = Some(s);
                 break;

@@ -7,6 +7,7 @@
 
 pub mod device_conditioned;
 mod frontier;
+mod frugal;
 pub mod policy;
 pub mod refine;
 pub mod resolutions;
@@ -222,6 +223,10 @@ pub struct GenerateOptions {
     pub refine_steps: usize,
     /// How many of the best distinct feasible candidates are refined.
     pub refine_starts: usize,
+    /// Also climb under smaller weight and memory levels in every search
+    /// (six weight, six memory and six combined levels), so answers with `weights_mb` / `peak_memory_mb` limits have
+    /// candidates made for them (about 3× the search time; off: latency-only answers).
+    pub frugal: bool,
 }
 
 impl Default for GenerateOptions {
@@ -233,6 +238,7 @@ impl Default for GenerateOptions {
             temperature: 1.0,
             refine_steps: 20,
             refine_starts: 4,
+            frugal: false,
         }
     }
 }
@@ -721,6 +727,9 @@ impl Generator {
                     best = Some(s);
                 }
             }
+        }
+        if opts.frugal && opts.refine_steps > 0 {
+            frugal::climbs(objective, budget, &ranked, opts.refine_steps, &mut seen)?;
         }
         Ok(Search {
             best,

@@ -175,6 +175,30 @@ pub fn hill_climb(
     max_steps: usize,
     seen: &mut Seen,
 ) -> Result<Scored, ObjectiveError> {
+    climb(objective, budget, start, max_steps, seen, None)
+}
+
+/// [`hill_climb`] through archs that `admit` also accepts (swaps by [`swap_within`]).
+/// `start` must be admitted.
+pub fn hill_climb_within(
+    objective: &Objective,
+    budget: f64,
+    start: Scored,
+    max_steps: usize,
+    seen: &mut Seen,
+    limit: &Limit,
+) -> Result<Scored, ObjectiveError> {
+    climb(objective, budget, start, max_steps, seen, Some(limit))
+}
+
+fn climb(
+    objective: &Objective,
+    budget: f64,
+    start: Scored,
+    max_steps: usize,
+    seen: &mut Seen,
+    limit: Option<&Limit>,
+) -> Result<Scored, ObjectiveError> {
     let mut current = start;
     for _ in 0..max_steps {
         let around = neighbours(&current.arch);
@@ -182,7 +206,7 @@ pub fn hill_climb(
         let mut feasible: Vec<(Arch, f64)> = around
             .into_iter()
             .map(|a| (a, seen.cost[&a]))
-            .filter(|&(_, cost)| cost <= budget)
+            .filter(|&(a, cost)| cost <= budget && limit.is_none_or(|l| (l.admit)(&a)))
             .collect();
         // A seeded shuffle (the arch is the seed: same climb, same order), then
         // chunks of CHUNK: move to the best of the first chunk that improves,
@@ -202,7 +226,11 @@ pub fn hill_climb(
             }
         }
         if best.arch == current.arch {
-            match swap(objective, budget, current, seen)? {
+            let better = match limit {
+                Some(limit) => swap_within(objective, budget, current, seen, limit)?,
+                None => swap(objective, budget, current, seen)?,
+            };
+            match better {
                 Some(better) => best = better,
                 None => break,
             }
@@ -277,5 +305,74 @@ pub fn swap(
             top1: seen.top1[&arch],
         })
         .max_by(|a, b| a.top1.total_cmp(&b.top1));
+    Ok(best.filter(|b| b.top1 > current.top1))
+}
+
+/// A limit beside the budget for [`hill_climb_within`]: which archs it admits, and how
+/// much of it an arch uses (what a swap's cost-saving partner must lower).
+pub struct Limit<'a> {
+    /// True for archs within the limit.
+    pub admit: &'a dyn Fn(&Arch) -> bool,
+    /// The share of the limit an arch uses.
+    pub usage: &'a dyn Fn(&Arch) -> f64,
+}
+
+/// [`swap`] under a [`Limit`] as well as the budget: pairs each of the `SWAP_UPS` most
+/// accurate single moves that leave the limit (or the budget) with each of the
+/// `SWAP_DOWNS` most accurate admitted ones that use less of it, and returns the most
+/// accurate admitted, feasible pair if it beats `current`.
+pub fn swap_within(
+    objective: &Objective,
+    budget: f64,
+    current: Scored,
+    seen: &mut Seen,
+    limit: &Limit,
+) -> Result<Option<Scored>, ObjectiveError> {
+    let admit = limit.admit;
+    let singles: Vec<(Move, Arch)> = moves(&current.arch)
+        .into_iter()
+        .filter_map(|m| Some((m, m.apply(&current.arch)?)))
+        .collect();
+    seen.cost_all(objective, singles.iter().map(|s| s.1))?;
+    seen.top1_all(objective, singles.iter().map(|s| s.1))?;
+    let ok = |seen: &Seen, a: &Arch| seen.cost[a] <= budget && admit(a);
+    let mut ups: Vec<(Move, f64)> = singles
+        .iter()
+        .filter(|(_, a)| !ok(seen, a) && seen.top1[a] > current.top1)
+        .map(|&(m, a)| (m, seen.top1[&a]))
+        .collect();
+    ups.sort_by(|a, b| b.1.total_cmp(&a.1));
+    // The partners that use less of the limited resource, least accuracy lost first.
+    let used = (limit.usage)(&current.arch);
+    let mut downs: Vec<(Move, f64)> = singles
+        .iter()
+        .filter(|(_, a)| ok(seen, a) && (limit.usage)(a) < used)
+        .map(|&(m, a)| (m, seen.top1[&a]))
+        .collect();
+    downs.sort_by(|a, b| b.1.total_cmp(&a.1));
+    downs.truncate(SWAP_DOWNS);
+    let (mut pairs, mut unique) = (Vec::new(), crate::fxhash::FxSet::default());
+    for &(up, _) in ups.iter().take(SWAP_UPS) {
+        let Some(raised) = up.apply(&current.arch) else {
+            continue;
+        };
+        for &(down, _) in downs.iter().filter(|d| d.0.decision() != up.decision()) {
+            match down.apply(&raised) {
+                Some(a) if unique.insert(a) => pairs.push(a),
+                _ => {}
+            }
+        }
+    }
+    seen.cost_all(objective, pairs.iter().copied())?;
+    pairs.retain(|a| ok(seen, a));
+    seen.top1_all(objective, pairs.iter().copied())?;
+    let best = pairs
+        .into_iter()
+        .map(|arch| Scored {
+            arch,
+            cost: seen.cost[&arch],
+            top1: seen.top1[&arch],
+        })
+        .max_by(|a, b| a.top1.total_cmp(&b.top1).then(b.arch.cmp(&a.arch)));
     Ok(best.filter(|b| b.top1 > current.top1))
 }

@@ -178,3 +178,34 @@ fn bad_limits_are_one_located_error_each() {
         "{e:?}"
     );
 }
+
+#[test]
+fn resolution_is_a_number_a_list_or_auto_within_the_devices_grid() {
+    let parse = |device: &str, r: &str| {
+        Targets::parse(
+            Path::new("t.toml"),
+            &format!("device = \"{device}\"\nresolution = {r}\n[[budget]]\nname = \"a\"\nlatency_ms = 30\n"),
+        )
+    };
+    let t = parse("note10", "\"auto\"").unwrap();
+    assert_eq!(
+        (t.resolutions.as_slice(), t.resolution),
+        (&[160, 176, 192, 208, 224][..], 224)
+    );
+    let t = parse("i7-8700k", "[224, 160, 192, 160]").unwrap();
+    assert_eq!(t.resolutions, [160, 192, 224]);
+    assert_eq!(parse("note10", "176").unwrap().resolutions, [176]);
+    let error = |device: &str, r: &str| parse(device, r).unwrap_err()[0].to_string();
+    let e = error("host", "\"auto\"");
+    assert!(e.contains("t.toml:2:14: `resolution`: device `host`'s cost model covers 224 px only, so \"auto\" has nothing to choose from: write `resolution = 224`"), "{e}");
+    let e = error("note10", "[160, 232]");
+    assert!(
+        e.contains("232 px is outside device `note10`'s grid at w1.2: [160, 176, 192, 208, 224]"),
+        "{e}"
+    );
+    assert!(error("note10", "\"best\"")
+        .contains("`best`: expected a number of pixels, a list of them, or \"auto\""));
+    assert!(error("note10", "[]").contains("an empty list"));
+    assert!(error("note10", "130")
+        .contains("resolution 130 is not supported; expected a multiple of 4 in 128..=256"));
+}

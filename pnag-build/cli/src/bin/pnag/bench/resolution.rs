@@ -200,18 +200,18 @@ fn markdown(a: &ResolutionArgs, grid: &[u32], rows: &[Row], ms: [f64; 3]) -> Str
     let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len().max(1) as f64;
     s.push_str(&format!(
         "\nMean regret {:+.3} (worst {:+.3}) over {} budgets; mean gain over 224 px {:+.3} over the {} budgets 224 px answers, \
-         and {} budgets only a smaller image answers. Time per answer (ten budgets sharing each frontier's grid searches, \
-         {}): 224 px only {:.0} ms, resolution searched {:.0} ms, evolution {:.0} ms.\n",
+         and {} budgets only a smaller image answers. Time per answer (ten budgets sharing each frontier's grid searches): \
+         224 px only {:.0} ms, resolution searched {:.0} ms, evolution {:.0} ms.\n\n{}\n",
         mean(&regrets),
         regrets.iter().copied().fold(f64::NEG_INFINITY, f64::max),
         regrets.len(),
         mean(&gains),
         gains.len(),
         rows.iter().filter(|r| r.fixed_224.top1.is_none() && r.searched.top1.is_some()).count(),
-        super::common::host_line(),
         ms[0],
         ms[1],
-        ms[2]
+        ms[2],
+        super::common::host_line(),
     ));
     s
 }

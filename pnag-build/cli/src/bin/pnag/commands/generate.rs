@@ -108,8 +108,10 @@ pub fn generate(a: GenerateArgs) -> Result<()> {
             .collect::<Result<_>>()?,
     };
     let objectives = objectives_at(builtin.name(), width, &resolutions)?;
+    let limits = a.limits()?;
     let opts = GenerateOptions {
         seed: a.seed,
+        frugal: !limits.is_empty(),
         ..a.inference.options()
     };
     if let Some(b) = a
@@ -120,7 +122,6 @@ pub fn generate(a: GenerateArgs) -> Result<()> {
     {
         bail!("--budget {b} is given twice (each budget gets one answer)");
     }
-    let limits = a.limits()?;
     let footprints: Vec<Footprints> = objectives.iter().map(footprints).collect();
     let mut frontier = Resolutions::new(&generator, &objectives, &opts)?;
     let results: Vec<Generated> = a
@@ -160,11 +161,12 @@ pub fn generate(a: GenerateArgs) -> Result<()> {
 /// `pnag generate` for a device added with `pnag device add`.
 fn generate_added(a: &GenerateArgs, name: &str) -> Result<()> {
     let device = crate::added::open(&a.devices_dir, name)?;
+    let limits = a.limits()?;
     let opts = GenerateOptions {
         seed: a.seed,
+        frugal: !limits.is_empty(),
         ..a.inference.options()
     };
-    let limits = a.limits()?;
     let results = crate::added::generate(&device, &a.budgets, a.margin, &limits, &opts)?;
     for w in results.iter().filter_map(|r| r.warning.as_ref()) {
         eprintln!("warning: {w}");
