@@ -18,6 +18,7 @@ SETTINGS=(
     "default (strip only)|"
     "lto = thin|--config profile.release.lto=\"thin\""
     "lto = fat, codegen-units = 1, panic = abort|--config profile.release.lto=\"fat\" --config profile.release.codegen-units=1 --config profile.release.panic=\"abort\""
+    "the same + opt-level = \"s\" for tract-core and tract-data|--config profile.release.lto=\"fat\" --config profile.release.codegen-units=1 --config profile.release.panic=\"abort\" --config profile.release.package.tract-core.opt-level=\"s\" --config profile.release.package.tract-data.opt-level=\"s\""
 )
 i=0
 for s in "${SETTINGS[@]}"; do
