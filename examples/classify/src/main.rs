@@ -134,11 +134,12 @@ fn main() -> Result<()> {
         );
     }
     println!(
-        "latency on this machine: median {:.2} ms over {} runs ({} thread(s), tract {:?})",
+        "latency on this machine: median {:.2} ms over {} runs ({} thread(s), tract {:?}, {})",
         times[times.len() / 2],
         args.runs,
         args.threads,
-        network.device()
+        network.device(),
+        pnag_runtime::Simd::Best.path().name()
     );
     Ok(())
 }

@@ -164,15 +164,7 @@ impl<'a> Frontier<'a> {
         let Some(best) = best else {
             return Err(self.none_feasible(budget, used));
         };
-        let sampled = best_sampled.map_or(best.top1, |s| s.top1);
-        generated(
-            self.objective,
-            budget,
-            best,
-            sampled,
-            self.work(used),
-            warning,
-        )
+        self.generated(budget, used, best, best_sampled, warning)
     }
 
     /// The most accurate candidate costing ≤ `budget` whose [`Footprint`] is within
@@ -238,15 +230,7 @@ impl<'a> Frontier<'a> {
         let Some((best, f)) = best else {
             return Err(self.unsatisfiable(limits, footprint(smallest.arch)?));
         };
-        let sampled = best_sampled.map_or(best.top1, |s| s.top1);
-        let mut g = generated(
-            self.objective,
-            budget,
-            best,
-            sampled,
-            self.work(used),
-            warning,
-        )?;
+        let mut g = self.generated(budget, used, best, best_sampled, warning)?;
         g.footprint = Some(f);
         g.binding = Some(Binding::of(g.cost, Some(budget), f, limits));
         Ok((g, f))
@@ -276,6 +260,26 @@ impl<'a> Frontier<'a> {
             self.searches.push(search?);
         }
         Ok((used, warning))
+    }
+
+    /// The answer `best` for `budget` from the first `used` grid searches.
+    fn generated(
+        &self,
+        budget: f64,
+        used: usize,
+        best: Scored,
+        best_sampled: Option<Scored>,
+        warning: Option<String>,
+    ) -> Result<Generated, GeneratorError> {
+        let sampled = best_sampled.map_or(best.top1, |s| s.top1);
+        generated(
+            self.objective,
+            budget,
+            best,
+            sampled,
+            self.work(used),
+            warning,
+        )
     }
 
     fn work(&self, used: usize) -> Work {

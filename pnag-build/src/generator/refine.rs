@@ -90,9 +90,14 @@ fn moves(arch: &Arch) -> Vec<Move> {
 /// expand ratio set to each other value, each stage one layer deeper (the new
 /// layer copies the one before it) or one layer shallower.
 pub fn neighbours(arch: &Arch) -> Vec<Arch> {
+    single_moves(arch).into_iter().map(|(_, a)| a).collect()
+}
+
+/// [`neighbours`] with the move that reaches each.
+fn single_moves(arch: &Arch) -> Vec<(Move, Arch)> {
     moves(arch)
         .into_iter()
-        .filter_map(|m| m.apply(arch))
+        .filter_map(|m| Some((m, m.apply(arch)?)))
         .collect()
 }
 
@@ -256,10 +261,7 @@ pub fn swap(
     current: Scored,
     seen: &mut Seen,
 ) -> Result<Option<Scored>, ObjectiveError> {
-    let singles: Vec<(Move, Arch)> = moves(&current.arch)
-        .into_iter()
-        .filter_map(|m| Some((m, m.apply(&current.arch)?)))
-        .collect();
+    let singles = single_moves(&current.arch);
     seen.cost_all(objective, singles.iter().map(|s| s.1))?;
     let over: Vec<Arch> = singles
         .iter()
@@ -267,19 +269,35 @@ pub fn swap(
         .filter(|a| seen.cost[a] > budget)
         .collect();
     seen.top1_all(objective, over.iter().copied())?;
-    let mut ups: Vec<(Move, f64)> = singles
+    let ups: Vec<(Move, f64)> = singles
         .iter()
         .filter(|(_, a)| seen.cost[a] > budget && seen.top1[a] > current.top1)
         .map(|&(m, a)| (m, seen.top1[&a]))
         .collect();
-    ups.sort_by(|a, b| b.1.total_cmp(&a.1));
     // The cost-saving partners that lose the least accuracy on their own.
     let cheaper: Vec<&(Move, Arch)> = singles
         .iter()
         .filter(|(_, a)| seen.cost[a] < current.cost)
         .collect();
     seen.top1_all(objective, cheaper.iter().map(|s| s.1))?;
-    let mut downs: Vec<(Move, f64)> = cheaper.iter().map(|&&(m, a)| (m, seen.top1[&a])).collect();
+    let downs: Vec<(Move, f64)> = cheaper.iter().map(|&&(m, a)| (m, seen.top1[&a])).collect();
+    best_pair(objective, current, ups, downs, seen, |seen, a| {
+        seen.cost[a] <= budget
+    })
+}
+
+/// The most accurate pair (one of the `SWAP_UPS` most accurate `ups` applied with one of the
+/// `SWAP_DOWNS` most accurate `downs`, on different decisions) that `feasible` accepts, if it
+/// beats `current`: what [`swap`] and [`swap_within`] share.
+fn best_pair(
+    objective: &Objective,
+    current: Scored,
+    mut ups: Vec<(Move, f64)>,
+    mut downs: Vec<(Move, f64)>,
+    seen: &mut Seen,
+    feasible: impl Fn(&Seen, &Arch) -> bool,
+) -> Result<Option<Scored>, ObjectiveError> {
+    ups.sort_by(|a, b| b.1.total_cmp(&a.1));
     downs.sort_by(|a, b| b.1.total_cmp(&a.1));
     downs.truncate(SWAP_DOWNS);
     let (mut pairs, mut unique) = (Vec::new(), crate::fxhash::FxSet::default());
@@ -295,7 +313,7 @@ pub fn swap(
         }
     }
     seen.cost_all(objective, pairs.iter().copied())?;
-    pairs.retain(|a| seen.cost[a] <= budget);
+    pairs.retain(|a| feasible(seen, a));
     seen.top1_all(objective, pairs.iter().copied())?;
     let best = pairs
         .into_iter()
@@ -329,50 +347,21 @@ pub fn swap_within(
     limit: &Limit,
 ) -> Result<Option<Scored>, ObjectiveError> {
     let admit = limit.admit;
-    let singles: Vec<(Move, Arch)> = moves(&current.arch)
-        .into_iter()
-        .filter_map(|m| Some((m, m.apply(&current.arch)?)))
-        .collect();
+    let singles = single_moves(&current.arch);
     seen.cost_all(objective, singles.iter().map(|s| s.1))?;
     seen.top1_all(objective, singles.iter().map(|s| s.1))?;
     let ok = |seen: &Seen, a: &Arch| seen.cost[a] <= budget && admit(a);
-    let mut ups: Vec<(Move, f64)> = singles
+    let ups: Vec<(Move, f64)> = singles
         .iter()
         .filter(|(_, a)| !ok(seen, a) && seen.top1[a] > current.top1)
         .map(|&(m, a)| (m, seen.top1[&a]))
         .collect();
-    ups.sort_by(|a, b| b.1.total_cmp(&a.1));
     // The partners that use less of the limited resource, least accuracy lost first.
     let used = (limit.usage)(&current.arch);
-    let mut downs: Vec<(Move, f64)> = singles
+    let downs: Vec<(Move, f64)> = singles
         .iter()
         .filter(|(_, a)| ok(seen, a) && (limit.usage)(a) < used)
         .map(|&(m, a)| (m, seen.top1[&a]))
         .collect();
-    downs.sort_by(|a, b| b.1.total_cmp(&a.1));
-    downs.truncate(SWAP_DOWNS);
-    let (mut pairs, mut unique) = (Vec::new(), crate::fxhash::FxSet::default());
-    for &(up, _) in ups.iter().take(SWAP_UPS) {
-        let Some(raised) = up.apply(&current.arch) else {
-            continue;
-        };
-        for &(down, _) in downs.iter().filter(|d| d.0.decision() != up.decision()) {
-            match down.apply(&raised) {
-                Some(a) if unique.insert(a) => pairs.push(a),
-                _ => {}
-            }
-        }
-    }
-    seen.cost_all(objective, pairs.iter().copied())?;
-    pairs.retain(|a| ok(seen, a));
-    seen.top1_all(objective, pairs.iter().copied())?;
-    let best = pairs
-        .into_iter()
-        .map(|arch| Scored {
-            arch,
-            cost: seen.cost[&arch],
-            top1: seen.top1[&arch],
-        })
-        .max_by(|a, b| a.top1.total_cmp(&b.top1).then(b.arch.cmp(&a.arch)));
-    Ok(best.filter(|b| b.top1 > current.top1))
+    best_pair(objective, current, ups, downs, seen, ok)
 }

@@ -19,12 +19,18 @@ pub use counting::CountingAllocator;
 use crate::spec::{BlockSpec, NetworkSpec, NUM_CLASSES};
 
 /// Output rows one depthwise tile computes (`ops::depthwise::kernel`'s tile height).
-pub const DEPTHWISE_TILE_ROWS: usize = 8;
+pub(crate) const DEPTHWISE_TILE_ROWS: usize = 8;
 
 /// Floats of the zero-bordered scratch one depthwise call uses per thread for a
 /// `k`×`k`, stride-`s` conv of an `h`×`w` plane with `lanes`-wide vectors: the
 /// padded rows the last tile reads, each split in `s` phases of a lanes-rounded width.
-pub fn depthwise_scratch_floats(k: usize, s: usize, h: usize, w: usize, lanes: usize) -> usize {
+pub(crate) fn depthwise_scratch_floats(
+    k: usize,
+    s: usize,
+    h: usize,
+    w: usize,
+    lanes: usize,
+) -> usize {
     let out = |n: usize| (n + 2 * (k / 2) - k) / s + 1;
     let (ho, wo) = (out(h), out(w));
     let phase_width = wo.div_ceil(lanes) * lanes + (k - 1) / s;
@@ -34,7 +40,7 @@ pub fn depthwise_scratch_floats(k: usize, s: usize, h: usize, w: usize, lanes: u
 }
 
 /// Multiply-adds below which a layer runs on the calling thread (`threads::PARALLEL_MIN_MACS`).
-pub const PARALLEL_MIN_MACS: usize = 400_000;
+pub(crate) const PARALLEL_MIN_MACS: usize = 400_000;
 
 /// What [`peak_activation_bytes`] assumes about the run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -95,92 +101,79 @@ fn peak_of(nodes: &[Node]) -> u64 {
 
 /// The nodes of the specialized plan (`graph::build_model` with our ops), in run order.
 fn nodes(spec: &NetworkSpec, run: RunShape) -> Vec<Node> {
-    const F32: u64 = 4;
-    let b = run.batch as u64;
-    let map = |channels: usize, side: usize| b * (channels * side * side) as u64 * F32;
-    let mut nodes = vec![Node {
-        // The caller's image, copied into tract's input tensor.
-        output: map(3, spec.resolution),
-        scratch: 0,
-        inputs: vec![],
-    }];
-    let mut push = |nodes: &mut Vec<Node>, output: u64, scratch: u64, inputs: Vec<usize>| {
-        nodes.push(Node {
+    let mut w = Walk {
+        nodes: Vec::new(),
+        run,
+    };
+    // The caller's image, copied into tract's input tensor.
+    let image = w.push(w.map(3, spec.resolution), 0, vec![]);
+    let mut x = w.push(w.map(spec.stem_channels, spec.stem_size), 0, vec![image]);
+    for block in &spec.blocks {
+        x = w.block(block, x);
+    }
+    let expand = w.push(
+        w.map(spec.final_expand_channels, spec.final_size),
+        0,
+        vec![x],
+    );
+    let pooled = w.push(w.map(spec.final_expand_channels, 1), 0, vec![expand]);
+    let mix = w.push(w.map(spec.feature_mix_channels, 1), 0, vec![pooled]);
+    w.push(w.map(NUM_CLASSES, 1), 0, vec![mix]);
+    w.nodes
+}
+
+/// The nodes so far, and the run they are counted for.
+struct Walk {
+    nodes: Vec<Node>,
+    run: RunShape,
+}
+
+impl Walk {
+    /// Bytes of a batch of f32 maps.
+    fn map(&self, channels: usize, side: usize) -> u64 {
+        (self.run.batch * channels * side * side) as u64 * 4
+    }
+
+    /// Adds a node; returns its index.
+    fn push(&mut self, output: u64, scratch: u64, inputs: Vec<usize>) -> usize {
+        self.nodes.push(Node {
             output,
             scratch,
             inputs,
         });
-        nodes.len() - 1
-    };
-    let mut x = push(
-        &mut nodes,
-        map(spec.stem_channels, spec.stem_size),
-        0,
-        vec![0],
-    );
-    for block in &spec.blocks {
-        x = block_nodes(&mut nodes, &mut push, block, x, run, &map);
+        self.nodes.len() - 1
     }
-    let expand = push(
-        &mut nodes,
-        map(spec.final_expand_channels, spec.final_size),
-        0,
-        vec![x],
-    );
-    let pooled = push(
-        &mut nodes,
-        map(spec.final_expand_channels, 1),
-        0,
-        vec![expand],
-    );
-    let mix = push(
-        &mut nodes,
-        map(spec.feature_mix_channels, 1),
-        0,
-        vec![pooled],
-    );
-    push(&mut nodes, map(NUM_CLASSES, 1), 0, vec![mix]);
-    nodes
-}
 
-type Push<'a> = dyn FnMut(&mut Vec<Node>, u64, u64, Vec<usize>) -> usize + 'a;
-
-/// One MBConv block: expand 1×1 (if any) → depthwise → squeeze-excite scale (if any) →
-/// project 1×1 reading the scale and the residual. Returns the block output's node.
-fn block_nodes(
-    nodes: &mut Vec<Node>,
-    push: &mut Push,
-    block: &BlockSpec,
-    x: usize,
-    run: RunShape,
-    map: &dyn Fn(usize, usize) -> u64,
-) -> usize {
-    let mid = block.mid_channels;
-    let expanded = match block.expand_channels {
-        Some(m) => push(nodes, map(m, block.in_size), 0, vec![x]),
-        None => x,
-    };
-    let (k, s, h) = (block.kernel, block.stride, block.in_size);
-    let planes = run.batch * mid;
-    let workers = if run.threads > 1
-        && planes > 1
-        && planes * block.out_size * block.out_size * k * k >= PARALLEL_MIN_MACS
-    {
-        // One contiguous run of channels per thread, as the kernel splits them.
-        planes.div_ceil(planes.div_ceil(run.threads))
-    } else {
-        1
-    };
-    let scratch = (workers * depthwise_scratch_floats(k, s, h, h, run.lanes)) as u64 * 4;
-    let depthwise = push(nodes, map(mid, block.out_size), scratch, vec![expanded]);
-    let mut inputs = vec![depthwise];
-    if block.se_channels.is_some() {
-        inputs.push(push(nodes, map(mid, 1), 0, vec![depthwise]));
+    /// One MBConv block: expand 1×1 (if any) → depthwise → squeeze-excite scale (if any)
+    /// → project 1×1 reading the scale and the residual. Returns the block output's node.
+    fn block(&mut self, block: &BlockSpec, x: usize) -> usize {
+        let (run, mid) = (self.run, block.mid_channels);
+        let expanded = match block.expand_channels {
+            Some(m) => self.push(self.map(m, block.in_size), 0, vec![x]),
+            None => x,
+        };
+        let (k, s, h) = (block.kernel, block.stride, block.in_size);
+        let planes = run.batch * mid;
+        let workers = if run.threads > 1
+            && planes > 1
+            && planes * block.out_size * block.out_size * k * k >= PARALLEL_MIN_MACS
+        {
+            // One contiguous run of channels per thread, as the kernel splits them.
+            planes.div_ceil(planes.div_ceil(run.threads))
+        } else {
+            1
+        };
+        let scratch = (workers * depthwise_scratch_floats(k, s, h, h, run.lanes)) as u64 * 4;
+        let depthwise = self.push(self.map(mid, block.out_size), scratch, vec![expanded]);
+        let mut inputs = vec![depthwise];
+        if block.se_channels.is_some() {
+            inputs.push(self.push(self.map(mid, 1), 0, vec![depthwise]));
+        }
+        if block.residual {
+            inputs.push(x);
+        }
+        self.push(self.map(block.out_channels, block.out_size), 0, inputs)
     }
-    if block.residual {
-        inputs.push(x);
-    }
-    push(nodes, map(block.out_channels, block.out_size), 0, inputs)
 }
 
 #[cfg(test)]

@@ -79,3 +79,16 @@ pub fn write_report(
     eprintln!("wrote {}", dir.join(format!("{stem}.md")).display());
     Ok(())
 }
+
+/// The arguments the per-device search benchmarks share (`constraints`, `resolution`).
+#[derive(Debug, clap::Args)]
+pub struct SearchArgs {
+    /// Device (see `pnag devices`).
+    #[arg(long)]
+    pub device: String,
+    /// Evolution iterations, at each resolution searched (OFA: 500).
+    #[arg(value_parser = crate::args::count(1, 1_000_000), long, default_value_t = 500)]
+    pub evolution_iterations: usize,
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+}

@@ -23,14 +23,8 @@ use super::frontier::FRACTIONS;
 
 #[derive(Debug, clap::Args)]
 pub struct ConstraintsArgs {
-    /// Device (see `pnag devices`).
-    #[arg(long)]
-    device: String,
-    /// Evolution iterations (OFA: 500).
-    #[arg(value_parser = crate::args::count(1, 1_000_000), long, default_value_t = 500)]
-    evolution_iterations: usize,
-    #[arg(long, default_value_t = 0)]
-    seed: u64,
+    #[command(flatten)]
+    search: super::common::SearchArgs,
     /// Search 224 px only (default: every resolution the device's models cover).
     #[arg(long)]
     fixed_224: bool,
@@ -75,21 +69,22 @@ fn halfway(smallest: u64, answer: u64) -> u64 {
 }
 
 pub fn constraints(a: &ConstraintsArgs) -> Result<()> {
-    let generator = Generator::embedded(&a.device)?;
+    let generator = Generator::embedded(&a.search.device)?;
     let opts = GenerateOptions {
-        seed: a.seed,
+        seed: a.search.seed,
         ..Default::default()
     };
     // Every resolution the device's models cover, unless asked for 224 px alone.
     let grid = if a.fixed_224 {
         vec![DEFAULT_RESOLUTION]
     } else {
-        resolution_grid(&a.device, DEFAULT_WIDTH)
+        resolution_grid(&a.search.device, DEFAULT_WIDTH)
     };
-    let objectives = objectives_at(&a.device, DEFAULT_WIDTH, &grid)?;
-    let footprints: Vec<Footprints> = grid
+    let objectives = objectives_at(&a.search.device, DEFAULT_WIDTH, &grid)?;
+    // Costed as `pnag generate` costs them (f32, synthetic weights' header, 1 thread).
+    let footprints: Vec<Footprints> = objectives
         .iter()
-        .map(|&r| Footprints::new(DEFAULT_WIDTH, r, false, "synthetic (untrained, seed 0)", 1))
+        .map(crate::commands::generate::footprints)
         .collect();
     let at = |r: u32| {
         grid.iter()
@@ -116,7 +111,7 @@ pub fn constraints(a: &ConstraintsArgs) -> Result<()> {
         plain.push(fit(&frontier.answer_within(b, &none, &footprints)?.0)?);
     }
     let evo_cfg = EvolutionConfig {
-        iterations: a.evolution_iterations,
+        iterations: a.search.evolution_iterations,
         ..Default::default()
     };
     let bar = ProgressBar::new((MIXES.len() * budgets.len() * grid.len()) as u64);
@@ -153,7 +148,7 @@ pub fn constraints(a: &ConstraintsArgs) -> Result<()> {
             let start = Instant::now();
             let mut evo: Option<(f64, f64, u32, Footprint)> = None;
             for (o, fp) in objectives.iter().zip(&footprints) {
-                let found = evolution_within(o, budget, l, Some(fp), &evo_cfg, a.seed)?;
+                let found = evolution_within(o, budget, l, Some(fp), &evo_cfg, a.search.seed)?;
                 if let Some(s) = found.best {
                     let f = fp.of(s.arch).expect("a plan");
                     if evo.is_none_or(|e| (s.top1, -s.cost) > (e.0, -e.1)) {
@@ -189,7 +184,7 @@ pub fn constraints(a: &ConstraintsArgs) -> Result<()> {
     bar.finish_and_clear();
     let md = markdown(a, &objectives[0], &grid, &mixes);
     std::fs::create_dir_all(&a.out)?;
-    let json = serde_json::json!({"device": a.device, "resolutions": grid, "budgets": budgets, "mixes": mixes,
+    let json = serde_json::json!({"device": a.search.device, "resolutions": grid, "budgets": budgets, "mixes": mixes,
         "host": super::common::host_line()});
     super::common::write_report(&a.out, "constraints", &md, &json)
 }
@@ -207,7 +202,7 @@ fn markdown(a: &ConstraintsArgs, objective: &Objective, grid: &[u32], mixes: &[M
          |---|---:|---:|---:|---:|---:|---:|---|\n",
         objective.device,
         objective.width,
-        a.device,
+        a.search.device,
         if a.fixed_224 { " --fixed-224" } else { "" },
         super::common::host_line()
     );

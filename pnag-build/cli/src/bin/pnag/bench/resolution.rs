@@ -22,14 +22,8 @@ use super::frontier::FRACTIONS;
 
 #[derive(Debug, clap::Args)]
 pub struct ResolutionArgs {
-    /// Device (see `pnag devices`).
-    #[arg(long)]
-    device: String,
-    /// Evolution iterations per resolution (OFA: 500).
-    #[arg(value_parser = crate::args::count(1, 1_000_000), long, default_value_t = 500)]
-    evolution_iterations: usize,
-    #[arg(long, default_value_t = 0)]
-    seed: u64,
+    #[command(flatten)]
+    search: super::common::SearchArgs,
     /// Output directory.
     #[arg(long, default_value = "bench-out/resolution")]
     out: PathBuf,
@@ -52,23 +46,24 @@ struct Row {
 }
 
 pub fn resolution(a: &ResolutionArgs) -> Result<()> {
-    let grid = resolution_grid(&a.device, DEFAULT_WIDTH);
+    let grid = resolution_grid(&a.search.device, DEFAULT_WIDTH);
     if grid.len() < 2 {
         bail!(
             "device `{}` has a cost model at {:?} px only: nothing to search",
-            a.device,
+            a.search.device,
             grid
         );
     }
-    let generator = Generator::embedded(&a.device)?;
+    let generator = Generator::embedded(&a.search.device)?;
     let opts = GenerateOptions {
-        seed: a.seed,
+        seed: a.search.seed,
         ..Default::default()
     };
-    let objectives = objectives_at(&a.device, DEFAULT_WIDTH, &grid)?;
-    let footprints: Vec<Footprints> = grid
+    let objectives = objectives_at(&a.search.device, DEFAULT_WIDTH, &grid)?;
+    // Costed as `pnag generate` costs them (f32, synthetic weights' header, 1 thread).
+    let footprints: Vec<Footprints> = objectives
         .iter()
-        .map(|&r| Footprints::new(DEFAULT_WIDTH, r, false, "synthetic", 1))
+        .map(crate::commands::generate::footprints)
         .collect();
     let at_224 = grid
         .iter()
@@ -101,7 +96,7 @@ pub fn resolution(a: &ResolutionArgs) -> Result<()> {
     let searched_ms = 1e3 * start.elapsed().as_secs_f64() / budgets.len() as f64;
 
     let cfg = EvolutionConfig {
-        iterations: a.evolution_iterations,
+        iterations: a.search.evolution_iterations,
         ..Default::default()
     };
     let bar = ProgressBar::new((budgets.len() * grid.len()) as u64);
@@ -114,7 +109,7 @@ pub fn resolution(a: &ResolutionArgs) -> Result<()> {
     for (i, &b) in budgets.iter().enumerate() {
         let mut best: Option<(f64, f64, u32)> = None;
         for o in &objectives {
-            if let Some(s) = evolution(o, b, &cfg, a.seed)?.best {
+            if let Some(s) = evolution(o, b, &cfg, a.search.seed)?.best {
                 if best.is_none_or(|x| (s.top1, -s.cost) > (x.0, -x.1)) {
                     best = Some((s.top1, s.cost, o.resolution));
                 }
@@ -146,12 +141,12 @@ pub fn resolution(a: &ResolutionArgs) -> Result<()> {
     ];
     let unit = objectives[0].unit().label();
     let svg = pnag_cli::plot::frontier_svg(
-        &format!("{}: resolution searched (predicted)", a.device),
+        &format!("{}: resolution searched (predicted)", a.search.device),
         unit,
         &series,
     );
     pnag_runtime::files::write_atomic(&a.out.join("resolution.svg"), svg.as_bytes())?;
-    let json = serde_json::json!({"device": a.device, "resolutions": grid, "rows": rows,
+    let json = serde_json::json!({"device": a.search.device, "resolutions": grid, "rows": rows,
         "ms_per_answer": {"fixed_224": fixed_ms, "searched": searched_ms, "evolution": evolution_ms}});
     super::common::write_report(&a.out, "resolution", &md, &json)
 }
@@ -179,7 +174,7 @@ fn markdown(a: &ResolutionArgs, grid: &[u32], rows: &[Row], ms: [f64; 3]) -> Str
          resolution, best over them.\n\n\
          | budget | PNAG, 224 px only | PNAG, resolution searched | OFA evolution (oracle) | regret | gain over 224 px |\n\
          |---:|---|---|---|---:|---:|\n",
-        a.device, a.device
+        a.search.device, a.search.device
     );
     let (mut regrets, mut gains) = (Vec::new(), Vec::new());
     for r in rows {

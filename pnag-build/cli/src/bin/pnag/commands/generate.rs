@@ -95,7 +95,13 @@ pub fn generate(a: GenerateArgs) -> Result<()> {
         .context("generator manifest width")?;
     let resolutions = match a.resolution.as_deref() {
         None => vec![generator.manifest.resolution],
-        Some("auto") => resolution_grid(builtin.name(), width),
+        Some("auto") => match resolution_grid(builtin.name(), width).as_slice() {
+            [only] => bail!(
+                "--resolution auto: device `{builtin}`'s cost model covers {only} px only, so there is \
+                 nothing to choose from; leave the flag out"
+            ),
+            grid => grid.to_vec(),
+        },
         Some(list) => list
             .split(',')
             .map(|r| {
